@@ -1,0 +1,183 @@
+"""Build the analytics database from source files: ``python -m equity build``.
+
+The build reads every file under the source folders, recognises each by its columns (never by
+its name), loads it into staging tables, derives the tables the app reads, writes an ingest
+report, and only then swaps the new database file in with an atomic rename. A failed or killed
+build leaves the previous database serving; the app's read-only connection notices the new file
+on its next query.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import db
+from .errors import IngestError
+from .report import Report
+from .sniff import Sniffed, sniff
+
+DEFAULT_SOURCES = [db.ROOT / "data" / "raw"]
+MART_STEPS = ["build/marts_results", "build/marts_context"]
+
+
+@dataclass
+class Context:
+    """What a source loader gets: the writer, the report, and helpers to read and record."""
+    writer: db.Writer
+    report: Report
+    workdir: Path
+    registry: dict = field(default_factory=dict)  # file name -> registered facts (year, publisher)
+    _n: int = 0
+
+    def read_csv(self, s: Sniffed) -> tuple[str, list[str]]:
+        """Load a sniffed CSV into a fresh staging table; returns (table, columns)."""
+        self._n += 1
+        table = f"raw_{self._n}"
+        try:
+            cols = self.writer.read_csv(table, s.readable_path)
+        except Exception as exc:  # DuckDB names the line and the problem
+            raise IngestError(str(s.path), None, None, f"the CSV reader could not parse it: {exc}") from exc
+        return table, cols
+
+    def record_file(self, s: Sniffed, kind: str, *, key_stage=None, start_year=None, version=None,
+                    rows=None, year_evidence="", status="loaded") -> None:
+        from .years import label
+        self.report.files.append({"file": rel(s.path), "kind": kind, "key_stage": key_stage,
+                                  "year": label(start_year) if start_year else None, "version": version,
+                                  "rows": rows, "encoding": s.encoding, "year_evidence": year_evidence,
+                                  "status": status})
+        self.writer.execute_text(
+            "insert into source_file values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [rel(s.path), kind, key_stage, start_year, label(start_year) if start_year else None, version,
+             rows, s.encoding, year_evidence, status])
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(db.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def discover(sources: list[Path]) -> list[Path]:
+    files = []
+    for src in sources:
+        src = Path(src)
+        if src.is_file():
+            files.append(src)
+        elif src.is_dir():
+            files += sorted(p for p in src.rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            raise FileNotFoundError(f"source folder not found: {src}")
+    return files
+
+
+def report_path(db_path: Path) -> Path:
+    return Path(str(db_path) + ".report.json")
+
+
+def build(sources: list[Path] | None = None, db_path: Path | None = None,
+          progress: Callable[[float, str], None] | None = None) -> Report:
+    """Build a new database from ``sources`` and swap it in at ``db_path``.
+
+    Returns the report. On failure the report's outcome is ``failed``, the previous database (if
+    any) is untouched, and IngestError is re-raised after the report is saved.
+    """
+    from .sources import LOADERS, load_file
+
+    sources = [Path(s) for s in (sources or DEFAULT_SOURCES)]
+    db_path = Path(db_path) if db_path else db.default_path()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    report = Report(started=dt.datetime.now().isoformat(timespec="seconds"))
+    t0 = time.perf_counter()
+    tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
+    workdir = Path(tempfile.mkdtemp(prefix="equity-build-"))
+    say = progress or (lambda f, t: None)
+    writer = None
+    try:
+        files = discover(sources)
+        writer = db.Writer(tmp)
+        writer.run("build/schema")
+        ctx = Context(writer, report, workdir, registry=_registry())
+        for i, path in enumerate(files):
+            say(i / max(len(files), 1) * 0.85, f"Reading {path.name}")
+            load_file(ctx, path, LOADERS)
+        say(0.88, "Deriving tables")
+        for step in MART_STEPS + [s for s in _extra_marts()]:
+            writer.run(step)
+        from .checks import run_checks
+        run_checks(ctx)
+        if report.failed:
+            raise IngestError("(build)", None, None, "a check failed: see the report")
+        report.outcome = "built"
+        report.seconds = time.perf_counter() - t0
+        report.finished = dt.datetime.now().isoformat(timespec="seconds")
+        _save_checks(writer, report)
+        writer.close()
+        writer = None
+        os.replace(tmp, db_path)  # atomic on one filesystem: readers see the old file or the new one
+        say(1.0, "Done")
+        report.save(report_path(db_path))
+        return report
+    except BaseException as exc:
+        report.outcome = "failed"
+        report.seconds = time.perf_counter() - t0
+        report.finished = dt.datetime.now().isoformat(timespec="seconds")
+        if isinstance(exc, IngestError):
+            report.fail("file loads", str(exc), file=exc.file)
+        elif not isinstance(exc, KeyboardInterrupt):
+            report.fail("build", f"{type(exc).__name__}: {exc}")
+        report.save(report_path(db_path))
+        raise
+    finally:
+        if writer is not None:
+            try:
+                writer.con.close()
+            except Exception:
+                pass
+        for p in (tmp, Path(str(tmp) + ".wal")):
+            if p.exists():
+                p.unlink()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _save_checks(writer: db.Writer, report: Report) -> None:
+    import pandas as pd
+    checks = pd.DataFrame([c.__dict__ for c in report.checks],
+                          columns=["name", "status", "count", "message", "file"])
+    writer.table_from_df("ingest_check", checks)
+    writer.execute_text("create table build_info as select ? as started, ? as seconds, ? as outcome",
+                        [report.started, report.seconds, report.outcome])
+
+
+def _registry() -> dict:
+    """Facts about bundled files that their content does not carry (publisher, year of a census)."""
+    import csv
+    path = db.ROOT / "data" / "sources.csv"
+    out = {}
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                out[row["file"]] = row
+    return out
+
+
+def _extra_marts() -> list[str]:
+    """Derivation steps added by feature modules (each an SQL file under equity/sql/build/marts_*)."""
+    names = sorted(p.stem for p in (db.SQL_DIR / "build").glob("marts_*.sql"))
+    return [f"build/{n}" for n in names if f"build/{n}" not in MART_STEPS]
+
+
+def ensure_built(db_path: Path | None = None, progress=None) -> bool:
+    """Build the bundled data if no database exists yet. Returns True if it built one."""
+    db_path = Path(db_path) if db_path else db.default_path()
+    if db_path.exists():
+        return False
+    build(None, db_path, progress)
+    return True

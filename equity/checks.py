@@ -1,0 +1,48 @@
+"""The named checks of the ingest report, run on the staging tables after every load."""
+from __future__ import annotations
+
+from .codes import MEANINGS
+
+
+def run_checks(ctx) -> None:
+    w, r = ctx.writer, ctx.report
+    files = w.fetch_text("select kind, count(*) n, sum(rows) rows_ from source_file group by kind order by kind")
+    for f in files.itertuples():
+        r.ok("rows read per file type", f"{f.kind}: {int(f.n)} file(s), {int(f.rows_ or 0):,} rows", int(f.rows_ or 0))
+
+    st = w.fetch_text("select status, count(*) n from school_result_all where status <> 'ok' group by 1 order by 2 desc")
+    if len(st):
+        parts = [f"{s.status} ({MEANINGS.get(s.status, s.status)}): {int(s.n):,}" for s in st.itertuples()]
+        r.ok("values missing by reason", "; ".join(parts), int(st.n.sum()))
+    unk = w.fetch_text("select file, row, \"column\", token from unknown_token order by file, row limit 5")
+    n_unk = int(w.fetch_text("select count(*) n from unknown_token").n[0])
+    if n_unk:
+        eg = "; ".join(f"{u.file} row {u.row} column {u.column}: {u.token!r}" for u in unk.itertuples())
+        r.warn("unknown codes", f"{n_unk} cells hold a code we do not know; kept as status 'unknown', never as a "
+               f"number. First: {eg}", n_unk)
+    else:
+        r.ok("unknown codes", "every non-numeric cell holds a known missing-value code", 0)
+
+    dup = w.fetch_text("""select count(*) n from (select urn, key_stage, start_year, measure, pupil_group
+                          from school_result group by all having count(*) > 1)""")
+    (r.fail if int(dup.n[0]) else r.ok)("one value per school, year, measure and group",
+                                        f"{int(dup.n[0])} duplicate keys after resolving versions", int(dup.n[0]))
+    nojoin = w.fetch_text("""select count(distinct r.urn) n from school_result r
+                             left join school s using (urn) where s.name is null""")
+    n = int(nojoin.n[0])
+    (r.warn if n else r.ok)("result URNs with a school record", f"{n} URNs with results have no name in any school list", n)
+    noloc = w.fetch_text("""select count(distinct r.urn) n from school_result r join school s using (urn)
+                            where s.lat is null and s.is_mainstream""")
+    n = int(noloc.n[0])
+    (r.warn if n else r.ok)("mainstream schools with results but no location",
+                            f"{n} schools: no postcode coordinates (they get their LSOA centroid where we know the LSOA)", n)
+    small = w.fetch_text("select count(*) n from school_result where cohort < 6 and value is not null")
+    r.ok("small cohorts hidden", f"{int(small.n[0])} values for groups of fewer than 6 pupils are hidden on screen",
+         int(small.n[0]))
+    yrs = w.fetch_text("""select key_stage, string_agg(distinct academic_year, ', ' order by academic_year) y,
+                          count(distinct measure) m from school_result group by 1 order by 1""")
+    for y in yrs.itertuples():
+        r.ok("years and measures present", f"KS{y.key_stage}: {int(y.m)} measures; years {y.y}")
+    pub = w.fetch_text("""select count(*) n, count(distinct area_code) a from published_result""")
+    r.ok("published LA and England rows", f"{int(pub.n[0]):,} published figures for {int(pub.a[0])} areas",
+         int(pub.n[0]))

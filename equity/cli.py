@@ -1,0 +1,55 @@
+"""Command line: ``python -m equity <command>``.
+
+Commands: ``build`` (this module), ``synth``, and one per feature module: every module named
+``equity/cli_<feature>.py`` with a ``register(subparsers)`` function adds its own.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+
+def _build(args) -> int:
+    from .build import build
+    from .errors import IngestError
+    sources = [Path(s) for s in args.source] if args.source else None
+    try:
+        report = build(sources, Path(args.db) if args.db else None,
+                       progress=None if args.quiet else lambda f, t: print(f"[{f:4.0%}] {t}", file=sys.stderr))
+    except IngestError as exc:
+        print(f"Build failed: {exc}", file=sys.stderr)
+        print("The previous database (if any) is unchanged.", file=sys.stderr)
+        return 2
+    print(report.render())
+    return 0
+
+
+def _synth(args) -> int:
+    from . import synth
+    return synth.main(args.rest) or 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m equity", description="Equity dashboard data tools")
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="read source files and write the database the app reads")
+    b.add_argument("--source", action="append", help="folder or file to read (repeatable; default data/raw)")
+    b.add_argument("--db", help="database file to write (default $EQUITY_DB or data/equity.duckdb)")
+    b.add_argument("--quiet", action="store_true", help="no progress lines")
+    b.set_defaults(func=_build)
+    s = sub.add_parser("synth", help="write a SYNTHETIC national-scale data set (speed measurement only)",
+                       add_help=False)
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=_synth)
+    pkg = Path(__file__).parent
+    for mod in sorted(m.name for m in pkgutil.iter_modules([str(pkg)]) if m.name.startswith("cli_")):
+        importlib.import_module(f"equity.{mod}").register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,176 @@
+"""The one module that talks to DuckDB.
+
+* The app and the CLI read through :func:`query`: a cached **read-only** connection per build of
+  the database file (a rebuild swaps in a new file; the next query sees it, no restart), and a
+  fresh cursor per query, because DuckDB connections are not thread-safe.
+* The build writes through :class:`Writer`, into a new file that is swapped in atomically
+  (``os.replace``) only when the whole build has succeeded.
+
+All SQL lives in named files under ``equity/sql`` (``query("gaps/la_series", {...})`` runs
+``equity/sql/gaps/la_series.sql``) and takes its values as parameters. The few statements whose
+*identifiers* depend on a file's columns (the unpivot of a performance table) are assembled here
+from quoted, validated column names that come from the file header, never from a user.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+DEFAULT_DB = ROOT / "data" / "equity.duckdb"
+
+
+def default_path() -> Path:
+    """The database the app and CLI use: ``$EQUITY_DB`` if set, else ``data/equity.duckdb``."""
+    env = os.environ.get("EQUITY_DB")
+    return Path(env).expanduser().resolve() if env else DEFAULT_DB
+
+
+@lru_cache(maxsize=None)
+def sql(name: str) -> str:
+    """The text of the named query ``equity/sql/<name>.sql``."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise KeyError(f"no SQL named {name!r} ({path})")
+    return path.read_text(encoding="utf-8")
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_readers: dict[str, tuple[tuple[int, int], duckdb.DuckDBPyConnection]] = {}
+
+
+class DatabaseMissing(FileNotFoundError):
+    pass
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+def connection(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
+    """The cached read-only connection to the current build of ``path``.
+
+    A new connection is opened when the file has been replaced by a rebuild (its inode changes);
+    the old one stays open for queries already running on it and is closed on the next swap.
+    """
+    p = Path(path).resolve() if path else default_path()
+    if not p.exists():
+        raise DatabaseMissing(f"no database at {p}: run `python -m equity build`")
+    key = str(p)
+    with _lock:
+        ident = _identity(p)
+        hit = _readers.get(key)
+        if hit and hit[0] == ident:
+            return hit[1]
+        con = duckdb.connect(str(p), read_only=True, config={"threads": 2})
+        _readers[key] = (ident, con)
+        return con
+
+
+def query(name: str, params: dict | list | None = None, path: Path | str | None = None) -> pd.DataFrame:
+    """Run the named read query and return a DataFrame (cursor per call, connection cached)."""
+    cur = connection(path).cursor()
+    try:
+        return cur.execute(sql(name), params or {}).df()
+    finally:
+        cur.close()
+
+
+def table_exists(table: str, path: Path | str | None = None) -> bool:
+    cur = connection(path).cursor()
+    try:
+        return bool(cur.execute(
+            "select count(*) from information_schema.tables where table_name = ?", [table]).fetchone()[0])
+    finally:
+        cur.close()
+
+
+def build_id(path: Path | str | None = None) -> str:
+    """Identifies the build the app is reading (changes when a rebuild is swapped in)."""
+    p = Path(path).resolve() if path else default_path()
+    ino, mtime = _identity(p)
+    return f"{ino}-{mtime}"
+
+
+# ---- writing (build only) --------------------------------------------------------------------
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ()./-]*$")
+
+
+def quote_ident(name: str) -> str:
+    """Quote a column name read from a file header; refuse anything that is not a plain name."""
+    if not _IDENT.match(name) or '"' in name:
+        raise ValueError(f"unexpected column name {name!r}")
+    return '"' + name + '"'
+
+
+class Writer:
+    """A connection to a *new* database file, used only by the build."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        for p in (self.path, Path(str(self.path) + ".wal")):
+            if p.exists():
+                p.unlink()
+        self.con = duckdb.connect(str(self.path), config={"threads": 2, "preserve_insertion_order": True})
+
+    def run(self, name: str, params: dict | list | None = None) -> None:
+        """Run a named SQL file (may hold several statements when it takes no parameters)."""
+        text = sql(name)
+        if params:
+            self.con.execute(text, params)
+        else:
+            self.con.execute(text)
+
+    def fetch(self, name: str, params: dict | list | None = None) -> pd.DataFrame:
+        return self.con.execute(sql(name), params or {}).df()
+
+    def fetch_text(self, text: str, params: dict | list | None = None) -> pd.DataFrame:
+        """For statements assembled from validated identifiers (see module docstring)."""
+        return self.con.execute(text, params or {}).df()
+
+    def execute_text(self, text: str, params: dict | list | None = None) -> None:
+        self.con.execute(text, params or {})
+
+    def read_csv(self, table: str, path: Path, *, header: bool = True) -> list[str]:
+        """Load a CSV (plain or .gz, UTF-8) as text columns plus ``_row`` (1 = first data row).
+
+        Ragged rows (DfE's shorter LA and England rows) are padded with NULLs.
+        """
+        self.con.execute(f"drop table if exists {table}")
+        self.con.execute(
+            f"create table {table} as select row_number() over () as _row, * from read_csv(?, all_varchar=true, "
+            "header=?, delim=',', quote='\"', escape='\"', null_padding=true, strict_mode=false, "
+            "sample_size=-1)", [str(path), header])
+        cols = [r[0] for r in self.con.execute(f"describe {table}").fetchall()]
+        return [c for c in cols if c != "_row"]
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        self.con.register(name, df)
+
+    def table_from_df(self, table: str, df: pd.DataFrame) -> None:
+        self.con.register("_df_tmp", df)
+        self.con.execute(f"create or replace table {table} as select * from _df_tmp")
+        self.con.unregister("_df_tmp")
+
+    def insert_df(self, table: str, df: pd.DataFrame) -> None:
+        self.con.register("_df_tmp", df)
+        self.con.execute(f"insert into {table} by name select * from _df_tmp")
+        self.con.unregister("_df_tmp")
+
+    def drop(self, table: str) -> None:
+        self.con.execute(f"drop table if exists {table}")
+
+    def close(self) -> None:
+        self.con.execute("checkpoint")
+        self.con.close()

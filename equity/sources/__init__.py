@@ -1,0 +1,45 @@
+"""Source loaders. Each recognises files by their columns and loads them into staging tables.
+
+A loader is an object with ``kind``, ``recognise(sniffed) -> bool`` and ``load(ctx, sniffed)``.
+``LOADERS`` is tried in order; the first that recognises a file loads it. A file nobody
+recognises is listed in the report and skipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import IngestError
+from ..sniff import sniff
+from . import performance_tables, statistics_service, tables
+
+LOADERS = [performance_tables.LOADER, statistics_service.LOADER, *tables.LOADERS]
+
+
+def register(loader) -> None:
+    """Add a loader (used by feature modules that bring their own file types)."""
+    if loader not in LOADERS:
+        LOADERS.append(loader)
+
+
+def load_file(ctx, path: Path, loaders) -> None:
+    from ..build import rel
+    s = sniff(path, ctx.workdir)
+    if s is None:
+        loader = next((l for l in loaders if getattr(l, "recognise_path", None) and l.recognise_path(path)), None)
+        if loader is None:
+            ctx.report.warn("unrecognised files", "not a CSV file the build knows: listed and skipped", file=rel(path))
+            ctx.report.files.append({"file": rel(path), "kind": "unrecognised", "status": "skipped"})
+            return
+        loader.load_path(ctx, path)
+        return
+    for loader in loaders:
+        if loader.recognise(s):
+            if s.encoding == "cp1252":
+                row, col = s.first_bad_byte
+                ctx.report.warn("encoding", f"not UTF-8 (first non-UTF-8 byte at row {row}, column {col}); "
+                                "read as Windows-1252", file=rel(path))
+            loader.load(ctx, s)
+            return
+    ctx.report.warn("unrecognised files", "columns not recognised (" + ", ".join(s.header[:6]) +
+                    ", ...): listed and skipped", file=rel(path))
+    ctx.report.files.append({"file": rel(path), "kind": "unrecognised", "status": "skipped"})

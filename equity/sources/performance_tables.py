@@ -1,0 +1,223 @@
+"""DfE performance tables (KS4 ``*_ks4final.csv``/``ks4provisional``, KS2 ``*ks2*.csv``), per LA or national.
+
+Each file becomes tidy rows: school (or LA / England) x academic year x key stage x measure x
+pupil group -> value, confidence interval, cohort and a status that keeps why a value is missing.
+School rows go to ``school_result_all``; LA and England rows, published figures, go to
+``published_result_all`` exactly as printed. Earlier years carried in suffixed history columns
+(``ATT8SCR_FSM6CLA1A_17``) are loaded too, marked ``kind = 'history'``.
+
+A file's year comes from its content: the newest history suffix + 1, else its England row.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from .. import db
+from ..codes import KNOWN
+from ..errors import IngestError
+from ..measures import ENGLAND_TPUP_KS4, YEAR_MARKERS, column_map
+from ..years import label
+
+# RECTYPE codes per key stage (read from DfE's metadata: they differ between KS4 and KS2 files)
+RECTYPES = {
+    4: {"school": ("1", "2"), "la": ("4",), "england_all": ("5",), "england": ("7",)},
+    2: {"school": ("1", "2"), "la": ("3",), "england_all": ("4",), "england": ("5",)},
+}
+
+CONTEXT = {
+    4: {"name": ["SCHNAME"], "postcode": ["PCODE"], "nftype": ["NFTYPE"], "admissions": ["ADMPOL"],
+        "age_range": ["AGERANGE"], "gender": ["EGENDER"], "pupils_on_roll": ["TOTPUPS"], "cohort": ["TPUP"],
+        "pct_disadvantaged": ["PTFSM6CLA1A"], "prior_attainment": ["KS2APS"], "pct_prior_low": ["PTPRIORLO"],
+        "pct_prior_high": ["PTPRIORHI"], "pct_eal": ["PTEALGRP2"], "pct_sen": ["PSEN_ALL"],
+        "p8_banding": ["P8_BANDING"]},
+    2: {"name": ["SCHNAME"], "postcode": ["PCODE"], "nftype": ["NFTYPE"], "age_range": ["AGERANGE"],
+        "pupils_on_roll": ["TOTPUPS"], "cohort": ["TELIG"], "pct_disadvantaged": ["PTFSM6CLA1A"],
+        "prior_attainment": ["TKS1AVERAGE"], "pct_prior_low": ["PTKS1GROUP_L"], "pct_prior_high": ["PTKS1GROUP_H"],
+        "pct_eal": ["PTEALGRP2"], "pct_sen": ["PSENELSE"]},
+}
+TEXT_FIELDS = {"name", "postcode", "nftype", "admissions", "age_range", "gender", "p8_banding"}
+PRIOR_SCALE = {4: "KS2 average point score", 2: "KS1 average point score"}
+
+
+class PerformanceTables:
+    kind = "performance table"
+
+    def key_stage(self, up: set[str]) -> int | None:
+        if {"RECTYPE", "URN", "LEA"} - up:
+            return None
+        if up & {"ATT8SCR", "P8MEA", "TPUP"}:
+            return 4
+        if up & {"PTRWM_EXP", "TELIG", "READPROG"}:
+            return 2
+        return None
+
+    def recognise(self, s) -> bool:
+        return self.key_stage(set(s.upper)) is not None
+
+    # -- year ----------------------------------------------------------------------------------
+    def derive_year(self, ctx, s, table: str, ks: int, cols: dict[str, str]) -> tuple[int, str]:
+        pattern = re.compile(r"^(" + "|".join(YEAR_MARKERS[ks]) + r")_(\d\d)$")
+        found = [(int(m.group(2)), c) for c in cols for m in [pattern.match(c)] if m]
+        if found:
+            yy, col = max(found)
+            return 2000 + yy, f"newest history column {col} is {label(2000 + yy - 1)}, so the file is the year after"
+        if ks == 4 and "TPUP" in cols:
+            eng = ctx.writer.fetch_text(
+                f"select cell_value({db.quote_ident(cols['TPUP'])}) as tpup from {table} "
+                f"where trim({db.quote_ident(cols['RECTYPE'])}) = '7'")
+            if len(eng) and pd.notna(eng.tpup.iloc[0]):
+                tpup = float(eng.tpup.iloc[0])
+                year, ref = min(ENGLAND_TPUP_KS4.items(), key=lambda kv: abs(kv[1] - tpup))
+                if abs(ref - tpup) / ref < 0.005:
+                    return year, f"England row: {int(tpup):,} pupils matches the published {label(year)} figure"
+        m = re.search(r"(20\d\d)[-_](20)?(\d\d)", s.path.name)
+        if m:
+            year = int(m.group(1))
+            ctx.report.warn("file years", f"year {label(year)} taken from the file name: the content has no "
+                            "history columns or recognisable England row", file=str(s.path))
+            return year, "file name (content gave no year)"
+        raise IngestError(str(s.path), None, None, "cannot tell which academic year this file holds: no history "
+                          "columns, no recognisable England row, no year in the file name")
+
+    # -- load ----------------------------------------------------------------------------------
+    def load(self, ctx, s) -> None:
+        from ..build import rel
+        from ..sniff import check_truncated
+        up = s.upper
+        ks = self.key_stage(set(up))
+        fname = rel(s.path)
+        check_truncated(s, short_rows_allowed=True)
+        if s.last_fields:
+            head = [h.upper() for h in s.header]
+            rt = s.last_fields[head.index("RECTYPE")].strip() if len(s.last_fields) > head.index("RECTYPE") else ""
+            last = s.last_fields[-1].strip().upper() if s.last_fields else ""
+            if rt in RECTYPES[ks]["school"] and len(s.last_fields) < len(s.header) - 1 and last not in KNOWN:
+                raise IngestError(fname, s.data_rows, s.header[len(s.last_fields) - 1],
+                                  f"the last school row stops after {len(s.last_fields)} of {len(s.header)} fields "
+                                  "with no final line break: the file looks truncated; download it again")
+        table, raw_cols = ctx.read_csv(s)
+        cols = {c.upper(): c for c in raw_cols}
+        for req in ("RECTYPE", "URN", "LEA"):
+            if req not in cols:
+                raise IngestError(fname, 0, req, f"required column {req} is missing from the header")
+        q = db.quote_ident
+        rt, urn, lea = q(cols["RECTYPE"]), q(cols["URN"]), q(cols["LEA"])
+        codes = RECTYPES[ks]
+        school_in = ", ".join(f"'{c}'" for c in codes["school"])
+
+        bad = ctx.writer.fetch_text(
+            f"select _row, {urn} as urn from {table} where trim({rt}) in ({school_in}) "
+            f"and try_cast(trim({urn}) as integer) is null order by _row limit 1")
+        if len(bad):
+            raise IngestError(fname, int(bad._row[0]), cols["URN"], f"URN {bad.urn[0]!r} is not a number")
+        dup = ctx.writer.fetch_text(
+            f"select trim({urn}) as urn, list(_row order by _row) as rows_ from {table} "
+            f"where trim({rt}) in ({school_in}) group by 1 having count(*) > 1 order by min(_row) limit 1")
+        if len(dup):
+            rows = list(dup.rows_[0])
+            raise IngestError(fname, int(rows[1]), cols["URN"],
+                              f"URN {dup.urn[0]} appears more than once (rows {', '.join(map(str, rows))})")
+        known = [c for v in codes.values() for c in v]
+        other = ctx.writer.fetch_text(
+            f"select trim({rt}) as rt, count(*) as n, min(_row) as r from {table} "
+            f"where trim({rt}) not in ({', '.join(repr(c) for c in known)}) group by 1")
+        for r in other.itertuples():
+            ctx.report.warn("record types", f"{r.n} rows with RECTYPE {r.rt!r} (first at row {r.r}) are not "
+                            "schools, LA or England rows: skipped", r.n, fname)
+
+        start_year, evidence = self.derive_year(ctx, s, table, ks, cols)
+        m = re.search(r"(20\d\d)-(20\d\d)", s.path.name)
+        if m and int(m.group(1)) != start_year:
+            ctx.report.warn("file years", f"the file name says {m.group(0)} but the content says {label(start_year)}: "
+                            "the content wins", file=fname)
+        version = "provisional" if "provisional" in s.path.name.lower() else "final"
+        n_rows = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
+        eng = ctx.writer.fetch_text(
+            f"select count(*) n from {table} where trim({rt}) in ({', '.join(repr(c) for c in codes['england'])})")
+        if int(eng.n[0]) == 0:
+            ctx.report.warn("England rows", "no England row in this file: LA and England comparisons for this "
+                            "year come from other files only", file=fname)
+
+        mapped = column_map(ks, list(cols), start_year)
+        if not mapped:
+            ctx.report.warn("measures", "no measure columns recognised: only the school list was read", file=fname)
+        else:
+            self._load_long(ctx, table, cols, mapped, ks, version, fname, codes)
+        self._load_context(ctx, table, cols, ks, start_year, version, fname, codes)
+        ctx.record_file(s, f"KS{ks} performance table", key_stage=ks, start_year=start_year, version=version,
+                        rows=n_rows, year_evidence=evidence)
+        ctx.writer.drop(table)
+
+    def _load_long(self, ctx, table, cols, mapped, ks, version, fname, codes) -> None:
+        q = db.quote_ident
+        cmap = pd.DataFrame(mapped, columns=["col", "measure", "grp", "field", "start_year", "kind"])
+        ctx.writer.table_from_df("colmap", cmap)
+        names = [q(cols[c]) for c in sorted(set(cmap.col))]
+        value_cols = ", ".join(names)
+        # UNPIVOT drops NULLs: a ragged row's missing cells become '' (status 'blank') first
+        padded = ", ".join(f"coalesce({n}, '') as {n}" for n in names)
+        rt, urn, lea = q(cols["RECTYPE"]), q(cols["URN"]), q(cols["LEA"])
+        ctx.writer.execute_text(f"""
+            create or replace temp table long_cells as
+            with src as (select _row, trim({rt}) as rectype, trim({urn}) as urn_raw,
+                                trim({lea}) as lea, {padded} from {table}),
+            u as (unpivot src on {value_cols} into name col value raw)
+            select u._row, u.rectype, u.urn_raw, u.lea, upper(u.col) as col, u.raw,
+                   m.measure, m.grp, m.field, m.start_year, m.kind
+            from u join colmap m on upper(u.col) = m.col""")
+        ctx.writer.execute_text(
+            "insert into unknown_token select distinct ?, _row, col, raw from long_cells "
+            "where cell_status(raw) = 'unknown'", [fname])
+        ctx.writer.execute_text("""
+            create or replace temp table long_rows as
+            select _row, rectype, urn_raw, lea, measure, grp, start_year, kind,
+                   max(raw) filter (where field = 'value') as v_raw,
+                   max(raw) filter (where field = 'ci_low') as lo_raw,
+                   max(raw) filter (where field = 'ci_high') as hi_raw,
+                   max(raw) filter (where field = 'cohort') as n_raw,
+                   count(*) filter (where field = 'value') as n_value
+            from long_cells group by all""")
+        common = """measure, grp, cell_value(v_raw), cell_value(lo_raw), cell_value(hi_raw),
+                    cast(round(cell_value(n_raw)) as integer), cell_status(v_raw),
+                    case when cell_status(v_raw) = 'unknown' then v_raw end, ?, kind, ?, _row, rectype"""
+        school_in = ", ".join(repr(c) for c in codes["school"])
+        ctx.writer.execute_text(f"""
+            insert into school_result_all
+            select cast(urn_raw as integer), lea, {ks}, start_year, academic_year(start_year), {common}
+            from long_rows where n_value > 0 and rectype in ({school_in})""", [version, fname])
+        area = ("case " + " ".join(f"when rectype in ({', '.join(repr(c) for c in v)}) then '{k}'"
+                                   for k, v in codes.items() if k != "school") + " end")
+        ctx.writer.execute_text(f"""
+            insert into published_result_all
+            select case when {area} = 'la' then lea else {area} end, {area}, {ks}, start_year,
+                   academic_year(start_year), {common}
+            from long_rows where n_value > 0 and {area} is not null""", [version, fname])
+
+    def _load_context(self, ctx, table, cols, ks, start_year, version, fname, codes) -> None:
+        q = db.quote_ident
+        exprs = []
+        for target, candidates in CONTEXT[ks].items():
+            src = next((cols[c] for c in candidates if c in cols), None)
+            if src is None:
+                exprs.append(f"null as {target}")
+            elif target in TEXT_FIELDS:
+                exprs.append(f"nullif(trim({q(src)}), '') as {target}")
+            else:
+                exprs.append(f"cell_value({q(src)}) as {target}")
+        if ks == 4 and "PSEN_ALL" not in cols and {"PSENSE4", "PSENAPK4"} <= set(cols):
+            exprs = [e for e in exprs if not e.endswith(" as pct_sen")]
+            exprs.append(f"cell_value({q(cols['PSENSE4'])}) + cell_value({q(cols['PSENAPK4'])}) as pct_sen")
+        school_in = ", ".join(repr(c) for c in codes["school"])
+        rt, urn, lea = q(cols["RECTYPE"]), q(cols["URN"]), q(cols["LEA"])
+        ctx.writer.execute_text(f"""
+            insert into school_context_all by name
+            select cast(trim({urn}) as integer) as urn, {ks} as key_stage, {start_year} as start_year,
+                   academic_year({start_year}) as academic_year, ? as version, ? as source_file,
+                   trim({lea}) as la_code, trim({rt}) as rectype, '{PRIOR_SCALE[ks]}' as prior_scale,
+                   {', '.join(exprs)}
+            from {table} where trim({rt}) in ({school_in})""", [version, fname])
+
+
+LOADER = PerformanceTables()
