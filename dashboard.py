@@ -1,0 +1,53 @@
+"""The equity dashboard: navigation, page config and the filters every page shares.
+
+Run with ``streamlit run dashboard.py``. On first start, with no database yet, it builds one from
+the bundled data under ``data/raw`` (about half a minute) with a progress bar.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+from equity import build, db
+
+st.set_page_config(page_title="Equity dashboard", page_icon=":material/balance:", layout="wide")
+
+HERE = Path(__file__).parent
+# (file, title, icon, url path); a page appears once its file exists.
+PAGES = {
+    "Overview": [
+        ("pages/la_overview.py", "LA overview", ":material/dashboard:", "overview"),
+        ("pages/gap_trends.py", "Gap trends", ":material/show_chart:", "gaps"),
+        ("pages/la_comparison.py", "LA comparison", ":material/compare_arrows:", "compare"),
+    ],
+    "Schools": [
+        ("pages/school_profile.py", "School profile", ":material/school:", "school"),
+        ("pages/families.py", "Families of schools", ":material/groups:", "families"),
+        ("pages/neighbourhoods.py", "Neighbourhoods", ":material/map:", "neighbourhoods"),
+    ],
+    "Improvement": [
+        ("pages/keys_to_success.py", "Keys to Success", ":material/key:", "keys-to-success"),
+        ("pages/partnerships.py", "Partnerships", ":material/handshake:", "partnerships"),
+        ("pages/meeting.py", "Meeting mode and packs", ":material/co_present:", "meeting"),
+    ],
+    "About": [
+        ("pages/data.py", "Data", ":material/database:", "data"),
+        ("pages/guide.py", "Guide", ":material/menu_book:", "guide"),
+    ],
+}
+
+
+def _ensure_database() -> None:
+    path = db.default_path()
+    if path.exists():
+        return
+    bar = st.progress(0.0, text="First start: building the database from the bundled data…")
+    build.build(None, path, progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
+    bar.empty()
+
+
+_ensure_database()
+nav = {section: [st.Page(str(HERE / f), title=t, icon=i, url_path=u, default=(u == "overview"))
+                 for f, t, i, u in items if (HERE / f).exists()]
+       for section, items in PAGES.items()}
+nav = {k: v for k, v in nav.items() if v}
+st.navigation(nav).run()

@@ -1,0 +1,24 @@
+"""Small look-ups the pages share: LA names, school search, years available."""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import db
+
+
+def las_with_data(path=None) -> pd.DataFrame:
+    """LAs with any published or school results, with names: columns la_code, la_name."""
+    return db.query("lookups/las_with_data", path=path)
+
+
+def school_search(text: str, limit: int = 20, path=None) -> pd.DataFrame:
+    """Schools whose name, URN or postcode contains ``text`` (case-insensitive)."""
+    t = (text or "").strip()
+    if not t:
+        return pd.DataFrame(columns=["urn", "name", "la_code", "la_name", "postcode", "phase"])
+    return db.query("lookups/school_search", {"q": t, "limit": limit}, path=path)
+
+
+def school(urn: int, path=None) -> dict | None:
+    df = db.query("lookups/school", {"urn": int(urn)}, path=path)
+    return None if df.empty else df.iloc[0].to_dict()

@@ -1,0 +1,1 @@
+select * from school where urn = $urn
