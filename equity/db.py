@@ -60,8 +60,10 @@ def _identity(path: Path) -> tuple[int, int]:
 def connection(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
     """The cached read-only connection to the current build of ``path``.
 
-    A new connection is opened when the file has been replaced by a rebuild (its inode changes);
-    the old one stays open for queries already running on it and is closed on the next swap.
+    A rebuild replaces the file (new inode). DuckDB caches open databases by path, so a new
+    connection to the same path would still see the old file; instead each build is opened
+    through a hard link named after its inode (removed as soon as it is open). Queries already
+    running on the previous build finish on it; its connection is closed on the next swap.
     """
     p = Path(path).resolve() if path else default_path()
     if not p.exists():
@@ -72,9 +74,32 @@ def connection(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
         hit = _readers.get(key)
         if hit and hit[0] == ident:
             return hit[1]
-        con = duckdb.connect(str(p), read_only=True, config={"threads": 2})
+        link = p.with_name(f".{p.name}.read-{ident[0]}-{os.getpid()}-{threading.get_ident()}")
+        try:
+            if link.exists():
+                link.unlink()
+            os.link(p, link)
+            target = link
+        except OSError:
+            target = p  # no hard links here: fall back to the path (a swap then needs a restart)
+        try:
+            con = duckdb.connect(str(target), read_only=True, config={"threads": 2})
+        finally:
+            if target is link:
+                link.unlink(missing_ok=True)
+        # if a swap happened between stat and link, the next query sees a new identity and relinks
         _readers[key] = (ident, con)
+        if hit:
+            _retired.append(hit[1])
+        while len(_retired) > 2:  # keep the last builds open a little while for in-flight queries
+            try:
+                _retired.pop(0).close()
+            except Exception:
+                pass
         return con
+
+
+_retired: list = []
 
 
 def query(name: str, params: dict | list | None = None, path: Path | str | None = None) -> pd.DataFrame:

@@ -30,9 +30,9 @@ def key_stage_filter(key: str = "ks", sidebar: bool = True) -> int:
 def chart_block(fig, sentence: str, data: pd.DataFrame, filename: str, key: str | None = None) -> None:
     """The standard chart unit: plain-language sentence, chart, data table and CSV download."""
     st.markdown(sentence)
-    st.plotly_chart(fig, use_container_width=True, key=key)
+    st.plotly_chart(fig, width="stretch", key=key)
     with st.expander("Show data"):
-        st.dataframe(data, hide_index=True, use_container_width=True)
+        st.dataframe(data, hide_index=True, width="stretch")
     st.download_button("Download CSV", data.to_csv(index=False).encode("utf-8"), file_name=filename,
                        mime="text/csv", key=f"dl-{key or filename}")
 

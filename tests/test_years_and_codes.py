@@ -1,0 +1,45 @@
+"""Academic-year spelling, history suffixes, breaks, and missing-value codes (Python and SQL twins)."""
+import duckdb
+import pytest
+
+from equity import codes, db, years
+
+
+@pytest.mark.parametrize("text, start", [("2017/18", 2017), ("2017-18", 2017), ("2017-2018", 2017), ("201718", 2017),
+                                         (2017, 2017)])
+def test_parse(text, start):
+    assert years.parse(text) == start
+
+
+@pytest.mark.parametrize("bad", ["2017/19", "2017-2019", "17/18", "abc", "201719"])
+def test_parse_rejects(bad):
+    with pytest.raises(ValueError):
+        years.parse(bad)
+
+
+def test_labels_and_suffix():
+    assert years.label(2017) == "2017/18" and years.file_label(2019) == "2019-20" and years.label(1999) == "1999/00"
+    assert years.from_suffix("17") == 2016
+
+
+def test_breaks():
+    assert years.breaks_between(2018, 2021, 4, "att8")  # pandemic
+    assert years.breaks_between(2015, 2016, 4, "att8")  # old points scale
+    assert years.breaks_between(2016, 2017, 4, "att8") == []
+    assert years.breaks_between(2015, 2016, 4, "p8") == []
+
+
+CELLS = ["18.30%", "SUPP", "", "  ne ", "NP", "x", "c", "z", "low", "LOWCOV", "NEW", "SP", "1,234", "-0.5", "QQ",
+         "inf", "nan", "NOT AVAIL", "u", "0"]
+
+
+def test_python_and_sql_parsers_agree():
+    con = duckdb.connect()
+    con.execute(db.sql("build/schema").split("create table")[0])
+    for cell in CELLS:
+        value, status = codes.parse_cell(cell)
+        sql_value, sql_status = con.execute("select cell_value(?), cell_status(?)", [cell, cell]).fetchone()
+        assert (value, status) == (sql_value, sql_status), cell
+    assert codes.parse_cell("18.30%") == (18.3, "ok")
+    assert codes.parse_cell("QQ") == (None, "unknown")
+    assert codes.parse_cell("inf") == (None, "unknown")
