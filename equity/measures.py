@@ -52,6 +52,12 @@ MEASURES = {m.key: m for m in [
     Measure("read_prog", 2, "Reading progress", "score", "KS1-KS2 value-added progress score in reading (0 = national average)."),
     Measure("writ_prog", 2, "Writing progress", "score", "KS1-KS2 value-added progress score in writing (0 = national average)."),
     Measure("mat_prog", 2, "Maths progress", "score", "KS1-KS2 value-added progress score in maths (0 = national average)."),
+    Measure("rwm_exp_vs_national_other", 2, "RWM expected standard: disadvantaged vs national other pupils", "percent",
+            "DfE's DIFFN_RWM_EXP: the percentage of the school's (or LA's) disadvantaged pupils reaching the expected "
+            "standard in RWM minus that of non-disadvantaged pupils in all of England, in percentage points."),
+    Measure("rwm_high_vs_national_other", 2, "RWM higher standard: disadvantaged vs national other pupils", "percent",
+            "DfE's DIFFN_RWM_HIGH: disadvantaged pupils' percentage at the higher standard in RWM minus that of "
+            "non-disadvantaged pupils in all of England, in percentage points."),
     Measure("rwm_exp_3yr", 2, "Reading, writing and maths: expected standard, 3 years", "percent",
             "DfE's three-year figure (the latest three years pooled) for the expected standard in RWM."),
     Measure("rwm_high_3yr", 2, "Reading, writing and maths: higher standard, 3 years", "percent",
@@ -144,6 +150,10 @@ def _ks2_current() -> list[tuple[str, str, str, str]]:
                      (f"{col}{sfx}_UPPER", m, g, "ci_high")]
         for m in ("rwm_exp", "rwm_high", *_KS2_PROG):
             rows.append((_KS2_COHORT[g], m, g, "cohort"))
+    rows += [("DIFFN_RWM_EXP", "rwm_exp_vs_national_other", "disadvantaged", "value"),
+             ("DIFFN_RWM_HIGH", "rwm_high_vs_national_other", "disadvantaged", "value"),
+             ("TFSM6CLA1A", "rwm_exp_vs_national_other", "disadvantaged", "cohort"),
+             ("TFSM6CLA1A", "rwm_high_vs_national_other", "disadvantaged", "cohort")]
     rows += [("PTRWM_EXP_3YR", "rwm_exp_3yr", "all", "value"), ("PTRWM_HIGH_3YR", "rwm_high_3yr", "all", "value"),
              ("TELIG_3YR", "rwm_exp_3yr", "all", "cohort"), ("TELIG_3YR", "rwm_high_3yr", "all", "cohort")]
     return rows
@@ -180,13 +190,17 @@ def column_map(key_stage: int, columns: list[str], file_start_year: int) -> list
     current = _ks4_current() if key_stage == 4 else _ks2_current()
     history = _ks4_history() if key_stage == 4 else _ks2_history()
     out = [(c, m, g, f, file_start_year, "current") for c, m, g, f in current if c in present]
+    seen = {r[0] for r in out}
     for back in range(1, 6):
         year = file_start_year - back
-        yy = f"{(year + 1) % 100:02d}"
-        for c, m, g, f in history:
-            col = c.format(yy=yy)
-            if col in present:
-                out.append((col, m, g, f, year, "history"))
+        # newer files name history columns _PREV / _PREV2 (one and two years back) instead of _17
+        suffixes = [f"{(year + 1) % 100:02d}"] + (["PREV"] if back == 1 else ["PREV2"] if back == 2 else [])
+        for yy in suffixes:
+            for c, m, g, f in history:
+                col = c.format(yy=yy)
+                if col in present and (col, m, g, f) not in seen:
+                    seen.add((col, m, g, f))
+                    out.append((col, m, g, f, year, "history"))
     return out
 
 

@@ -17,14 +17,27 @@ def la_filter(key: str = "la", label: str = "Local authority", sidebar: bool = T
     codes = list(las.la_code)
     names = dict(zip(las.la_code, las.la_name))
     where = st.sidebar if sidebar else st
-    return where.selectbox(label, codes, format_func=lambda c: f"{names.get(c, c)} ({c})", key=key,
-                           bind="query-params")
+    _carry_over(key)
+    value = where.selectbox(label, codes, format_func=lambda c: f"{names.get(c, c)} ({c})", key=key,
+                            bind="query-params")
+    st.session_state[f"_keep_{key}"] = value
+    return value
+
+
+def _carry_over(key: str) -> None:
+    """Keep a shared filter's value when the user moves to another page (the URL carries it within a page)."""
+    kept = st.session_state.get(f"_keep_{key}")
+    if kept is not None and key not in st.session_state and key not in st.query_params:
+        st.session_state[key] = kept
 
 
 def key_stage_filter(key: str = "ks", sidebar: bool = True) -> int:
     where = st.sidebar if sidebar else st
-    return where.radio("Key stage", [4, 2], format_func=lambda k: f"KS{k} ({'age 16' if k == 4 else 'age 11'})",
-                       key=key, horizontal=True, bind="query-params")
+    _carry_over(key)
+    value = where.radio("Key stage", [4, 2], format_func=lambda k: f"KS{k} ({'age 16' if k == 4 else 'age 11'})",
+                        key=key, horizontal=True, bind="query-params")
+    st.session_state[f"_keep_{key}"] = value
+    return value
 
 
 def chart_block(fig, sentence: str, data: pd.DataFrame, filename: str, key: str | None = None) -> None:

@@ -43,3 +43,13 @@ def test_python_and_sql_parsers_agree():
     assert codes.parse_cell("18.30%") == (18.3, "ok")
     assert codes.parse_cell("QQ") == (None, "unknown")
     assert codes.parse_cell("inf") == (None, "unknown")
+
+
+def test_history_columns_named_prev_map_to_earlier_years():
+    from equity.measures import column_map
+    rows = column_map(4, ["ATT8SCR", "ATT8SCR_FSM6CLA1A_PREV", "ATT8SCR_FSM6CLA1A_PREV2", "ATT8SCR_FSM6CLA1A_22"], 2023)
+    got = {(c, y, k) for c, m, g, f, y, k in rows if m == "att8" and f == "value"}
+    assert ("ATT8SCR_FSM6CLA1A_PREV", 2022, "history") in got
+    assert ("ATT8SCR_FSM6CLA1A_PREV2", 2021, "history") in got
+    assert ("ATT8SCR_FSM6CLA1A_22", 2021, "history") in got
+    assert ("ATT8SCR", 2023, "current") in got

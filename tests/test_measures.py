@@ -1,0 +1,56 @@
+"""The explicit column map against the headers of every bundled performance-table file."""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from equity.measures import MEASURES, column_map
+
+RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
+FILES = {"2016-2017_850_ks4final.csv.gz": (4, 2016), "2017-2018_936_ks4final.csv.gz": (4, 2017),
+         "2018-2019_936_ks4final.csv.gz": (4, 2018), "815_2017_ks4final.csv.gz": (4, 2016),
+         "ks2_2016-850-ks2.csv.gz": (2, 2016), "ks2_2017-936-ks2.csv.gz": (2, 2017), "ks2_2018-850-ks2.csv.gz": (2, 2018)}
+# Disadvantaged-split columns of the headline measures that every file must have mapped
+HEADLINE = re.compile(r"^(ATT8SCR|P8MEA|P8CILOW|P8CIUPP|PTRWM_EXP|PTRWM_HIGH|READPROG|WRITPROG|MATPROG)"
+                      r"_N?O?T?FSM6CLA1A(_LOWER|_UPPER)?(_\d\d)?$|^PTN?O?T?FSM6?C?L?A?1?A?BASICS_9[45](_\d\d)?$")
+
+
+def _header(name):
+    text = gzip.decompress(next(RAW.rglob(name)).read_bytes()).decode("utf-8-sig")
+    return [h.upper() for h in next(csv.reader(io.StringIO(text)))]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_headline_disadvantage_column_is_mapped(name):
+    ks, year = FILES[name]
+    head = _header(name)
+    mapped = {r[0] for r in column_map(ks, head, year)}
+    wanted = {c for c in head if HEADLINE.match(c)}
+    assert wanted, name
+    assert wanted <= mapped, sorted(wanted - mapped)
+
+
+def test_name_drift_inside_one_file_is_mapped():
+    head = _header("2018-2019_936_ks4final.csv.gz")
+    rows = {(r[0]): r[1:] for r in column_map(4, head, 2018)}
+    assert rows["PTNOTFSMBASICS_94_17"] == ("basics_94", "other", "value", 2016, "history")
+    assert rows["PTNOTFSM6CLA1ABASICS_95_17"] == ("basics_95", "other", "value", 2016, "history")
+    assert rows["ATT8SCR_FSM6CLA1A_18"] == ("att8", "disadvantaged", "value", 2017, "history")
+
+
+def test_ks2_mixed_case_other_group_is_mapped():
+    head = _header("ks2_2018-850-ks2.csv.gz")
+    rows = {r[0]: r[1:] for r in column_map(2, head, 2018)}
+    assert rows["PTRWM_EXP_NOTFSM6CLA1A"] == ("rwm_exp", "other", "value", 2018, "current")
+
+
+def test_every_mapped_measure_is_described():
+    for ks, year in {(4, 2018), (2, 2018)}:
+        head = _header("2018-2019_936_ks4final.csv.gz" if ks == 4 else "ks2_2018-850-ks2.csv.gz")
+        for r in column_map(ks, head, year):
+            assert r[1] in MEASURES and MEASURES[r[1]].meaning
