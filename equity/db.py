@@ -147,7 +147,7 @@ class Writer:
         for p in (self.path, Path(str(self.path) + ".wal")):
             if p.exists():
                 p.unlink()
-        self.con = duckdb.connect(str(self.path), config={"threads": 2, "preserve_insertion_order": True})
+        self.con = duckdb.connect(str(self.path), config={"threads": 2, "preserve_insertion_order": True, "enable_progress_bar": False})
 
     def run(self, name: str, params: dict | list | None = None) -> None:
         """Run a named SQL file (may hold several statements when it takes no parameters)."""
