@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from equity import lookups
+
+# Streamlit treats a folder named pages/ beside the entry point as an old-style multipage app until
+# some session has run st.navigation in dashboard.py. A deep link (say /families?urn=...) opened first
+# after a server start would then run this page alone, without the frame. Switch to the frame's
+# navigation and rerun: dashboard.py then routes the same URL to this page.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def la_filter(key: str = "la", label: str = "Local authority", sidebar: bool = True) -> str:

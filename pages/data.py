@@ -1,6 +1,8 @@
 """Data: where the numbers come from, what we hold, what the latest build did, how to load your own."""
 import streamlit as st
 
+import pages._shared  # noqa: F401  (frame routing; see pages/_shared.py)
+
 from equity import catalogue, codes
 
 st.title("Data")

@@ -1,6 +1,8 @@
 """Guide: what each measure means, the method behind each page, a glossary, accessibility."""
 import streamlit as st
 
+import pages._shared  # noqa: F401  (frame routing; see pages/_shared.py)
+
 from equity import guide
 
 st.title("Guide")
