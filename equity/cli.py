@@ -51,5 +51,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["synth"]:  # synth has its own parser (equity/synth.py)
+        from . import synth
+        return synth.main(argv[1:]) or 0
     args = parser().parse_args(argv)
     return args.func(args)

@@ -18,9 +18,11 @@ What is written (``DIR/``):
   the bundled file for that year (``data/raw/dfe_hants_surrey_clarelgibson``): KS4 2016/17 (416
   columns), 2017/18 (496), 2018/19 and later (507); KS2 2016/17 (290), 2017/18 (326), 2018/19 and
   later (318). A year without its own template uses the nearest one with every year token in the
-  column names shifted (``_17`` -> ``_20``, ``ADMPOL_2017`` -> ``ADMPOL_2020``...), so the newest
-  history suffix of ``ATT8SCR_YY`` / ``PTRWM_EXP_YY`` is always the file's start year's last two
-  digits (the loader reads the year as that suffix + 1).
+  column names shifted (``_17`` -> ``_20``, ``_18`` -> ``_21``; ``ADMPOL_2017`` -> ``ADMPOL_2016``),
+  so the newest history suffix of ``ATT8SCR_YY`` / ``PTRWM_EXP_YY`` is always the last two digits
+  of the file's start year (the loader reads the year as that suffix + 1). History columns that then
+  name 2019/20 or 2020/21 (suffix ``_20`` / ``_21``) stay in the header but are always blank: no
+  results exist for those years.
 * Years: the ``years`` most recent results years up to 2024/25, skipping 2019/20 and 2020/21 (no
   results were published). ``years=8`` gives 2015/16, 2016/17, 2017/18, 2018/19, 2021/22,
   2022/23, 2023/24, 2024/25. At most 11 (back to 2012/13).
@@ -30,7 +32,8 @@ What is written (``DIR/``):
   last non-empty field, as DfE's writer does; aggregate rows never carry the school-only trailing
   descriptors (``P8_BANDING``, ``*_DESCR``; for templates without them the trailing block of
   prior-year history columns), so LA and England rows are always shorter than the header. KS2
-  aggregate rows keep DfE's single-space blanks in their identity columns. CRLF line ends.
+  aggregate rows keep DfE's single-space blanks in their identity columns. CRLF line ends (every
+  other file keeps its real model's BOM, quoting and line ends).
 * ``schools`` splits as 2/3 primary (KS2 files), 11/48 secondary (KS4 files) and the rest special
   (45%: KS4 files, and KS2 files unless independent special) or independent (KS4 files), over the
   151 LAs of ``la_and_region_codes_meta.csv.gz`` in proportion to the real school census counts.
@@ -54,8 +57,13 @@ What is written (``DIR/``):
   inside England's bounding box, clustered around each LA's real schools).
 * ``README_SYNTHETIC.txt`` saying all of the above.
 
-Speed: numpy column/row arrays and plain string joins; 24,000 schools x 8 years take well under a
-minute on one core.
+Speed: jittered row variants are built once per template with numpy and joined once; each
+school-year row is then its identity prefix plus a shared variant string. 24,000 schools x 8 years
+(22 files, ~310 MB) take about 12-15 s of CPU on one core.
+
+Limits: values come from Hampshire and Surrey rows only (affluent LAs: national averages come out
+high, e.g. state-funded Progress 8 about +0.1); LA rows with no synthetic number behind a published
+cell print NA; the same schools appear every year (no openings or closures beyond NEW/ICLOSE codes).
 """
 from __future__ import annotations
 
@@ -223,7 +231,7 @@ def _has_year_token(name: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 def _q(s: str) -> str:
     """CSV-quote a field only when it needs it (like DfE's writer)."""
-    if any(c in s for c in ',"\r\n'):
+    if "," in s or '"' in s or "\n" in s or "\r" in s:
         return '"' + s.replace('"', '""') + '"'
     return s
 
@@ -279,10 +287,12 @@ def _parse(S: np.ndarray):
             end0.reshape(shape))
 
 
-def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+def _largest_remainder(total: int, weights: np.ndarray, at_least_one: bool = False) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     if total <= 0 or w.sum() <= 0:
         return np.zeros(len(w), dtype=int)
+    if at_least_one and total >= len(w):
+        return 1 + _largest_remainder(total - len(w), w)
     exp = total * w / w.sum()
     base = np.floor(exp).astype(int)
     rest = total - base.sum()
@@ -330,8 +340,8 @@ class _Matrix:
         self.d_num = np.where(nonpct, dec, 0).max(axis=0) if len(self.S) else np.zeros(C, int)
         self.strip = ~(end0 & isnum).any(axis=0)
         self.int_col = anynum & (self.d_num == 0) & ~has_pct
-        distinct = np.array([len(np.unique(val[isnum[:, j], j])) for j in range(C)])
-        self.categorical = self.int_col & (distinct <= 10) & (vmax <= 10) & (vmin >= 0)
+        # codes that only look like numbers (bandings, progress descriptors 1-5) are never jittered
+        self.categorical = np.array([("BANDING" in h.upper() or "DESCR" in h.upper()) for h in self.header])
         self.nonneg = vmin >= 0
         self.bounded = has_pct | (~self.int_col & (vmin >= 0) & (vmax <= 100) & (vmax >= 99.5))
         self.additive = measure & anynum & ~self.int_col & ~self.categorical
@@ -352,6 +362,8 @@ class _Matrix:
         new = np.where(self.mult[None, :], np.round(val * np.exp(0.08 * z)), new)
         new = np.where(self.nonneg[None, :] & (new < 0), 0.0, new)
         new = np.where(self.bounded[None, :] & (new > 100), 100.0, new)
+        # exact 0 (and 100 in percentage columns) are structural in DfE data: keep them
+        new = np.where((val == 0) | (self.bounded[None, :] & (val == 100)), val, new)
         r, c = np.nonzero(jit)
         vals, p = new[r, c], pct[r, c]
         d = np.where(p, self.d_pct[c], self.d_num[c]).astype(int)
@@ -387,6 +399,7 @@ class _Template:
     agg_kind: np.ndarray           # per column: 0 keep donor, 1 sum, 2 mean
     gates: list                    # (measure col, cohort col)
     pools: dict = field(default_factory=dict)
+    spec_cache: dict = field(default_factory=dict)
 
 
 def _load_template(ks: str, year: int) -> _Template:
@@ -441,7 +454,8 @@ def _load_template(ks: str, year: int) -> _Template:
         lv = la_val[:, j][np.isfinite(la_val[:, j])]
         if not len(lv):
             continue
-        agg[j] = 1 if (m.int_col[j] and lv.max() > 3 * max(1.0, med[j])) else 2
+        is_pct = bool((m.pct[:, j] & np.isfinite(m.val[:, j])).any())
+        agg[j] = 1 if (not is_pct and m.nonneg[j] and lv.max() > 3 * max(1.0, abs(med[j]))) else 2
 
     # disadvantaged / other measures of the current year, SUPP when that group has 5 or fewer pupils
     gates = []
@@ -456,6 +470,18 @@ def _load_template(ks: str, year: int) -> _Template:
         if cohort is not None:
             gates.append((j, cohort))
     return _Template(ks, year, header, m, kinds, la_rows, england_rows, q, forced, agg, gates)
+
+
+def _pool_tails(tpl: _Template, kind: str, need: int, rng: np.random.Generator, m0: int,
+                blank: np.ndarray) -> np.ndarray:
+    """Each pool variant's measure columns (from ``m0``) as one CSV string, cut after its last field."""
+    key = ("tails", kind, need, m0, blank.tobytes())
+    if key not in tpl.pools:
+        PS = _pool(tpl, kind, need, rng)[0]
+        T = PS[:, m0:].copy()
+        T[:, blank[m0:]] = ""
+        tpl.pools[key] = np.array([",".join(r).rstrip(",") for r in T.tolist()], dtype=object)
+    return tpl.pools[key]
 
 
 def _pool(tpl: _Template, kind: str, need: int, rng: np.random.Generator):
@@ -556,6 +582,7 @@ class _Schools:
     df: pd.DataFrame
     las: list
     geo: dict
+    cache: dict = field(default_factory=dict)
 
 
 def _make_schools(n: int, n_years: int, rng: np.random.Generator, tpl4: _Template, tpl2: _Template) -> _Schools:
@@ -566,7 +593,8 @@ def _make_schools(n: int, n_years: int, rng: np.random.Generator, tpl4: _Templat
     n_ind = n - n_pri - n_sec - n_spe
     parts = []
     for kind, total in (("primary", n_pri), ("secondary", n_sec), ("special", n_spe), ("independent", n_ind)):
-        alloc = _largest_remainder(total, np.array([geo[la]["w"][kind] for la in las]))
+        alloc = _largest_remainder(total, np.array([geo[la]["w"][kind] for la in las]),
+                                   at_least_one=kind in ("primary", "secondary"))
         parts.append(pd.DataFrame({"la": np.repeat(las, alloc), "kind": kind}))
     df = pd.concat(parts, ignore_index=True)
     base = {"primary": 2000, "secondary": 4000, "independent": 6000, "special": 7000}
@@ -664,140 +692,211 @@ def _make_schools(n: int, n_years: int, rng: np.random.Generator, tpl4: _Templat
     df["state"] = ~df.nftype.isin(NOT_STATE)
     df["alphaind"] = _rank_uniform(np.array(df.name, dtype=str)) * N + 0.5
     df["alphaind"] = df.alphaind.round().astype(int).astype(str)
+    for c in df.columns:   # plain object strings: iterating arrow-backed strings is slow
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
+            df[c] = df[c].astype(object)
     return _Schools(df, las, geo)
 
 
 # ---------------------------------------------------------------------------------------------
 # performance-table files
 # ---------------------------------------------------------------------------------------------
-def _id_arrays(sub: pd.DataFrame) -> dict:
-    return {
-        "RECTYPE": np.where(sub.kind == "special", "2", "1").astype(object),
-        "ALPHAIND": sub.alphaind.to_numpy(dtype=object),
-        "LEA": sub.la.to_numpy(dtype=object),
-        "ESTAB": sub.estab.astype(str).to_numpy(dtype=object),
-        "URN": sub.urn.astype(str).to_numpy(dtype=object),
-        "SCHNAME": _qa(sub.name),
-        "SCHNAME_AC": np.full(len(sub), "", dtype=object),
-        "URN_AC": np.full(len(sub), "0", dtype=object),
-        "OPEN_AC": np.full(len(sub), "", dtype=object),
-        "ADDRESS1": _qa(sub.street),
-        "ADDRESS2": _qa(sub.locality),
-        "ADDRESS3": np.full(len(sub), "", dtype=object),
-        "TOWN": _qa(sub.town),
-        "PCODE": sub.pcode.to_numpy(dtype=object),
-        "TELNUM": sub.telnum.to_numpy(dtype=object),
-        "PCON_CODE": sub.pcon_code.to_numpy(dtype=object),
-        "PCON_NAME": _qa(sub.pcon_name),
+def _ks_arrays(sch: "_Schools", ks: str) -> dict:
+    """Per key stage, once: the schools in its files and their quoted identity/attribute cells."""
+    if ks in sch.cache:
+        return sch.cache[ks]
+    sub = sch.df[sch.df["in_" + ks]]
+    n = len(sub)
+
+    def col(c):
+        return sub[c].to_numpy(dtype=object)
+    pre = "a4_" if ks == "ks4" else "a2_"
+    kind_map = {"primary": "main", "secondary": "main", "special": "special", "independent": "ind"}
+    kinds = np.array([kind_map[k] for k in col("kind")], dtype=object)
+    out = {
+        "n": n, "kinds": kinds, "z": sub.z.to_numpy(dtype=float), "la": col("la"),
+        "state": sub.state.to_numpy(dtype=bool), "urn": sub.urn.to_numpy(), "new": sub.new_year_idx.to_numpy(),
+        "need": {k: int((kinds == k).sum()) for k in ("main", "special", "ind")},
+        "ids": {
+            "RECTYPE": np.where(col("kind") == "special", "2", "1").astype(object),
+            "ALPHAIND": col("alphaind"), "LEA": col("la"),
+            "ESTAB": sub.estab.astype(str).to_numpy(dtype=object), "URN": sub.urn.astype(str).to_numpy(dtype=object),
+            "SCHNAME": _qa(col("name")), "SCHNAME_AC": np.full(n, "", dtype=object),
+            "URN_AC": np.full(n, "0", dtype=object), "OPEN_AC": np.full(n, "", dtype=object),
+            "ADDRESS1": _qa(col("street")), "ADDRESS2": _qa(col("locality")), "ADDRESS3": np.full(n, "", dtype=object),
+            "TOWN": _qa(col("town")), "PCODE": col("pcode"), "TELNUM": col("telnum"),
+            "PCON_CODE": col("pcon_code"), "PCON_NAME": _qa(col("pcon_name")),
+        },
+        "attrs": {c: _qa(col(pre + c)) for c in ATTR_COLS},
     }
+    sch.cache[ks] = out
+    return out
 
 
-def _agg_cell(donor: str, v: float, kind: int, tpl: _Template, j: int) -> str:
-    if not np.isfinite(v) or not re.fullmatch(r"-?\d+(?:\.\d+)?%?", donor):
-        return donor
-    pct = donor.endswith("%")
-    body = donor.rstrip("%")
-    d = len(body) - body.find(".") - 1 if "." in body else 0
-    if kind == 1:
-        return _fmt(v, 0, pct, False)
-    if not pct:
-        d = max(d, int(tpl.m.d_num[j]))
-    return _fmt(v, d, pct, bool(tpl.m.strip[j]) and not pct)
+def _agg_spec(tpl: _Template, donor: list) -> tuple:
+    """How one real aggregate row prints each column: (numeric?, percent?, decimals, strip zeros?)."""
+    C = len(donor)
+    isnum = np.zeros(C, bool)
+    pct = np.zeros(C, bool)
+    dec = np.zeros(C, int)
+    strip = np.zeros(C, bool)
+    for j, cell in enumerate(donor):
+        if tpl.agg_kind[j] == 0 or not re.fullmatch(r"-?\d+(?:\.\d+)?%?", cell):
+            continue
+        isnum[j] = True
+        pct[j] = cell.endswith("%")
+        body = cell.rstrip("%")
+        d = len(body) - body.find(".") - 1 if "." in body else 0
+        if tpl.agg_kind[j] == 1:
+            dec[j], strip[j] = int(tpl.m.d_num[j]), bool(tpl.m.strip[j])
+        elif pct[j]:
+            dec[j], strip[j] = d, False
+        else:
+            dec[j], strip[j] = max(d, int(tpl.m.d_num[j])), bool(tpl.m.strip[j])
+    return isnum, pct, dec, strip
 
 
-def _performance_file(ks: str, year: int, yi: int, tpl: _Template, sch: _Schools,
-                      rng: np.random.Generator, capture: dict | None):
-    df = sch.df
-    sub = df[df["in_" + ks]]
-    n, C = len(sub), len(tpl.header)
+def _agg_lines(tpl: _Template, donors: list, values: np.ndarray, rectypes: list, leas: list | None,
+               names: list | None, ks: str, blank: np.ndarray) -> list[str]:
+    """Aggregate rows: the real row's layout (its codes and blanks), synthetic numbers where it has numbers.
+
+    A number with no synthetic school behind it prints as NA: the real figure is never copied.
+    """
     up = [h.upper() for h in tpl.header]
-    S = np.empty((n, C), dtype=object)
+    cells = np.array([list(d) for d in donors], dtype=object)
+    cells[:, 0] = rectypes
+    if leas is not None and "LEA" in up:
+        cells[:, up.index("LEA")] = leas
+    if names is not None and ks == "ks2" and "SCHNAME" in up:
+        cells[:, up.index("SCHNAME")] = _qa(names)
+    specs = {}
+    keys = [id(d) for d in donors]
+    for key, d in zip(keys, donors):
+        if key not in specs:
+            specs[key] = _agg_spec(tpl, d) if key not in tpl.spec_cache else tpl.spec_cache[key]
+            tpl.spec_cache[key] = specs[key]
+    keys = np.array(keys)
+    for key, (isnum, pct, dec, strip) in specs.items():
+        rows = np.flatnonzero(keys == key)
+        block = values[rows]
+        for j in np.flatnonzero(isnum):
+            d, p, st = int(dec[j]), bool(pct[j]), bool(strip[j])
+            cells[rows, j] = [_fmt(v, d, p, st) if v == v else "NA" for v in block[:, j].tolist()]
+    cells[:, tpl.forced_blank | blank] = ""
+    return [",".join(r).rstrip(",") for r in cells.tolist()]
+
+
+def _no_results_columns(header: list[str]) -> np.ndarray:
+    """History columns naming 2019/20 or 2020/21 (suffix 20 or 21): no results exist, so always blank."""
+    return np.array([any(p in ("20", "21") for p in h.split("_")[1:]) for h in header])
+
+
+def _performance_file(ks: str, yi: int, tpl: _Template, sch: "_Schools", rng: np.random.Generator,
+                      capture: dict | None, blank: np.ndarray) -> list[str]:
+    a = _ks_arrays(sch, ks)
+    n, C = a["n"], len(tpl.header)
+    up = [h.upper() for h in tpl.header]
+    # a school row = its identity/attribute prefix (columns before TOTPUPS, rebuilt per school) + the
+    # measure tail of a jittered real row (joined once per pool variant and shared across years)
+    m0 = up.index("TOTPUPS")
+    P = np.empty((n, m0), dtype=object)
+    tails = np.empty(n, dtype=object)
     num = np.empty((n, C))
-    kinds = sub.kind.map({"primary": "main", "secondary": "main", "special": "special",
-                          "independent": "ind"}).to_numpy()
-    zy = 0.85 * sub.z.to_numpy() + 0.53 * rng.standard_normal(n)
+    src = {}                                   # kind -> (rows, pool strings, variant per row)
+    kinds = a["kinds"]
+    zy = 0.85 * a["z"] + 0.53 * rng.standard_normal(n)
     for kind in ("main", "special", "ind"):
         rows = np.flatnonzero(kinds == kind)
         if not len(rows):
             continue
-        need = int((df["in_" + ks] & df.kind.map(
-            {"primary": "main", "secondary": "main", "special": "special", "independent": "ind"}).eq(kind)).sum())
-        PS, PN, nd, k = _pool(tpl, kind, need, rng)
+        PS, PN, nd, k = _pool(tpl, kind, a["need"][kind], rng)
         donor = np.minimum((_rank_uniform(zy[rows]) * nd).astype(int), nd - 1)
         var = rng.integers(0, k, len(rows)) * nd + donor
-        S[rows] = PS[var]
+        P[rows] = PS[var, :m0]
+        tails[rows] = _pool_tails(tpl, kind, a["need"][kind], rng, m0, blank)[var]
         num[rows] = PN[var]
-
-    ids = _id_arrays(sub)
-    for c, arr in ids.items():
+        src[kind] = (rows, PS, var)
+    for c, arr in a["ids"].items():
         if c in up:
-            S[:, up.index(c)] = arr
-    pre = "a4_" if ks == "ks4" else "a2_"
-    for c in ATTR_COLS:
+            P[:, up.index(c)] = arr
+    for c, arr in a["attrs"].items():
         if c in up:
-            S[:, up.index(c)] = _qa(sub[pre + c])
-            num[:, up.index(c)] = np.nan
-    # injected codes
-    if "TOTPUPS" in up:
-        j = up.index("TOTPUPS")
-        new = (sub.new_year_idx == yi).to_numpy()
-        S[new, j] = "NEW"
-        num[new, j] = np.nan
-    mainstream = (kinds == "main")
+            P[:, up.index(c)] = arr
+    num[:, blank] = np.nan
+    patched = {}                               # row -> {column: code}
+    # injected codes: NEW in a school's first year, LOWCOV on progress measures
+    new = a["new"] == yi
+    num[new, m0] = np.nan
+    for i in np.flatnonzero(new):
+        patched.setdefault(i, {})[m0] = "NEW"
+    mainstream = kinds == "main"
     for rate, group in LOWCOV_GROUPS[ks]:
         hit = mainstream & (rng.random(n) < rate)
         for c in group:
             if c in up:
                 j = up.index(c)
-                h = hit & np.isfinite(num[:, j])
-                S[h, j] = "LOWCOV"
-                num[h, j] = np.nan
+                for i in np.flatnonzero(hit & np.isfinite(num[:, j])):
+                    patched.setdefault(i, {})[j] = "LOWCOV"
+                    num[i, j] = np.nan
+    row_src = {}
+    for kind, (rows, PS, var) in src.items():
+        for i, v in zip(rows.tolist(), var.tolist()):
+            if i in patched:
+                row_src[i] = (PS, v)
+    for i, cells in patched.items():
+        PS, v = row_src[i]
+        t = PS[v, m0:].copy()
+        t[blank[m0:]] = ""
+        for j, code in cells.items():
+            t[j - m0] = code
+        tails[i] = ",".join(t.tolist()).rstrip(",")
     if capture is not None:
-        capture.update({c: dict(zip(sub.urn, S[:, up.index(c)])) for c in capture["cols"] if c in up})
+        for c in capture["cols"]:
+            if c not in up:
+                continue
+            j = up.index(c)
+            vals = np.empty(n, dtype=object)
+            for kind, (rows, PS, var) in src.items():
+                vals[rows] = PS[var, j]
+            for i, cells in patched.items():
+                if j in cells:
+                    vals[i] = cells[j]
+            capture[c] = dict(zip(a["urn"].tolist(), vals.tolist()))
 
-    school_lines = [",".join(r).rstrip(",") for r in S.tolist()]
+    school_lines = [p + "," + t if t else p.rstrip(",")
+                    for p, t in zip([",".join(r) for r in P.tolist()], tails.tolist())]
 
-    # LA and England rows from the synthetic schools, in the layout of the real aggregate rows
-    la = sub.la.to_numpy()
-    state = sub.state.to_numpy()
-    frame = pd.DataFrame(np.where(state[:, None], num, np.nan))
-    sums = frame.groupby(la).sum(min_count=1)
-    means = frame.groupby(la).mean()
-    agg_cols = np.flatnonzero(tpl.agg_kind > 0)
+    # LA and England rows from the synthetic schools (LA rows: state-funded schools only)
+    la, state = a["la"], a["state"]
+    bounds = np.flatnonzero(np.r_[True, la[1:] != la[:-1], True])
+    fin = np.isfinite(num)
+    z = np.where(fin, num, 0.0)
+    st = state[:, None]
+    la_sum = np.add.reduceat(z * st, bounds[:-1], axis=0)
+    la_cnt = np.add.reduceat((fin & st).astype(np.int32), bounds[:-1], axis=0)
+    kind1 = (tpl.agg_kind == 1)[None, :]
 
-    def agg_line(donor: list, sums_row, means_row, rectype: str, lea: str | None, name: str | None) -> str:
-        cells = list(donor)
-        cells[0] = rectype
-        if lea is not None and "LEA" in up:
-            cells[up.index("LEA")] = lea
-        if name is not None and ks == "ks2" and "SCHNAME" in up:
-            cells[up.index("SCHNAME")] = _q(name)
-        for j in agg_cols:
-            v = sums_row[j] if tpl.agg_kind[j] == 1 else means_row[j]
-            cells[j] = _agg_cell(cells[j], v, int(tpl.agg_kind[j]), tpl, j)
-        for j in np.flatnonzero(tpl.forced_blank):
-            cells[j] = ""
-        return ",".join(cells).rstrip(",")
-
-    la_lines = {}
-    sums_a, means_a = sums.to_numpy(), means.to_numpy()
-    for i, code in enumerate(sums.index):
-        donor = tpl.la_rows[rng.integers(0, len(tpl.la_rows))]
-        la_lines[code] = agg_line(donor, sums_a[i], means_a[i], LA_RECTYPE[ks], code, sch.geo[code]["name"])
-    eng_lines = []
-    for rectype, scope in ENGLAND_RECTYPES[ks]:
-        sel = np.ones(n, bool) if scope == "all" else state
-        block = num[sel]
+    def value(sums, counts):
         with np.errstate(all="ignore"):
-            s_row = np.where(np.isfinite(block).any(0), np.nansum(block, axis=0), np.nan)
-            m_row = np.nanmean(np.where(np.isfinite(block), block, np.nan), axis=0) if len(block) else s_row
-        eng_lines.append(agg_line(tpl.england_rows[rectype], s_row, m_row, rectype, None, None))
+            return np.where(counts > 0, np.where(kind1, sums, sums / np.maximum(counts, 1)), np.nan)
+    la_codes = la[bounds[:-1]].tolist()
+    donors = [tpl.la_rows[i] for i in rng.integers(0, len(tpl.la_rows), len(la_codes))]
+    la_lines = _agg_lines(tpl, donors, value(la_sum, la_cnt), [LA_RECTYPE[ks]] * len(la_codes), la_codes,
+                          [sch.geo[c]["name"] for c in la_codes], ks, blank)
+    eng_vals = []
+    for rectype, scope in ENGLAND_RECTYPES[ks]:
+        if scope == "all":
+            eng_vals.append(value(z.sum(0)[None, :], fin.sum(0)[None, :])[0])
+        else:
+            eng_vals.append(value(la_sum.sum(0)[None, :], la_cnt.sum(0)[None, :])[0])
+    rts = [rt for rt, _ in ENGLAND_RECTYPES[ks]]
+    eng_lines = _agg_lines(tpl, [tpl.england_rows[rt] for rt in rts], np.array(eng_vals), rts, None, None, ks,
+                           blank)
 
     lines = []
-    bounds = np.flatnonzero(np.r_[True, la[1:] != la[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        lines.extend(school_lines[a:b])
-        lines.append(la_lines[la[a]])
+    for i, (s0, s1) in enumerate(zip(bounds[:-1], bounds[1:])):
+        lines.extend(school_lines[s0:s1])
+        lines.append(la_lines[i])
     lines.extend(eng_lines)
     return lines
 
@@ -993,12 +1092,14 @@ def _ees_ks4(sch: _Schools, rng: np.random.Generator) -> tuple[list[str], list[s
     for j, h in enumerate(header):
         if h in values:
             v = values[h]
-            col = np.full(n, v, dtype=object) if isinstance(v, str) else np.asarray(v, dtype=object)
+            if isinstance(v, str):
+                cols.append([v if h in unquoted else '"' + v + '"'] * n)
+                continue
+            col = [str(c) for c in np.asarray(v, dtype=object).tolist()]
         else:
-            col = np.array([c[1:-1].replace('""', '"') if c.startswith('"') else c for c in out[:, j]],
-                           dtype=object)
+            col = [_unq(c) for c in out[:, j].tolist()]
         if h not in unquoted:
-            col = np.array(['"' + str(c).replace('"', '""') + '"' for c in col], dtype=object)
+            col = ['"' + c.replace('"', '""') + '"' if '"' in c else '"' + c + '"' for c in col]
         cols.append(col)
     lines = [",".join(r) for r in zip(*cols)]
     return ['"' + h + '"' for h in header], lines
@@ -1063,7 +1164,8 @@ def _write_synthetic(out_dir, schools: int, years: int, seed: int) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     year_list = academic_years(years)
     rng = np.random.default_rng(seed)
-    tpls = {(ks, y): _load_template(ks, y) for ks in ("ks4", "ks2") for y in sorted({template_year(s) for s in year_list})}
+    tpl_years = sorted({template_year(s) for s in year_list})
+    tpls = {(ks, y): _load_template(ks, y) for ks in ("ks4", "ks2") for y in tpl_years}
     for key in (("ks4", 2018), ("ks2", 2018)):
         if key not in tpls:
             tpls[key] = _load_template(*key)
@@ -1080,12 +1182,14 @@ def _write_synthetic(out_dir, schools: int, years: int, seed: int) -> dict:
         for ks in ("ks4", "ks2"):
             tpl = tpls[(ks, ty)]
             header = shift_year_tokens(tpl.header, y - ty)
-            lines = _performance_file(ks, y, yi, tpl, sch, rng, captured[ks] if y == coords_year else None)
+            lines = _performance_file(ks, yi, tpl, sch, rng, captured[ks] if y == coords_year else None,
+                                      _no_results_columns(header))
             name = f"SYNTHETIC_england_{ks}final_{file_label(y)}.csv"
             cp = ks == "ks2" and y == cp1252_year
             nbytes = _write_lines(out / name, header, lines, "cp1252" if cp else "utf-8", bom=not cp)
             files[name] = {"rows": len(lines), "bytes": nbytes, "kind": f"{ks.upper()} performance table",
-                           "start_year": y, "template": TEMPLATES[ks][ty][0], "encoding": "cp1252" if cp else "utf-8-sig"}
+                           "start_year": y, "template": TEMPLATES[ks][ty][0],
+                           "encoding": "cp1252" if cp else "utf-8-sig"}
 
     def add(name, frame, bom, newline, kind):
         files[name] = {"rows": len(frame), "bytes": _csv_bytes(out / name, frame, bom, newline), "kind": kind}
@@ -1128,6 +1232,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--years", type=int, default=8, help="number of results years, 1-11 (default 8)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:          # ``python -m equity synth -- --schools ...``
+        argv = argv[1:]
     a = p.parse_args(argv)
     try:
         s = write_synthetic(a.out, a.schools, a.years, a.seed)
