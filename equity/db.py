@@ -147,7 +147,9 @@ class Writer:
         for p in (self.path, Path(str(self.path) + ".wal")):
             if p.exists():
                 p.unlink()
-        self.con = duckdb.connect(str(self.path), config={"threads": 2, "preserve_insertion_order": True, "enable_progress_bar": False})
+        self.con = duckdb.connect(str(self.path), config={"threads": 2, "preserve_insertion_order": True})
+        # no progress bar on the terminal (duckdb 1.5 refuses this one as a connect-time global option)
+        self.con.execute("set enable_progress_bar = false")
 
     def run(self, name: str, params: dict | list | None = None) -> None:
         """Run a named SQL file (may hold several statements when it takes no parameters)."""
