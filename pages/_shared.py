@@ -20,32 +20,45 @@ if PagesManager.uses_pages_directory:
     st.rerun()
 
 
+def _url_synced(key: str, options: list, default=None):
+    """Initialise a shared filter once per session from the URL (?la=936), else from the value kept
+    when the user last changed pages; the caller writes the chosen value back to the URL."""
+    if key not in st.session_state:
+        wanted = st.query_params.get(key)
+        by_text = {str(o): o for o in options}
+        if wanted in by_text:
+            st.session_state[key] = by_text[wanted]
+        elif st.session_state.get(f"_keep_{key}") in options:
+            st.session_state[key] = st.session_state[f"_keep_{key}"]
+        elif default in options:
+            st.session_state[key] = default
+
+
+def _remember(key: str, value) -> None:
+    st.session_state[f"_keep_{key}"] = value
+    if st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
 def la_filter(key: str = "la", label: str = "Local authority", sidebar: bool = True) -> str:
-    """Select an LA (DfE three-digit code). Only LAs we hold data for are offered."""
+    """Select an LA (DfE three-digit code, kept in the URL as ?la=936). Only LAs we hold data for are offered."""
     las = lookups.las_with_data()
     codes = list(las.la_code)
     names = dict(zip(las.la_code, las.la_name))
     where = st.sidebar if sidebar else st
-    _carry_over(key)
-    value = where.selectbox(label, codes, format_func=lambda c: f"{names.get(c, c)} ({c})", key=key,
-                            bind="query-params")
-    st.session_state[f"_keep_{key}"] = value
+    _url_synced(key, codes)
+    value = where.selectbox(label, codes, format_func=lambda c: f"{names.get(c, c)} ({c})", key=key)
+    _remember(key, value)
     return value
 
 
-def _carry_over(key: str) -> None:
-    """Keep a shared filter's value when the user moves to another page (the URL carries it within a page)."""
-    kept = st.session_state.get(f"_keep_{key}")
-    if kept is not None and key not in st.session_state and key not in st.query_params:
-        st.session_state[key] = kept
-
-
 def key_stage_filter(key: str = "ks", sidebar: bool = True) -> int:
+    """KS4 or KS2, kept in the URL as ?ks=4."""
     where = st.sidebar if sidebar else st
-    _carry_over(key)
+    _url_synced(key, [4, 2])
     value = where.radio("Key stage", [4, 2], format_func=lambda k: f"KS{k} ({'age 16' if k == 4 else 'age 11'})",
-                        key=key, horizontal=True, bind="query-params")
-    st.session_state[f"_keep_{key}"] = value
+                        key=key, horizontal=True)
+    _remember(key, value)
     return value
 
 
