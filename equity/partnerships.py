@@ -308,7 +308,14 @@ def end(pid: int, expected_version: int, *, user: str, end_date=None, notes: str
 
 # ---- reading -----------------------------------------------------------------------------------
 
+def _absent(path) -> bool:
+    """True when no register file exists yet: reading then shows an empty register and creates nothing."""
+    return not (Path(path) if path else user_db_path()).exists()
+
+
 def get(pid: int, path=None) -> dict:
+    if _absent(path):
+        raise RegisterError(f"no partnership with id {pid}")
     con = connect(path)
     try:
         return _row(con, int(pid))
@@ -318,6 +325,8 @@ def get(pid: int, path=None) -> dict:
 
 def register(status: str | None = None, path=None) -> pd.DataFrame:
     """All partnerships (or those with ``status``), newest first, one row each, columns CSV_COLUMNS."""
+    if _absent(path):
+        return pd.DataFrame(columns=list(CSV_COLUMNS))
     con = connect(path)
     try:
         sql = "select * from partnership" + (" where status = ?" if status else "") + " order by id desc"
@@ -329,14 +338,16 @@ def register(status: str | None = None, path=None) -> pd.DataFrame:
 
 def audit(pid: int | None = None, path=None) -> pd.DataFrame:
     """The audit trail (oldest first): who changed which field, from what to what, and when."""
+    cols = ["seq", "partnership_id", "action", "field", "old_value", "new_value", "version", "changed_by",
+            "changed_at"]
+    if _absent(path):
+        return pd.DataFrame(columns=cols)
     con = connect(path)
     try:
         sql = "select * from audit" + (" where partnership_id = ?" if pid is not None else "") + " order by seq"
         rows = [dict(r) for r in con.execute(sql, [int(pid)] if pid is not None else [])]
     finally:
         con.close()
-    cols = ["seq", "partnership_id", "action", "field", "old_value", "new_value", "version", "changed_by",
-            "changed_at"]
     return pd.DataFrame(rows).reindex(columns=cols) if rows else pd.DataFrame(columns=cols)
 
 
@@ -401,3 +412,186 @@ def import_csv(text: str, *, user: str, path=None) -> ImportResult:
             except (RegisterError, ValueError) as exc:
                 raise RegisterError(f"CSV line {line}: {exc}. Nothing was imported.") from None
     return result
+
+
+# ---- the progress tracker ----------------------------------------------------------------------
+
+ROLES = ("supported", "supporting")
+MIN_FAMILY_FIGURES = 3  # a family average needs at least this many members with a figure that year
+
+
+@dataclass
+class Progress:
+    """How both schools of one partnership have done since its baseline year.
+
+    ``status``: ``'awaiting data'`` (no comparable year after the baseline is published yet: nothing
+    is projected), ``'tracking'``, or ``'no baseline'`` (the supported school has no published
+    figure in the baseline year). ``table``: one row per school and year from the baseline, with
+    disadvantaged pupils' figure and 95% interval, the family average, the school's lead over its
+    family (``vs_family`` with ``vs_family_low``/``vs_family_high``), the within-school gap (others
+    minus disadvantaged) and the family's average gap, and the change in the lead since baseline.
+    ``warnings``: a supporting school whose lead over its family fell clearly (95% interval of the
+    fall below zero), or that is now clearly below its family. ``notes``: breaks in the series and
+    other caveats.
+    """
+    partnership: dict
+    measure: str
+    status: str
+    table: pd.DataFrame
+    warnings: list[str]
+    notes: list[str]
+
+    def sentence(self) -> str:
+        from .keys_to_success import format_value as _fmt, measure_label
+        lab = measure_label(self.measure)
+        base = years.label(int(self.partnership["baseline_year"]))
+        if self.status == "no baseline":
+            return (f"No published {lab} for the supported school's disadvantaged pupils in {base}, the baseline "
+                    "year: choose another baseline or measure.")
+        if self.status == "awaiting data":
+            return (f"Baseline {base}. Awaiting data: results for the years after the baseline are not published "
+                    "yet, so there is nothing to compare; nothing is projected.")
+        t = self.table
+        parts = []
+        for role in ROLES:
+            for urn, g in t[t.role == role].groupby("urn", sort=False):
+                g = g[g.vs_family.notna()].sort_values("start_year")
+                if len(g) < 2:
+                    continue
+                first, last = g.iloc[0], g.iloc[-1]
+                parts.append(f"{first['name']} ({role}) went from {_fmt(self.measure, first.vs_family, True)} to "
+                             f"{_fmt(self.measure, last.vs_family, True)} against its family "
+                             f"({years.label(int(first.start_year))} to {years.label(int(last.start_year))})")
+        text = f"Disadvantaged pupils' {lab}, school minus family average: " + "; ".join(parts) + "." if parts else \
+            f"Too few family figures to compare {lab} with the families."
+        return text
+
+
+def progress(partnership: dict, *, size: int = 20, radius_km: float | None = None, weights=None,
+             path=None) -> Progress:
+    """Track both schools of a partnership against their own families from the baseline year.
+
+    Each school's family is fixed at the baseline year (its nearest schools in context then,
+    :func:`equity.families.family`), and followed year by year: the family average is the plain
+    mean of members with a figure that year. A school that converted to an academy is followed
+    under its successor URN. Years on the far side of a break in the series (for example the
+    pandemic years 2019/20-2021/22) are not compared with the baseline.
+    """
+    from . import families
+    from . import keys_to_success as kts
+
+    p = dict(partnership)
+    ks = int(p["key_stage"])
+    base = int(p["baseline_year"])
+    measure = p.get("measure") or kts.OUTCOME_MEASURES[ks][0]
+    radius = families.DEFAULT_RADIUS_KM if radius_km is None else radius_km
+    t = kts.measure_table(ks, measure, path)
+    later = sorted(int(y) for y in t.loc[t.value.notna() & (t.start_year >= base), "start_year"].unique())
+    notes, warnings = [], []
+    usable = [y for y in later if not kts.comparable(base, y, ks, measure)]
+    broken = [y for y in later if y not in usable]
+    if broken:
+        notes.append(f"{', '.join(years.label(y) for y in broken)} not compared with {years.label(base)}: "
+                     + "; ".join(kts.comparable(base, broken[0], ks, measure)) + ".")
+    sign = 1 if kts.MEASURES.get(measure, kts.MEASURES["p8"]).higher_is_better else -1
+    schools = [("supported", int(p["school_urn"]))] + [("supporting", u) for u in parse_urns(p["partner_urns"])]
+    rows = []
+    for role, urn in schools:
+        try:
+            fam = families.family(urn, size=size, radius_km=radius, weights=weights, key_stage=ks, start_year=base,
+                                  path=path)
+            members = [int(u) for u in fam.urn]
+        except (LookupError, ValueError) as exc:
+            members = []
+            notes.append(f"URN {urn} has no family for {years.label(base)} ({getattr(exc, 'reason', exc)}).")
+        for y in usable:
+            ty = t[t.start_year == y]
+            me = kts.follow([urn], ty, path)
+            fam_rows = kts.follow(members, ty, path) if members else ty.iloc[0:0]
+            fv = fam_rows.value.dropna() if len(fam_rows) else pd.Series(dtype=float)
+            fg = fam_rows.gap.dropna() if len(fam_rows) else pd.Series(dtype=float)
+            enough = len(fv) >= MIN_FAMILY_FIGURES
+            r = {"role": role, "urn": urn, "start_year": y, "academic_year": years.label(y),
+                 "family_n": int(len(fv)), "family_mean": fv.mean() if enough else np.nan,
+                 "family_se": fv.std() / np.sqrt(len(fv)) if enough else np.nan,
+                 "family_gap": fg.mean() if len(fg) else np.nan}
+            if len(me):
+                m = me.iloc[0]
+                r.update(name=m["name"], followed_urn=int(m.followed_urn), value=m.value, ci_low=m.value - kts.Z95 * m.se,
+                         ci_high=m.value + kts.Z95 * m.se, se=m.se, cohort=m.cohort, gap=m.gap, gap_se=m.gap_se)
+            rows.append(r)
+    cols = ["role", "urn", "name", "followed_urn", "start_year", "academic_year", "value", "ci_low", "ci_high",
+            "cohort", "family_mean", "family_n", "vs_family", "vs_family_low", "vs_family_high", "gap",
+            "family_gap", "gap_vs_family", "change_vs_family", "change_low", "change_high"]
+    table = pd.DataFrame(rows).reindex(columns=cols + ["se", "family_se", "gap_se"])
+    if len(table):
+        names = {}
+        for role, urn in schools:
+            got = table.loc[(table.urn == urn) & table.name.notna(), "name"]
+            names[urn] = got.iloc[0] if len(got) else None
+        table["name"] = table.urn.map(names)
+        table["name"] = table.name.fillna(table.urn.map(lambda u: f"URN {u}"))
+        se = np.sqrt(table.se ** 2 + table.family_se.fillna(0) ** 2)
+        table["vs_family"] = sign * (table.value - table.family_mean)
+        table["vs_family_low"] = table.vs_family - kts.Z95 * se
+        table["vs_family_high"] = table.vs_family + kts.Z95 * se
+        table["gap_vs_family"] = table.gap - table.family_gap
+        for urn, g in table.groupby("urn"):
+            b = g[g.start_year == base]
+            if b.empty or pd.isna(b.vs_family.iloc[0]):
+                continue
+            bv, bse = b.vs_family.iloc[0], se[b.index[0]]
+            idx = g.index
+            table.loc[idx, "change_vs_family"] = table.loc[idx, "vs_family"] - bv
+            cse = np.sqrt(se[idx] ** 2 + bse ** 2)
+            table.loc[idx, "change_low"] = table.loc[idx, "change_vs_family"] - kts.Z95 * cse
+            table.loc[idx, "change_high"] = table.loc[idx, "change_vs_family"] + kts.Z95 * cse
+    table = table[cols].sort_values(["role", "urn", "start_year"], ascending=[False, True, True], ignore_index=True)
+
+    sup = table[(table.role == "supported") & (table.start_year == base) & table.value.notna()]
+    after = table[(table.role == "supported") & (table.start_year > base) & table.value.notna()]
+    if sup.empty:
+        status = "no baseline"
+    elif after.empty:
+        status = "awaiting data"
+    else:
+        status = "tracking"
+    fmt = kts.format_value
+    for r in table[(table.role == "supporting") & (table.start_year > base)].itertuples():
+        if pd.notna(r.change_high) and r.change_high < 0:
+            warnings.append(
+                f"Supporting school {r.name}: in {r.academic_year} its disadvantaged pupils' lead over its family fell "
+                f"by {fmt(measure, abs(r.change_vs_family), True).lstrip('+')} since {years.label(base)} "
+                f"(95% interval of the change "
+                f"{fmt(measure, r.change_low, True)} to {fmt(measure, r.change_high, True)}). Check the partnership "
+                "is not costing it too much.")
+        elif pd.notna(r.vs_family_high) and r.vs_family_high < 0:
+            warnings.append(f"Supporting school {r.name} is clearly below its family for disadvantaged pupils in "
+                            f"{r.academic_year} ({fmt(measure, r.vs_family, True)}).")
+        elif pd.notna(r.change_vs_family) and r.change_vs_family < 0:
+            notes.append(f"{r.name} (supporting) dipped against its family in {r.academic_year} "
+                         f"({fmt(measure, r.change_vs_family, True)} since baseline), within the noise.")
+    return Progress(p, measure, status, table, warnings, notes)
+
+
+def cohort_comparison(key_stage: int, *, status: str | None = None, n_boot: int = 2000, path=None, user_path=None):
+    """The register's supported schools against matched schools not in any partnership
+    (:func:`equity.keys_to_success.compare_cohort`), from their (most common) baseline year to the
+    latest comparable year published. Returns ``(CohortComparison or None, message)``: None with
+    "awaiting data" when no year after the baseline is published yet."""
+    from . import keys_to_success as kts
+    reg = register(status, path=user_path)
+    reg = reg[reg.key_stage == key_stage]
+    if reg.empty:
+        return None, f"No KS{key_stage} partnerships in the register yet."
+    base = int(reg.baseline_year.mode().iloc[0])
+    cohort = reg[reg.baseline_year == base]
+    measure = cohort.measure.dropna().mode().iloc[0] if cohort.measure.notna().any() else kts.OUTCOME_MEASURES[key_stage][0]
+    later = [y for y in kts.years_with(key_stage, measure, None, path) if y > base and not kts.comparable(base, y, key_stage, measure)]
+    if not later:
+        return None, (f"Awaiting data: the {len(cohort)} KS{key_stage} partnership(s) with baseline {years.label(base)} "
+                      "have no published results after their baseline yet. Nothing is projected.")
+    partners = {u for v in cohort.partner_urns for u in parse_urns(v)}
+    res = kts.compare_cohort(cohort.school_urn.astype(int), key_stage, measure, base, later[-1],
+                             exclude_urns=partners, n_boot=n_boot, label="Partnership cohort", path=path)
+    return res, res.sentence()

@@ -1,0 +1,79 @@
+"""Widgets and cached look-ups shared by the Keys to Success and Partnerships pages: the editable
+selection rule (every threshold kept in the URL) and cached calls into ``equity.keys_to_success``.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from equity import db, years
+from equity import keys_to_success as kts
+from equity.measures import MEASURES
+
+
+def _step(measure: str) -> float:
+    return 1.0 if MEASURES[measure].unit == "percent" else 0.05 if measure.startswith("p8") else 0.5
+
+
+def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
+    """The selection rule's thresholds as widgets (defaults from ``Rule.default``); None when the
+    LA has no results for disadvantaged pupils at this key stage."""
+    measures = [m for m in kts.OUTCOME_MEASURES[ks] if m in MEASURES and kts.years_with(ks, m, [la])]
+    if not measures:
+        return None
+    measure = where.selectbox("Measure for disadvantaged pupils", measures, format_func=kts.measure_label,
+                              key=f"kts_measure{ks}", bind="query-params",
+                              help="Only measures with a 95% interval are offered, so a partner can be shown to be "
+                                   "clearly stronger.")
+    ys = kts.years_with(ks, measure, [la])[::-1]
+    year = where.selectbox("Year", ys, format_func=years.label, key="kts_year", bind="query-params")
+    d = kts.Rule.default(ks, measure=measure)
+    unit = MEASURES[measure].unit
+    word = "%" if unit == "percent" and "vs_national" not in measure else ""
+    max_value = where.number_input(f"{kts.measure_label(measure)} at or below{(' (' + word + ')') if word else ''}",
+                                   value=float(d.max_value), step=_step(measure), key=f"kts_max_{measure}",
+                                   bind="query-params")
+    share = where.number_input("Share of pupils disadvantaged: at least (%)", 0.0, 100.0,
+                               float(d.min_pct_disadvantaged), 1.0, key=f"kts_share{ks}", bind="query-params")
+    pupils = where.number_input("Disadvantaged pupils: at least", 1, 300, int(d.min_disadvantaged_pupils), 1,
+                                key=f"kts_pupils{ks}", bind="query-params")
+    where.caption("Further signs of difficulty")
+    ofsted = where.selectbox("Ofsted", [3, 4, 0], key="kts_ofsted", bind="query-params",
+                             format_func=lambda g: {0: "not used", 3: "grade 3 or 4 (below good)",
+                                                    4: "grade 4 (inadequate)"}[g])
+    fall = where.number_input("Falling trend: a fall since the year before of at least (0 = not used)", 0.0, 100.0,
+                              float(d.min_fall), _step(measure), key=f"kts_fall_{measure}", bind="query-params")
+    extra = where.radio("Further signs required", [0, 1, 2], key="kts_extra", bind="query-params", horizontal=True,
+                        help="0: reported as reasons only; 1: at least one of them; 2: both.")
+    return kts.Rule(key_stage=ks, year=int(year), measure=measure, max_value=float(max_value),
+                    min_pct_disadvantaged=float(share), min_disadvantaged_pupils=int(pupils),
+                    ofsted_grade_at_least=int(ofsted) or None, min_fall=float(fall) or None, min_extra=int(extra))
+
+
+def build() -> str:
+    """Identifies the database build, so cached results are dropped after a rebuild."""
+    return db.build_id()
+
+
+@st.cache_data(show_spinner="Applying the rule…", max_entries=64)
+def evaluate(rule: dict, la: str, build_id: str):
+    return kts.evaluate(kts.Rule.from_dict(rule), [la])
+
+
+@st.cache_data(show_spinner="Matching partners (one assignment over all selected schools)…", max_entries=32)
+def suggestions(rule: dict, la: str, settings: dict, build_id: str):
+    return kts.suggest_partners(kts.Rule.from_dict(rule), [la], kts.MatchSettings(**settings))
+
+
+@st.cache_data(show_spinner="Finding hub schools…", max_entries=32)
+def hubs(ks: int, measure: str, la: str, build_id: str):
+    return kts.hubs(ks, measure, [la])
+
+
+@st.cache_data(show_spinner="Back-testing the rule…", max_entries=32)
+def backtest(ks: int, rule: dict, build_id: str):
+    return kts.backtest(ks, kts.Rule.from_dict(rule))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def hub_years(ks: int, measure: str, urns: tuple, build_id: str):
+    return kts.hub_years(ks, measure, list(urns))

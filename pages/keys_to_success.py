@@ -1,0 +1,196 @@
+"""Keys to Success: which schools face the toughest circumstances (an editable rule, in plain words),
+whether selected schools improve more than equivalent schools, and which schools are hubs.
+
+Every number comes from ``equity.keys_to_success``; this page lays them out.
+"""
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from equity import keys_to_success as kts
+from equity import lookups, partnerships, style
+from equity import years as yrs
+from pages import _kts
+from pages._shared import chart_block, key_stage_filter, la_filter
+
+st.title("Keys to Success")
+st.markdown(
+    "Greater Manchester's *Keys to Success* gave about 160-200 of its 1,100+ schools, those \"facing the most "
+    "challenging circumstances\", intensive support, mostly by pairing each with a stronger school in similar "
+    "circumstances, often in another LA. This page applies a **transparent rule** to pick such schools here, "
+    "checks whether selected schools improve more than equivalent schools that were not selected, and finds "
+    "**hub schools** that do well for disadvantaged pupils year after year. Partners and the register of "
+    "partnerships are on the *Partnerships* page.")
+
+la = la_filter()
+ks = key_stage_filter()
+las = lookups.las_with_data()
+la_name = dict(zip(las.la_code, las.la_name)).get(la, la)
+st.sidebar.header("Selection rule")
+rule = _kts.rule_widgets(ks, la)
+if rule is None:
+    st.info(f"We hold no KS{ks} results for disadvantaged pupils in {la_name}. KS4 results with the disadvantaged "
+            "split are held for Hampshire, Surrey and North Yorkshire (and the gap to national other pupils for every "
+            "school in England in 2023/24); KS2 for Hampshire and Surrey.")
+    st.stop()
+label = kts.measure_label(rule.measure)
+fmt = lambda v, signed=False: kts.format_value(rule.measure, v, signed)  # noqa: E731
+
+# ---- the rule ------------------------------------------------------------------------------------
+st.header("The rule")
+st.markdown(rule.describe())
+england = kts.england_value(ks, rule.measure, rule.year)
+if england is not None:
+    st.caption(f"For reference, DfE's published figure for disadvantaged pupils in England (state-funded schools) "
+               f"in {yrs.label(rule.year)}: {fmt(england)}.")
+with st.expander("Why these default thresholds?"):
+    st.markdown(kts.WHY_DEFAULTS)
+    st.markdown("Change any threshold in the sidebar; the page and its URL follow, so a rule can be shared as a link.")
+
+# ---- the cohort ---------------------------------------------------------------------------------
+st.header("Candidate schools")
+ev = _kts.evaluate(rule.as_dict(), la, _kts.build())
+sel = ev[ev.selected]
+if ev.empty:
+    st.info(f"No {la_name} school has a KS{ks} {label} figure for disadvantaged pupils in {yrs.label(rule.year)}.")
+else:
+    fig = go.Figure()
+    for chosen, name, colour, symbol in [(False, "not selected", style.NEUTRAL, "circle"),
+                                         (True, "selected", style.HIGHLIGHT, "diamond")]:
+        part = ev[ev.selected == chosen]
+        fig.add_trace(go.Scatter(
+            x=part.pct_disadvantaged, y=part.value, mode="markers", name=name,
+            marker=dict(color=colour, symbol=symbol, size=11 if chosen else 8, line=dict(width=1, color="#333")),
+            text=part.name, customdata=part.cohort,
+            hovertemplate="%{text}<br>%{x:.0f}% disadvantaged<br>" + label + ": %{y}<br>%{customdata} disadvantaged "
+                          "pupils<extra></extra>"))
+    if rule.max_value is not None:
+        fig.add_hline(y=rule.max_value, line_dash="dash", line_color="#333",
+                      annotation_text=f"threshold {fmt(rule.max_value)}")
+    if rule.min_pct_disadvantaged is not None:
+        fig.add_vline(x=rule.min_pct_disadvantaged, line_dash="dot", line_color="#333",
+                      annotation_text=f"{rule.min_pct_disadvantaged:g}% disadvantaged")
+    fig.update_layout(xaxis_title="% of pupils disadvantaged", yaxis_title=f"{label}<br>(disadvantaged pupils)",
+                      height=430, margin=dict(t=30), legend=dict(orientation="h"))
+    if len(sel):
+        worst = sel.iloc[0]
+        sentence = (f"In {yrs.label(rule.year)}, **{len(sel)} of {len(ev)}** {la_name} schools with KS{ks} results meet "
+                    f"the rule ({len(sel) / len(ev):.0%}). Their disadvantaged pupils' {label} runs from "
+                    f"{fmt(sel.value.min())} to {fmt(sel.value.max())} "
+                    f"(weakest: {worst['name']}, {fmt(worst.value)}, {int(worst.cohort)} pupils), and "
+                    f"{sel.pct_disadvantaged.min():.0f}-{sel.pct_disadvantaged.max():.0f}% of their pupils are "
+                    f"disadvantaged. Ofsted last judged {int(sel.meets_ofsted.sum())} of them below good, and "
+                    f"{int(sel.meets_trend.sum())} fell clearly since the year before. Selected schools are orange "
+                    "diamonds.")
+    else:
+        sentence = (f"In {yrs.label(rule.year)}, none of the {len(ev)} {la_name} schools with KS{ks} results meets the "
+                    f"rule: {int(ev.meets_outcome.sum())} are at or below the threshold and "
+                    f"{int(ev.meets_share.sum())} have enough disadvantaged pupils, but not both.")
+    table = ev[["urn", "name", "academic_year", "pct_disadvantaged", "cohort", "value", "ci_low", "ci_high",
+                "previous_value", "ofsted_grade", "selected", "reasons_text"]].rename(
+        columns={"cohort": "disadvantaged_pupils", "value": f"{rule.measure}_disadvantaged", "reasons_text": "reasons"})
+    chart_block(fig, sentence, table, f"keys_to_success_{la}_ks{ks}_{yrs.file_label(rule.year)}.csv", key="kts_scatter")
+    if len(sel):
+        st.subheader("Why each school qualifies")
+        st.dataframe(sel[["urn", "name", "reasons_text"]].rename(columns={"reasons_text": "reasons"}),
+                     hide_index=True, width="stretch")
+    near = kts.near_misses(ev)
+    with st.expander(f"Near misses: {len(near)} schools meet all but one condition"):
+        st.dataframe(near[["urn", "name", "reasons_text"]].rename(columns={"reasons_text": "what it misses"}),
+                     hide_index=True, width="stretch")
+
+# ---- progress against comparison -----------------------------------------------------------------
+st.header("Do selected schools improve more than equivalent schools?")
+st.markdown(
+    "Schools picked for low results tend to do better the next time anyway: part of a low result is bad luck "
+    "(*regression to the mean*). So a selected school's improvement only counts when it beats schools that were "
+    "**not selected** but started from the **same result**, with as many disadvantaged pupils and a similar intake. "
+    "We report the difference between the two changes (a *difference-in-differences*) with a bootstrap 95% "
+    "interval, and a ratio (\"times as fast\") only when the comparison schools clearly improved.")
+
+
+def did_figure(res: kts.CohortComparison) -> tuple[go.Figure, pd.DataFrame]:
+    rows = [("Selected schools: change", *res.selected_change, style.HIGHLIGHT),
+            ("Matched schools not selected: change", *res.comparison_change, style.NEUTRAL),
+            ("Difference-in-differences", *res.did, "#000000")]
+    data = pd.DataFrame(rows, columns=["quantity", "estimate", "low_95", "high_95", "colour"])
+    fig = go.Figure()
+    for r in data.itertuples():
+        fig.add_trace(go.Scatter(
+            x=[r.estimate], y=[r.quantity], mode="markers", marker=dict(size=13, color=r.colour, symbol="diamond"),
+            error_x=dict(type="data", symmetric=False, array=[r.high_95 - r.estimate],
+                         arrayminus=[r.estimate - r.low_95], color=r.colour), showlegend=False,
+            hovertemplate=f"{r.quantity}: %{{x:.2f}}<extra></extra>"))
+    fig.add_vline(x=0, line_color="#333")
+    fig.update_layout(xaxis_title=f"Change in disadvantaged pupils' {kts.measure_label(res.measure)}, "
+                                  f"{yrs.label(res.baseline_year)} to {yrs.label(res.follow_year)}",
+                      height=260, margin=dict(t=20, l=10), yaxis=dict(autorange="reversed"))
+    return fig, data.drop(columns="colour")
+
+
+cohort, message = partnerships.cohort_comparison(ks)
+st.subheader("Partnerships in the register")
+if cohort is None:
+    st.info(message)
+elif cohort.did[1] != cohort.did[1]:  # too few schools for an interval: words and the table, no chart
+    st.markdown(cohort.sentence())
+    st.dataframe(cohort.schools, hide_index=True, width="stretch")
+else:
+    fig, data = did_figure(cohort)
+    chart_block(fig, cohort.sentence(), data, f"partnership_cohort_ks{ks}.csv", key="kts_cohort")
+
+st.subheader("Back-test of the rule (HYPOTHETICAL)")
+bt_las = " and ".join(dict(zip(las.la_code, las.la_name)).get(c, c) for c in kts.BACKTESTS[ks])
+st.warning(f"**HYPOTHETICAL.** Nobody was supported here. Until real partnerships have results, this applies the rule "
+           f"above to **2016/17** in {bt_las} (KS{ks}), follows the schools it would have picked to **2018/19**, and "
+           "compares them with matched schools it would not have picked. With no programme at all, an honest "
+           "comparison should find no difference; a plain before-and-after look would wrongly show improvement.")
+try:
+    bt = _kts.backtest(ks, rule.as_dict(), _kts.build())
+except ValueError as exc:
+    st.info(f"The back-test cannot run with this rule: {exc}")
+else:
+    fig, data = did_figure(bt)
+    chart_block(fig, bt.sentence(), data, f"backtest_ks{ks}_{rule.measure}.csv", key="kts_backtest")
+    for note in bt.notes:
+        st.caption(note)
+    with st.expander("Selected schools and their comparison schools"):
+        st.dataframe(bt.schools, hide_index=True, width="stretch")
+        st.caption("Balance: averages of what the matching used (the comparison schools' change is adjusted for the "
+                   "remaining difference in starting point).")
+        st.dataframe(bt.balance, hide_index=True, width="stretch")
+
+# ---- hubs ---------------------------------------------------------------------------------------
+st.header("Hub schools")
+st.markdown(f"Schools whose disadvantaged pupils did better than the average of the school's **family** (the "
+            f"schools with the most similar intake elsewhere, see *Families of schools*) in **every** year we hold, "
+            f"at least two, on {label}. Natural partners and places to learn from.")
+hub = _kts.hubs(ks, rule.measure, la, _kts.build())
+if hub.empty:
+    st.info(f"No {la_name} school was above its family on {label} for disadvantaged pupils in every year held "
+            "(or fewer than two years can be compared).")
+else:
+    detail = _kts.hub_years(ks, rule.measure, tuple(hub.urn.head(15)), _kts.build())
+    fig = go.Figure()
+    palette = list(style.AREA_COLOURS.values()) + [style.GROUP_COLOURS["other"], style.GROUP_COLOURS["disadvantaged"]]
+    symbols = ["circle", "square", "diamond", "triangle-up", "cross", "x"]
+    names = dict(zip(hub.urn, hub.name))
+    for i, (y, g) in enumerate(detail.groupby("start_year")):
+        fig.add_trace(go.Scatter(
+            x=g.vs_family, y=g.urn.map(names), mode="markers", name=yrs.label(int(y)),
+            marker=dict(color=palette[i % len(palette)], symbol=symbols[i % len(symbols)], size=10),
+            error_x=dict(type="data", symmetric=False, array=g.vs_family_high - g.vs_family,
+                         arrayminus=g.vs_family - g.vs_family_low, thickness=1),
+            customdata=g.cohort, hovertemplate="%{y}: %{x:.2f} above family (%{customdata} pupils)<extra></extra>"))
+    fig.add_vline(x=0, line_color="#333")
+    order = [names[u] for u in hub.urn.head(15)]
+    fig.update_layout(xaxis_title=f"{label}: school minus family average, disadvantaged pupils",
+                      height=140 + 32 * min(len(hub), 15), margin=dict(t=20), legend=dict(orientation="h", y=1.06),
+                      yaxis=dict(categoryorder="array", categoryarray=order[::-1]))
+    top = hub.iloc[0]
+    sentence = (f"**{len(hub)}** {la_name} schools were above their family for disadvantaged pupils in every year held. "
+                f"{top['name']} led by {fmt(top.mean_vs_family, True)} on average over {int(top.years)} years (at "
+                f"least {fmt(top.min_vs_family, True)}; smallest group {int(top.pupils_min)} pupils). "
+                f"{int((hub.clearly_above_years == hub.years).sum())} of them were *clearly* above (95% interval above "
+                "zero) in every year; the others may partly be luck. Bars are 95% intervals; each symbol is a year.")
+    chart_block(fig, sentence, hub, f"hubs_{la}_ks{ks}_{rule.measure}.csv", key="kts_hubs")

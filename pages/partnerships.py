@@ -1,0 +1,293 @@
+"""Partnerships: suggested pairings (with the reason for each), the register officers keep (accept,
+edit, end; CSV export and import; audit trail), and the tracker that follows both schools of a
+partnership against their own families.
+
+Numbers come from ``equity.keys_to_success`` and ``equity.partnerships``; this page lays them out.
+"""
+from datetime import date
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from equity import keys_to_success as kts
+from equity import lookups, style
+from equity import partnerships as reg
+from equity import years as yrs
+from equity.measures import MEASURES
+from pages import _kts
+from pages._shared import chart_block, key_stage_filter, la_filter
+
+st.title("Partnerships")
+st.markdown(
+    "Each school the *Keys to Success* rule selects is offered a **stronger partner in similar circumstances**: a "
+    "school from its family (similar intake) that is clearly stronger for disadvantaged pupils where it is weak, "
+    "outside its competition radius, preferably in another LA, and not already supporting too many schools. "
+    "Officers record the partnerships they agree in the **register**, and the **tracker** follows both schools "
+    "against their own families (\"by helping others you help yourself\").")
+
+la = la_filter()
+ks = key_stage_filter()
+las = lookups.las_with_data()
+la_names = dict(zip(las.la_code, las.la_name))
+la_name = la_names.get(la, la)
+who = st.sidebar.text_input("Your name (recorded in the audit trail)", key="who",
+                            help="Every change to the register records who made it and when.")
+
+flash = st.session_state.pop("partnership_flash", None)
+if flash:
+    st.success(flash)
+
+# ---- suggestions --------------------------------------------------------------------------------
+st.header("Suggested partnerships")
+st.sidebar.header("Selection rule")
+rule = _kts.rule_widgets(ks, la)
+st.sidebar.header("Matching")
+capacity = st.sidebar.slider("Most schools one supporter takes", 1, 4, 2, key="kts_cap", bind="query-params")
+trio = st.sidebar.checkbox("Trios: two supporters per school", key="kts_trio", bind="query-params")
+radius = st.sidebar.slider("Competition radius (km)", 0.0, 30.0, 5.0, 0.5, key="kts_radius", bind="query-params",
+                           help="A partner is never nearer than this: schools this close may compete for pupils.")
+penalty = st.sidebar.slider("Preference for another LA", 0.0, 2.0, 0.5, 0.25, key="kts_samela", bind="query-params",
+                            help="Added to the context distance of a partner in the same LA (0 = no preference).")
+settings = dict(capacity=capacity, per_school=2 if trio else 1, radius_km=radius, same_la_penalty=penalty)
+
+if rule is None:
+    st.info(f"We hold no KS{ks} results for disadvantaged pupils in {la_name}, so there is nothing to match.")
+else:
+    label = kts.measure_label(rule.measure)
+    fmt = lambda v, signed=False: kts.format_value(rule.measure, v, signed)  # noqa: E731
+    st.markdown(rule.describe() + " Edit the rule in the sidebar (or on the *Keys to Success* page).")
+    sug = _kts.suggestions(rule.as_dict(), la, settings, _kts.build())
+    pairs = sug.pairs
+    n_sel, n_matched = len(sug.schools), sug.schools.status.eq("matched").sum()
+    if n_sel == 0:
+        st.info(f"The rule selects no {la_name} school in {yrs.label(rule.year)}.")
+    elif pairs.empty:
+        st.info(f"The rule selects {n_sel} {la_name} school(s) in {yrs.label(rule.year)}, but none has a family member "
+                "that is clearly stronger and free to help. Reasons below.")
+    else:
+        pairs = pairs.assign(pair=[f"{s} ← {p}" for s, p in zip(pairs.school_name, pairs.partner_name)])
+        fig = go.Figure(go.Scatter(
+            x=pairs.margin, y=pairs.pair, mode="markers",
+            marker=dict(size=11, symbol=["diamond" if x else "circle" for x in ~pairs.same_la],
+                        color=[style.HIGHLIGHT if x else style.NEUTRAL for x in ~pairs.same_la]),
+            error_x=dict(type="data", symmetric=False, array=pairs.margin_high - pairs.margin,
+                         arrayminus=pairs.margin - pairs.margin_low, color="#555"),
+            customdata=pairs.km, hovertemplate="%{y}<br>partner better by %{x:.2f}<br>%{customdata:.0f} km<extra></extra>"))
+        fig.add_vline(x=0, line_color="#333")
+        fig.update_layout(xaxis_title=f"How much stronger the partner is: {label}, disadvantaged pupils "
+                                      f"({yrs.label(rule.year)})", height=140 + 34 * len(pairs), margin=dict(t=20),
+                          yaxis=dict(autorange="reversed"))
+        other_la = int((~pairs.same_la).sum())
+        loads = pairs.partner_urn.value_counts()
+        sentence = (f"**{n_matched} of {n_sel}** selected {la_name} schools get a partner ({len(pairs)} pairing(s), "
+                    f"{other_la} with a school in another LA; diamonds). Every partner is clearly stronger for "
+                    f"disadvantaged pupils on {label}: margins run from {fmt(pairs.margin.min(), True)} to "
+                    f"{fmt(pairs.margin.max(), True)}, and the lowest end of any 95% interval is "
+                    f"{fmt(pairs.margin_low.min(), True)} (above zero). Partners are {pairs.km.min():.0f}-"
+                    f"{pairs.km.max():.0f} km away; the busiest supporter takes {int(loads.max())} school(s) "
+                    f"(cap {capacity}). One assignment over all schools, total context distance "
+                    f"{sug.total_cost:.2f}.")
+        table = pairs.drop(columns=["pair"])
+        chart_block(fig, sentence, table, f"suggested_partnerships_{la}_ks{ks}_{yrs.file_label(rule.year)}.csv",
+                    key="pt_suggest")
+        st.subheader("Why each suggestion")
+        for e in pairs.explanation:
+            st.markdown(f"- {e}")
+    unmatched = sug.schools[sug.schools.status != "matched"]
+    if len(unmatched):
+        with st.expander(f"{len(unmatched)} selected school(s) without a partner, and why"):
+            st.dataframe(unmatched[["urn", "name", "status"]], hide_index=True, width="stretch")
+
+    if not pairs.empty:
+        with st.form("accept"):
+            st.markdown("**Accept a suggestion** into the register (baseline: the rule's year).")
+            groups = sug.grouped()
+            pick = st.selectbox("Suggestion", range(len(groups)),
+                                format_func=lambda i: f"{groups[i]['school_name']} ← {', '.join(groups[i]['partner_names'])}")
+            focus = st.text_input("Focus", f"Disadvantaged pupils' {label}")
+            notes = st.text_area("Notes", "")
+            start = st.date_input("Start date", date.today())
+            if st.form_submit_button("Accept"):
+                g = groups[pick]
+                try:
+                    rec = reg.create(school_urn=g["school_urn"], partner_urns=g["partner_urns"], key_stage=ks,
+                                     baseline_year=rule.year, measure=rule.measure, start_date=start, focus=focus,
+                                     notes=notes, user=who)
+                except reg.RegisterError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
+                    st.rerun()
+
+# ---- the register -------------------------------------------------------------------------------
+st.header("Register")
+st.caption(f"Kept apart from the analytics database ({reg.user_db_path().name}), so it survives every rebuild. "
+           "Edits are checked against the version you opened: if someone else saved first, yours is refused and "
+           "nothing is overwritten.")
+register = reg.register()
+
+
+def _name(urn) -> str:
+    s = lookups.school(int(urn))
+    return s["name"] if s else f"URN {urn}"
+
+
+if register.empty:
+    st.info("No partnerships recorded yet. Accept a suggestion above or add one below.")
+else:
+    shown = register.assign(school=register.school_urn.map(_name),
+                            partners=register.partner_urns.map(lambda v: "; ".join(_name(u) for u in reg.parse_urns(v))),
+                            baseline=register.baseline_year.map(lambda y: yrs.label(int(y))))
+    st.dataframe(shown[["id", "school", "partners", "key_stage", "baseline", "measure", "start_date", "end_date",
+                        "status", "focus", "notes", "version", "updated_by", "updated_at"]],
+                 hide_index=True, width="stretch")
+c1, c2 = st.columns(2)
+c1.download_button("Export the register (CSV)", reg.export_csv().encode("utf-8"), file_name="partnerships.csv",
+                   mime="text/csv", key="pt_export")
+upload = c2.file_uploader("Import a register CSV", type=["csv"], key="pt_import")
+if upload is not None and c2.button("Import", key="pt_import_go"):
+    try:
+        res = reg.import_csv(upload.getvalue().decode("utf-8-sig"), user=who)
+    except reg.RegisterError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["partnership_flash"] = "Import: " + res.summary()
+        st.rerun()
+
+tab_add, tab_edit = st.tabs(["Add a partnership", "Edit or end a partnership"])
+with tab_add:
+    with st.form("add"):
+        a1, a2 = st.columns(2)
+        school = a1.number_input("School receiving support (URN)", min_value=100000, max_value=999999, value=None,
+                                 step=1)
+        partners = a2.text_input("Supporting school(s): one URN, or two for a trio")
+        add_ks = a1.radio("Key stage", [4, 2], index=0 if ks == 4 else 1, horizontal=True)
+        base_options = list(range(2023, 2014, -1))
+        base_year = a2.selectbox("Baseline year", base_options, format_func=yrs.label,
+                                 index=base_options.index(rule.year) if rule and rule.year in base_options else 0)
+        other_ks = 2 if ks == 4 else 4
+        measures = [m for m in kts.OUTCOME_MEASURES[ks] + kts.OUTCOME_MEASURES[other_ks] if m in MEASURES]
+        add_measure = a1.selectbox("Measure tracked", measures, format_func=lambda m: f"KS{MEASURES[m].key_stage} "
+                                   + kts.measure_label(m))
+        add_start = a2.date_input("Start date", date.today())
+        add_focus = st.text_input("Focus")
+        add_notes = st.text_area("Notes")
+        if st.form_submit_button("Add partnership"):
+            try:
+                if MEASURES[add_measure].key_stage != add_ks:
+                    raise reg.RegisterError(f"{kts.measure_label(add_measure)} is a KS{MEASURES[add_measure].key_stage} "
+                                            "measure")
+                rec = reg.create(school_urn=school, partner_urns=partners, key_stage=add_ks, baseline_year=base_year,
+                                 measure=add_measure, start_date=add_start, focus=add_focus, notes=add_notes, user=who)
+            except reg.RegisterError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
+                st.rerun()
+
+ids = list(register.id) if not register.empty else []
+labels = {int(r.id): f"{int(r.id)}: {_name(r.school_urn)} ({r.status})" for r in register.itertuples()}
+pid = st.sidebar.selectbox("Partnership (edit and track)", ids, format_func=lambda i: labels.get(int(i), str(i)),
+                           key="pid", bind="query-params") if ids else None
+
+with tab_edit:
+    if pid is None:
+        st.info("Nothing to edit yet.")
+    else:
+        snap_key = f"pt_snapshot_{pid}"
+        current = reg.get(pid)
+        snap = st.session_state.setdefault(snap_key, current)
+        if current["version"] != snap["version"]:
+            st.warning(f"{current['updated_by']} changed this partnership at {current['updated_at']} after you opened "
+                       f"it (version {snap['version']} → {current['version']}). Reload before editing.")
+            if st.button("Reload", key="pt_reload"):
+                st.session_state[snap_key] = current
+                st.rerun()
+        with st.form(f"edit_{pid}_{snap['version']}"):
+            st.markdown(f"Partnership **{pid}**, version {snap['version']} (as you opened it).")
+            e1, e2 = st.columns(2)
+            k = f"{pid}_{snap['version']}"
+            e_partners = e1.text_input("Supporting school(s)", snap["partner_urns"], key=f"pt_e_partners_{k}")
+            e_start = e2.date_input("Start date", date.fromisoformat(snap["start_date"]), key=f"pt_e_start_{k}")
+            e_focus = st.text_input("Focus", snap["focus"], key=f"pt_e_focus_{k}")
+            e_notes = st.text_area("Notes", snap["notes"], key=f"pt_e_notes_{k}")
+            save = st.form_submit_button("Save changes")
+        if save:
+            try:
+                rec = reg.edit(pid, snap["version"], user=who, partner_urns=e_partners, start_date=e_start,
+                               focus=e_focus, notes=e_notes)
+            except reg.RegisterError as exc:  # includes StaleEdit
+                st.error(str(exc))
+            else:
+                st.session_state[snap_key] = rec
+                st.session_state["partnership_flash"] = f"Partnership {pid} saved (version {rec['version']})."
+                st.rerun()
+        if snap["status"] == "active":
+            with st.form(f"end_{pid}_{snap['version']}"):
+                end_date = st.date_input("End date", date.today())
+                end_note = st.text_input("Why it ended (added to the notes)")
+                stop = st.form_submit_button("End this partnership")
+            if stop:
+                try:
+                    notes = (snap["notes"] + ("\n" if snap["notes"] else "") + f"Ended: {end_note}") if end_note else None
+                    rec = reg.end(pid, snap["version"], user=who, end_date=end_date, notes=notes)
+                except reg.RegisterError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state[snap_key] = rec
+                    st.session_state["partnership_flash"] = f"Partnership {pid} ended."
+                    st.rerun()
+        with st.expander("Audit trail"):
+            st.dataframe(reg.audit(pid), hide_index=True, width="stretch")
+
+# ---- the tracker --------------------------------------------------------------------------------
+st.header("Progress tracker")
+if pid is None:
+    st.info("Once a partnership is recorded, the tracker follows both schools from its baseline year.")
+else:
+    p = reg.get(pid)
+    prog = reg.progress(p)
+    lab = kts.measure_label(prog.measure)
+    st.markdown(f"Partnership {pid}: baseline **{yrs.label(int(p['baseline_year']))}**, {lab} for disadvantaged pupils. "
+                "Each school is compared with the average of its own family (fixed at the baseline year); a "
+                "school followed under a new URN after converting to an academy is marked in the table.")
+    for w in prog.warnings:
+        st.warning(w)
+    if prog.status != "tracking":
+        st.info(prog.sentence())
+    t = prog.table
+    if not t.empty and t.vs_family.notna().any():
+        fig = go.Figure()
+        for (role, urn), g in t.groupby(["role", "urn"], sort=False):
+            g = g[g.vs_family.notna()]
+            colour = style.HIGHLIGHT if role == "supported" else style.GROUP_COLOURS["other"]
+            fig.add_trace(go.Scatter(
+                x=g.academic_year, y=g.vs_family, mode="lines+markers", name=f"{g.name.iloc[0]} ({role})",
+                line=dict(color=colour, dash="solid" if role == "supported" else "dash"),
+                marker=dict(symbol="diamond" if role == "supported" else "circle", size=10),
+                error_y=dict(type="data", symmetric=False, array=g.vs_family_high - g.vs_family,
+                             arrayminus=g.vs_family - g.vs_family_low, thickness=1)))
+        fig.add_hline(y=0, line_color="#333", annotation_text="family average")
+        fig.update_layout(yaxis_title=f"{lab}: school minus family", height=400, margin=dict(t=50),
+                          legend=dict(orientation="h", y=1.12), xaxis=dict(type="category", title="Academic year"))
+        chart_block(fig, prog.sentence(), t, f"partnership_{pid}_progress.csv", key="pt_track")
+        gaps = t[t.gap_vs_family.notna()]
+        if not gaps.empty:
+            g2 = go.Figure()
+            for (role, urn), g in gaps.groupby(["role", "urn"], sort=False):
+                colour = style.HIGHLIGHT if role == "supported" else style.GROUP_COLOURS["other"]
+                g2.add_trace(go.Scatter(x=g.academic_year, y=g.gap_vs_family, mode="lines+markers",
+                                        name=f"{g.name.iloc[0]} ({role})",
+                                        line=dict(color=colour, dash="solid" if role == "supported" else "dash")))
+            g2.add_hline(y=0, line_color="#333", annotation_text="family's average gap")
+            g2.update_layout(yaxis_title="Gap (others minus disadvantaged) minus the family's gap",
+                             xaxis=dict(type="category"), height=340, margin=dict(t=50),
+                             legend=dict(orientation="h", y=1.15))
+            last = gaps.sort_values("start_year").groupby("urn").tail(1)
+            gap_sentence = "Within-school gap against the family's average gap (below zero = a smaller gap): " + "; ".join(
+                f"{r.name} {kts.format_value(prog.measure, r.gap_vs_family, True)} in {r.academic_year}"
+                for r in last.itertuples()) + "."
+            chart_block(g2, gap_sentence, gaps[["role", "urn", "name", "academic_year", "gap", "family_gap",
+                                                "gap_vs_family"]], f"partnership_{pid}_gap.csv", key="pt_gap")
+    for n in prog.notes:
+        st.caption(n)

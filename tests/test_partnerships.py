@@ -1,0 +1,387 @@
+"""The partnership register (user data in SQLite, apart from the analytics database) and the
+progress tracker, on the real bundled data.
+
+The register must survive a rebuild of the analytics database, a process killed in the middle of
+a write, and several writers at once without losing anything; a stale edit is refused, never
+silently applied; every change leaves an audit row that cannot be altered.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from equity import partnerships as reg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def user_db(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "user" / "partnerships.sqlite"
+    monkeypatch.setenv("EQUITY_USER_DB", str(path))
+    return path
+
+
+def _new(**kw) -> dict:
+    args = dict(school_urn=141200, partner_urns=[138190], key_stage=4, baseline_year="2016/17", measure="p8",
+                start_date="2018-09-01", focus="maths for disadvantaged pupils", user="officer A")
+    args.update(kw)
+    return reg.create(**args)
+
+
+# ---- the register ---------------------------------------------------------------------------------
+
+def test_register_lives_in_its_own_sqlite_file_in_wal_mode(user_db):
+    rec = _new()
+    assert user_db.is_file() and user_db.suffix == ".sqlite"
+    assert reg.user_db_path() == user_db.resolve()
+    con = sqlite3.connect(user_db)
+    assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert con.execute("select school_urn, partner_urns, baseline_year from partnership").fetchall() == [
+        (141200, "138190", 2016)]
+    con.close()
+    assert rec["version"] == 1 and rec["status"] == "active" and rec["created_by"] == "officer A"
+
+
+def test_default_location_is_data_user_outside_the_analytics_database(monkeypatch):
+    monkeypatch.delenv("EQUITY_USER_DB", raising=False)
+    assert reg.user_db_path() == ROOT / "data" / "user" / "partnerships.sqlite"
+    assert "data/user/" in (ROOT / ".gitignore").read_text()
+
+
+def test_reading_an_absent_register_creates_nothing(user_db):
+    assert reg.register().empty and reg.audit().empty and reg.export_csv().startswith("id,version,school_urn")
+    with pytest.raises(reg.RegisterError, match="no partnership with id 1"):
+        reg.get(1)
+    assert not user_db.exists() and not user_db.parent.exists()
+
+
+def test_edit_end_and_audit_trail(user_db):
+    rec = _new()
+    rec2 = reg.edit(rec["id"], 1, user="officer B", notes="first visit done", partner_urns="138190 143288")
+    assert rec2["version"] == 2 and rec2["notes"] == "first visit done" and rec2["partner_urns"] == "138190 143288"
+    assert rec2["updated_by"] == "officer B"
+    rec3 = reg.end(rec["id"], 2, user="officer A", end_date="2019-07-20")
+    assert rec3["status"] == "ended" and rec3["end_date"] == "2019-07-20" and rec3["version"] == 3
+    trail = reg.audit(rec["id"])
+    # one row per field changed: who, what, from, to, when
+    edits = trail[trail.action == "edit"].set_index("field")
+    assert set(edits.index) == {"notes", "partner_urns"}
+    assert edits.loc["partner_urns", "old_value"] == "138190" and edits.loc["partner_urns", "new_value"] == "138190 143288"
+    assert (edits.changed_by == "officer B").all() and (edits.version == 2).all()
+    ends = trail[trail.action == "end"]
+    assert set(ends.field) == {"status", "end_date"} and (ends.changed_by == "officer A").all()
+    assert trail.changed_at.notna().all()
+    # an edit that changes nothing creates no version and no audit row
+    same = reg.edit(rec["id"], 3, user="officer A", notes="first visit done")
+    assert same["version"] == 3 and len(reg.audit(rec["id"])) == len(trail)
+
+
+def test_audit_trail_is_append_only(user_db):
+    _new()
+    con = sqlite3.connect(user_db)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        con.execute("update audit set changed_by = 'someone else'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        con.execute("delete from audit")
+    con.close()
+    assert (reg.audit().changed_by == "officer A").all()
+
+
+def test_a_stale_edit_is_refused_and_changes_nothing(user_db):
+    rec = _new()
+    reg.edit(rec["id"], 1, user="officer B", notes="B's note")
+    with pytest.raises(reg.StaleEdit) as err:
+        reg.edit(rec["id"], 1, user="officer C", notes="C's note, based on version 1")
+    msg = str(err.value)
+    assert "officer B" in msg and "version 1" in msg and "version 2" in msg and "Nothing was saved" in msg
+    now = reg.get(rec["id"])
+    assert now["notes"] == "B's note" and now["version"] == 2
+    assert not (reg.audit(rec["id"]).changed_by == "officer C").any()
+    with pytest.raises(reg.StaleEdit):
+        reg.end(rec["id"], 1, user="officer C")
+    assert reg.get(rec["id"])["status"] == "active"
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(partner_urns=[141200]), "cannot partner itself"),
+    (dict(partner_urns=[1, 2, 3]), "one or two supporting schools"),
+    (dict(partner_urns="12x"), "not a URN"),
+    (dict(key_stage=3), "key stage must be 2 or 4"),
+    (dict(baseline_year="2017/19"), "not an academic year"),
+    (dict(start_date="20/09/2018"), "not a date"),
+    (dict(user=" "), "who is making the change"),
+])
+def test_invalid_partnerships_are_refused_with_a_plain_message(user_db, change, message):
+    with pytest.raises(ValueError, match=message):
+        _new(**change)
+    assert reg.register().empty
+
+
+def test_csv_export_and_import_round_trip(user_db, tmp_path, monkeypatch):
+    a = _new()
+    _new(school_urn=125249, partner_urns="121714 143288", notes='quotes "and", commas')
+    reg.end(a["id"], 1, user="officer A", end_date="2019-08-31")
+    text = reg.export_csv()
+    exported = pd.read_csv(pd.io.common.StringIO(text))
+    assert list(exported.columns) == list(reg.CSV_COLUMNS) and len(exported) == 2
+    # into an empty register: rows without an id are added
+    monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "other.sqlite"))
+    fresh = exported.drop(columns=["id", "version"]).to_csv(index=False)
+    res = reg.import_csv(fresh, user="officer D")
+    assert len(res.created) == 2
+    back = reg.register().sort_values("school_urn")
+    assert list(back.partner_urns) == ["121714 143288", "138190"]
+    assert list(back.status) == ["active", "ended"] and 'quotes "and", commas' in set(back.notes)
+    assert (reg.audit().action == "import").all() and (reg.audit().changed_by == "officer D").all()
+
+
+def test_import_of_a_stale_spreadsheet_is_refused_as_a_whole(user_db):
+    a = _new()
+    exported = pd.read_csv(pd.io.common.StringIO(reg.export_csv()), dtype=str, keep_default_na=False)
+    reg.edit(a["id"], 1, user="officer B", notes="newer work")      # someone saves after the export
+    exported.loc[0, "notes"] = "old spreadsheet text"
+    extra = exported.iloc[[0]].assign(id="", version="", school_urn="125249")  # a new row in the same file
+    text = pd.concat([extra, exported]).to_csv(index=False)
+    with pytest.raises(reg.StaleEdit, match="CSV line 3.*refused as a whole"):
+        reg.import_csv(text, user="officer C")
+    assert reg.get(a["id"])["notes"] == "newer work"
+    assert len(reg.register()) == 1  # the new row in the same file was not kept either
+    bad = "school_urn,partner_urns,key_stage,baseline_year\n125249,125249,4,2016/17\n"
+    with pytest.raises(reg.RegisterError, match="CSV line 2.*cannot partner itself.*Nothing was imported"):
+        reg.import_csv(bad, user="officer C")
+
+
+# ---- durability and concurrency --------------------------------------------------------------------
+
+def test_register_survives_a_rebuild_of_the_analytics_database(tmp_path, user_db, monkeypatch):
+    """Rebuild (twice, from Surrey's KS4 tables to keep it quick) the analytics file the app reads;
+    the register, its audit trail and the tracker carry on."""
+    from equity import build, db
+    raw = ROOT / "data" / "raw" / "dfe_hants_surrey_clarelgibson"
+    sources = [raw / "2016-2017_936_ks4final.csv.gz", raw / "2018-2019_936_ks4final.csv.gz"]
+    analytics = tmp_path / "analytics.duckdb"
+    monkeypatch.setenv("EQUITY_DB", str(analytics))
+    build.build(sources, analytics)
+    rec = _new(partner_urns=[136832])        # both Surrey schools
+    trail = reg.audit()
+    before = db.build_id(analytics)
+    build.build(sources, analytics)          # the rebuild swaps in a new analytics file
+    assert db.build_id(analytics) != before
+    assert reg.get(rec["id"]) == rec
+    pd.testing.assert_frame_equal(reg.audit(), trail)
+    prog = reg.progress(rec)                 # and the tracker reads the new build
+    assert prog.status == "tracking" and prog.table.start_year.min() == 2016 and prog.table.start_year.max() == 2018
+
+
+_CRASH = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from equity import partnerships as reg
+    def hang(con):              # stop between the writes and COMMIT
+        print("IN-TRANSACTION", flush=True)
+        time.sleep(60)
+    reg._commit = hang
+    reg.edit({pid}, 1, user="crashing process", notes="half-written", focus="half-written")
+""")
+
+
+def test_a_process_killed_mid_write_leaves_the_previous_state(user_db):
+    rec = _new(notes="before")
+    audit_before = reg.audit()
+    env = {**os.environ, "EQUITY_USER_DB": str(user_db)}
+    proc = subprocess.Popen([sys.executable, "-c", _CRASH.format(root=str(ROOT), pid=rec["id"])], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "IN-TRANSACTION"
+        os.kill(proc.pid, signal.SIGKILL)   # no chance to clean up
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    after = reg.get(rec["id"])
+    assert after == rec and after["notes"] == "before"
+    pd.testing.assert_frame_equal(reg.audit(), audit_before)
+    # the write lock died with the process: the next writer goes straight through
+    t = time.perf_counter()
+    assert reg.edit(rec["id"], 1, user="officer B", notes="after")["version"] == 2
+    assert time.perf_counter() - t < 5
+
+
+def test_two_writers_at_once_lose_nothing_threads(user_db):
+    n_threads, each = 8, 10
+    errors = []
+
+    def writer(k):
+        try:
+            for i in range(each):
+                _new(school_urn=200000 + k * 100 + i, partner_urns=[300000 + k], user=f"thread {k}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    df = reg.register()
+    assert len(df) == n_threads * each and df.id.is_unique
+    assert set(df.school_urn) == {200000 + k * 100 + i for k in range(n_threads) for i in range(each)}
+    creates = reg.audit().query("action == 'create'")
+    assert creates.partnership_id.nunique() == n_threads * each
+
+
+_EDITOR = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from equity import partnerships as reg
+    done = 0
+    while done < {n}:
+        cur = reg.get({pid})
+        try:
+            reg.edit({pid}, cur["version"], user="proc {k}", notes=cur["notes"] + " p{k}-" + str(done))
+            done += 1
+        except reg.StaleEdit:
+            pass            # someone saved first: reload and try again
+""")
+
+
+def test_two_writers_at_once_lose_nothing_processes(user_db):
+    rec = _new(notes="log:")
+    n_procs, n = 4, 10
+    env = {**os.environ, "EQUITY_USER_DB": str(user_db)}
+    procs = [subprocess.Popen([sys.executable, "-c", _EDITOR.format(root=str(ROOT), pid=rec["id"], n=n, k=k)], env=env)
+             for k in range(n_procs)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    final = reg.get(rec["id"])
+    tokens = final["notes"].split()[1:]
+    # every edit by every process is there, exactly once: read-modify-write never lost an update
+    assert sorted(tokens) == sorted(f"p{k}-{i}" for k in range(n_procs) for i in range(n))
+    assert final["version"] == 1 + n_procs * n
+    assert (reg.audit(rec["id"]).query("action == 'edit'").version.nunique()) == n_procs * n
+
+
+# ---- the tracker ---------------------------------------------------------------------------------
+
+def test_tracker_follows_both_schools_against_their_families(built_db, user_db):
+    rec = _new()  # Kings College Guildford supported by Harrogate High School, baseline 2016/17, Progress 8
+    prog = reg.progress(rec)
+    t = prog.table
+    assert prog.status == "tracking"
+    assert set(t.role) == {"supported", "supporting"}
+    sup = t[t.role == "supported"].set_index("start_year")
+    assert list(sup.index) == [2016, 2017, 2018]
+    assert sup.loc[2016, "value"] == pytest.approx(-1.33)          # as published (P8MEA_FSM6CLA1A)
+    assert sup.loc[2016, "change_vs_family"] == 0
+    # vs_family = school minus the plain mean of family members with a figure, within its interval
+    assert (sup.vs_family - (sup.value - sup.family_mean)).abs().max() < 1e-9
+    assert (sup.vs_family_low <= sup.vs_family).all() and (sup.vs_family <= sup.vs_family_high).all()
+    assert (sup.family_n >= reg.MIN_FAMILY_FIGURES).all()
+    # the supporting school is in North Yorkshire, whose 2018/19 figures we do not hold: no value, no guess
+    partner = t[t.role == "supporting"].set_index("start_year")
+    assert partner.loc[2018, "value"] != partner.loc[2018, "value"]
+    assert "Kings College Guildford (supported)" in prog.sentence()
+
+
+def test_tracker_never_bridges_the_pandemic_break(built_db, user_db):
+    rec = _new(measure="p8_vs_national_other")  # published for 2016/17-2018/19 and again for 2023/24
+    prog = reg.progress(rec)
+    assert prog.table.start_year.max() == 2018
+    assert any("2023/24 not compared with 2016/17" in n and "pandemic" in n for n in prog.notes)
+
+
+def test_tracker_says_awaiting_data_and_projects_nothing(built_db, user_db):
+    rec = _new(school_urn=132268, partner_urns=[125276], baseline_year="2018/19")  # Surrey's last KS4 year
+    prog = reg.progress(rec)
+    assert prog.status == "awaiting data"
+    assert "Awaiting data" in prog.sentence() and "nothing is projected" in prog.sentence()
+    assert prog.table.start_year.max() == 2018          # no row for any later year
+    assert len(prog.table) == 2
+
+
+def test_tracker_warns_when_a_supporting_school_dips(built_db, user_db):
+    """A warning appears exactly when the supporter's lead over its family fell clearly (the 95%
+    interval of the fall is below zero); checked on every Surrey secondary as a supporter."""
+    from equity import keys_to_success as kts
+    t = kts.measure_table(4, "p8")
+    surrey = sorted(set(t[(t.la_code == "936") & (t.start_year == 2016) & t.value.notna()].urn))
+    warned = quiet = 0
+    for urn in surrey[:25]:
+        prog = reg.progress({"school_urn": 141200, "partner_urns": str(urn), "key_stage": 4, "baseline_year": 2016,
+                             "measure": "p8"})
+        later = prog.table[(prog.table.role == "supporting") & (prog.table.start_year > 2016)]
+        clear_fall = bool((later.change_high < 0).any())
+        has_warning = any("fell by" in w for w in prog.warnings)
+        assert clear_fall == has_warning
+        warned += has_warning
+        quiet += not has_warning
+    assert warned >= 1 and quiet >= 1
+
+
+def test_cohort_comparison_of_the_register(built_db, user_db):
+    res, msg = reg.cohort_comparison(4)
+    assert res is None and "No KS4 partnerships" in msg
+    _new(school_urn=132268, partner_urns=[125276], baseline_year="2018/19")
+    res, msg = reg.cohort_comparison(4)
+    assert res is None and msg.startswith("Awaiting data")
+
+
+# ---- the page ------------------------------------------------------------------------------------
+
+def _page(**params):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "pages" / "partnerships.py"), default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    return at
+
+
+def test_page_runs_in_the_app(built_db, user_db):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/partnerships.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Partnerships"
+    assert [h.value for h in at.main.header] == ["Suggested partnerships", "Register", "Progress tracker"]
+
+
+def test_page_suggestions_register_forms_and_tracker(built_db, user_db):
+    at = _page(la="850", kts_year="2017/18")
+    assert not at.exception, [e.message for e in at.exception]
+    sentence = next(m.value for m in at.markdown if "selected Hampshire schools get a partner" in m.value)
+    assert "clearly stronger" in sentence and "cap 2" in sentence
+    assert any(b.label == "Export the register (CSV)" for b in at.get("download_button"))
+    # a stricter rule selects fewer schools: the sentence follows the data
+    at.number_input(key="kts_max_p8").set_value(-0.9).run()
+    stricter = next(m.value for m in at.markdown if "get a partner" in m.value or "selects" in m.value)
+    assert stricter != sentence
+    # accept the first suggestion into the register
+    at.text_input(key="who").set_value("officer T").run()
+    next(b for b in at.button if b.label == "Accept").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    rows = reg.register()
+    assert len(rows) == 1 and rows.created_by.iloc[0] == "officer T" and rows.baseline_year.iloc[0] == 2017
+    assert any("recorded" in s.value for s in at.success)
+    pid = int(rows.id.iloc[0])
+    # the tracker shows the partnership; 2017/18 Hampshire has no later year: awaiting data
+    assert any("Awaiting data" in i.value for i in at.info)
+    # someone else saves while this officer has the edit form open: the form's save is refused
+    reg.edit(pid, 1, user="officer U", notes="U was faster")
+    at.text_area(key=f"pt_e_notes_{pid}_1").set_value("T's change")
+    next(b for b in at.button if b.label == "Save changes").click().run()
+    assert any("officer U" in e.value and "Nothing was saved" in e.value for e in at.error)
+    assert reg.get(pid)["notes"] == "U was faster"
