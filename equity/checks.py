@@ -46,3 +46,5 @@ def run_checks(ctx) -> None:
     pub = w.fetch_text("""select count(*) n, count(distinct area_code) a from published_result""")
     r.ok("published LA and England rows", f"{int(pub.n[0]):,} published figures for {int(pub.a[0])} areas",
          int(pub.n[0]))
+    from .sources import geography
+    geography.checks(ctx)  # LSOA deprivation and school locations

@@ -1,0 +1,5 @@
+-- Each school's most recent graded Ofsted inspection.
+select urn, grade, grade_label, inspection_date
+from (select *, row_number() over (partition by urn order by inspection_date desc nulls last) rk
+      from ofsted_inspection where grade is not null)
+where rk = 1

@@ -1,0 +1,385 @@
+"""Neighbourhoods: IoD2019 and ONS loaders, school LSOAs and locations, neighbourhood profiles,
+outcomes by neighbourhood deprivation, and the map page. On the real bundled files.
+
+Expected values are computed here independently, from the raw gzipped files with pandas.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from equity import db
+from equity import neighbourhoods as nb
+from equity.errors import IngestError
+from equity.sources import geography
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "data" / "raw"
+IOD = RAW / "mhclg_iod2019"
+
+
+def _sql(built_db, text: str, params=None) -> pd.DataFrame:
+    cur = db.connection(built_db).cursor()
+    try:
+        return cur.execute(text, params or []).df()
+    finally:
+        cur.close()
+
+
+@pytest.fixture(scope="module")
+def raw_iod() -> pd.DataFrame:
+    """IMD score rebuilt here from File 9, with File 1 ranks, File 6 populations and ONS centroids."""
+    f9 = pd.read_csv(IOD / "File_9_-_IoD2019_Transformed_Scores.csv.gz", encoding="utf-8-sig")
+    w = [0.225, 0.225, 0.135, 0.135, 0.093, 0.093, 0.093]  # MHCLG's domain weights, in File 9's column order
+    score = (f9.iloc[:, 4:11].to_numpy() * np.array(w)).sum(axis=1)
+    out = pd.DataFrame({"lsoa11": f9.iloc[:, 0], "imd": score})
+    f1 = pd.read_csv(IOD / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz", encoding="utf-8-sig",
+                     thousands=",")
+    out["rank_file1"] = out.lsoa11.map(dict(zip(f1.iloc[:, 0], f1.iloc[:, 4])))
+    f6 = pd.read_csv(IOD / "File_6_-_IoD2019_Population_Denominators.csv.gz", encoding="utf-8-sig", thousands=",")
+    out["pop"] = out.lsoa11.map(dict(zip(f6.iloc[:, 0], f6.iloc[:, 4])))
+    c = pd.read_csv(RAW / "ons_lsoa11_pwc_nimbusdata" /
+                    "Lower_Layer_Super_Output_Areas_December_2011_Population_Weighted_Centroids.csv.gz",
+                    encoding="utf-8-sig")
+    out["lat"] = out.lsoa11.map(dict(zip(c.lsoa11cd, c.Y)))
+    out["lon"] = out.lsoa11.map(dict(zip(c.lsoa11cd, c.X)))
+    return out
+
+
+# ---- loaders --------------------------------------------------------------------------------------
+
+def test_every_lsoa_in_england_is_loaded_with_scores_and_a_centroid(built_db):
+    s = _sql(built_db, """select count(*) n, count(distinct lsoa11) d, count(imd_score) imd, count(idaci_score) idaci,
+                            count(lat) lat, count(pop_total) pop, count(pop_children) kids, count(imd_decile) as ndec,
+                            count(la_code) as nla, min(lsoa11) as first_code from lsoa""").iloc[0]
+    assert s.n == s.d == 32844
+    assert s.imd == s.idaci == s.lat == s["pop"] == s.kids == s.ndec == s.nla == 32844
+    assert s.first_code == "E01000001"
+    # Welsh centroids are in the ONS file but not in the table
+    assert _sql(built_db, "select count(*) n from lsoa where lsoa11 like 'W%'").n[0] == 0
+
+
+def test_staging_columns_match_the_loader_fields(built_db):
+    cols = list(_sql(built_db, "select * from stg_lsoa_wide limit 0").columns)
+    assert cols == ["lsoa11", "source_file"] + [f for f, _ in geography.VALUE_FIELDS]
+
+
+def test_ranks_with_thousands_commas_are_read_as_numbers(built_db):
+    row = _sql(built_db, "select imd_rank, imd_decile, pop_total from lsoa where lsoa11 = 'E01000001'").iloc[0]
+    assert row.imd_rank == 29199 and row.imd_decile == 9  # File 1 prints "29,199"
+    assert row.pop_total == 1296  # File 6 prints "1,296"
+
+
+def test_imd_score_rebuilt_from_the_domain_scores(built_db, raw_iod):
+    got = _sql(built_db, "select lsoa11, imd_score, imd_rank from lsoa")
+    assert got.set_index("lsoa11").imd_score["E01000001"] == pytest.approx(6.208, abs=0.0005)
+    m = got.merge(raw_iod, on="lsoa11")
+    assert len(m) == 32844
+    assert np.allclose(m.imd_score, m.imd, atol=0.0006)  # stored to 3 dp
+    # ranking our scores (1 = highest score = most deprived) reproduces File 1's ranks for ~90%
+    our_rank = m.imd.rank(ascending=False, method="min")
+    same = (our_rank == m.rank_file1).mean()
+    assert same > 0.88, same
+    assert (our_rank - m.rank_file1).abs().max() <= 10
+
+
+def test_idaci_scores_are_published_or_interpolated_in_rank_order(built_db):
+    pc = pd.concat([pd.read_csv(p, dtype=str) for p in sorted((RAW / "mhclg_iod2019_postcode_lookup_saqibsafdar")
+                                                              .glob("*.csv.gz"))])
+    pc = pc[pc["Postcode Status"] != "**UNMATCHED**"].dropna(subset=["LSOA code"])
+    published = pc.groupby("LSOA code")["IDACI Score"].first().astype(float)
+    got = _sql(built_db, "select lsoa11, idaci_rank, idaci_score, idaci_score_source from lsoa").set_index("lsoa11")
+    pub = got[got.idaci_score_source == "published"]
+    assert len(pub) == len(published) == 17099
+    assert np.allclose(pub.idaci_score, published.reindex(pub.index), atol=1e-9)
+    assert set(got.idaci_score_source) <= {"published", "interpolated from rank", "estimated from numerator"}
+    # IDACI rank 1 is the most deprived: scores never rise as the rank number rises
+    ordered = got.sort_values("idaci_rank").idaci_score.to_numpy()
+    assert (np.diff(ordered) <= 1e-9).mean() > 0.999
+
+
+def test_boundaries_lookups_and_summaries_are_loaded(built_db):
+    b = _sql(built_db, "select la_code, count(*) n from lsoa_boundary group by 1 order by 1").set_index("la_code").n
+    assert b["850"] == 832 and b["936"] == 709 and b["815"] == 373
+    assert sum(b[c] for c in b.index if c and c.startswith("35")) == 1673  # Greater Manchester (350-359)
+    la = _sql(built_db, "select la_code, method, geometry from la_boundary order by la_code")
+    assert set(la[la.method == "published"].la_code) == {str(c) for c in range(350, 360)}
+    assert set(la[la.method == "dissolved from LSOA polygons"].la_code) == {"815", "850", "936"}
+    surrey = json.loads(la[la.la_code == "936"].geometry.iloc[0])
+    assert surrey["type"] == "MultiPolygon" and len(surrey["coordinates"]) == 1  # one piece of land
+    counts = _sql(built_db, """select (select count(*) from oa_lsoa) oa, (select count(*) from lsoa_ward) ward,
+                                (select count(*) from lad_deprivation) lad, (select count(*) from postcode_lsoa) pc""").iloc[0]
+    assert counts.oa == 8684 and counts.ward == 1673 and counts.lad == 3170
+    assert 22000 < counts.pc < 25136  # distinct postcodes of the three look-up files, UNMATCHED rows dropped
+
+
+def test_dfe_la_codes_for_bundled_boundaries_match_dfe_own_pairs():
+    ees = pd.read_csv(RAW / "dfe_ees_ks4_2023_24_pvhee" / "ks4_school_info_2024.csv.gz", dtype=str,
+                      usecols=["old_la_code", "new_la_code"]).drop_duplicates()
+    pairs = dict(zip(ees.new_la_code, ees.old_la_code))
+    for ons, dfe in geography.ONS_TO_DFE_LA.items():
+        assert pairs[ons] == dfe
+
+
+def test_dissolve_keeps_outside_edges_and_holes():
+    sq = lambda x0, y0, s=1.0: [[[x0, y0], [x0 + s, y0], [x0 + s, y0 + s], [x0, y0 + s], [x0, y0]]]  # noqa: E731
+    two = geography.dissolve([[sq(0, 0)], [sq(1, 0)]])
+    assert len(two) == 1 and len(two[0]) == 1
+    ring = two[0][0]
+    assert ring[0] == ring[-1] and len(ring) == 7  # 6 corners (the shared edge's ends stay) + closing point
+    assert abs(geography._ring_area(ring)) == pytest.approx(2.0)
+    # a 3x3 block with the middle square missing: an outer ring and a hole
+    cells = [[sq(x, y)] for x in range(3) for y in range(3) if (x, y) != (1, 1)]
+    holed = geography.dissolve(cells)
+    assert len(holed) == 1 and len(holed[0]) == 2
+    assert abs(geography._ring_area(holed[0][1])) == pytest.approx(1.0)
+
+
+def _one_file_build(tmp_path, name: str, text: str):
+    from equity import build
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / name).write_text(text, encoding="utf-8")
+    return build.build([src], tmp_path / "x.duckdb")
+
+
+def test_a_malformed_lsoa_code_names_file_row_and_column(tmp_path):
+    text = ("LSOA code (2011),LSOA name (2011),Local Authority District code (2019),Local Authority District name (2019),"
+            "Index of Multiple Deprivation (IMD) Rank,Index of Multiple Deprivation (IMD) Decile\n"
+            'E01000001,City of London 001A,E09000001,City of London,"29,199",9\n'
+            'E0100002,City of London 001B,E09000001,City of London,"30,379",10\n')
+    with pytest.raises(IngestError) as exc:
+        _one_file_build(tmp_path, "imd.csv", text)
+    assert exc.value.row == 2 and exc.value.column == "LSOA code (2011)" and "E0100002" in exc.value.problem
+
+
+def test_centroids_with_latitude_and_longitude_swapped_are_refused(tmp_path):
+    text = "X,Y,objectid,lsoa11cd,lsoa11nm\n51.5,-0.1,1,E01000001,City of London 001A\n"
+    with pytest.raises(IngestError) as exc:
+        _one_file_build(tmp_path, "centroids.csv", text)
+    assert exc.value.row == 1 and "longitude" in exc.value.problem
+
+
+def test_a_build_without_neighbourhood_files_still_has_empty_tables(tmp_path):
+    text = "LEA,LA Name,REGION,REGION NAME\n850,Hampshire,J,South East\n"
+    report = _one_file_build(tmp_path, "la.csv", text)
+    assert report.outcome == "built"
+    assert _sql(tmp_path / "x.duckdb", "select count(*) n from lsoa").n[0] == 0
+    assert any(c.name == "LSOA deprivation" and c.status == "warning" for c in report.checks)
+
+
+# ---- school LSOAs and locations -----------------------------------------------------------------------
+
+def test_schools_get_their_lsoa_from_the_postcode_look_up_first(built_db):
+    pc = pd.concat([pd.read_csv(p, dtype=str) for p in sorted((RAW / "mhclg_iod2019_postcode_lookup_saqibsafdar")
+                                                              .glob("*.csv.gz"))])
+    pc = pc[pc["Postcode Status"] != "**UNMATCHED**"].dropna(subset=["LSOA code"])
+    lookup = dict(zip(pc.Postcode.str.replace(" ", "").str.upper(), pc["LSOA code"]))
+    s = _sql(built_db, "select urn, postcode, lsoa11, lsoa_source from school where postcode is not null")
+    s["key"] = s.postcode.str.replace(" ", "").str.upper()
+    hit = s[s.key.isin(lookup)]
+    assert len(hit) > 20000
+    assert (hit.lsoa11 == hit.key.map(lookup)).all()
+    assert (hit.lsoa_source == "postcode look-up").all()
+
+
+def test_nearest_centroid_is_the_nearest(built_db):
+    s = _sql(built_db, """select urn, lat, lon, lsoa11, lsoa_km from school
+                          where lsoa_source = 'nearest centroid' order by urn limit 40""")
+    assert len(s) >= 20
+    c = _sql(built_db, "select lsoa11, lat, lon from lsoa")
+    for r in s.itertuples():
+        d = nb.haversine_km(r.lat, r.lon, c.lat.to_numpy(), c.lon.to_numpy())
+        assert c.lsoa11.iloc[int(np.argmin(d))] == r.lsoa11
+        assert d.min() == pytest.approx(r.lsoa_km, abs=0.02)
+
+
+def test_schools_without_coordinates_are_placed_at_their_lsoa_centroid(built_db):
+    s = _sql(built_db, """select s.lat, s.lon, l.lat llat, l.lon llon from school s join lsoa l using (lsoa11)
+                          where s.location_source = 'lsoa_centroid'""")
+    assert len(s) > 1000
+    assert np.allclose(s.lat, s.llat) and np.allclose(s.lon, s.llon)
+
+
+# ---- neighbourhood profiles ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def surrey_school(built_db) -> dict:
+    """A real Surrey secondary school located by its postcode."""
+    row = _sql(built_db, """select urn, name, lat, lon, lsoa11 from school where la_code = '936' and phase = 'secondary'
+                            and location_source = 'postcode' and lsoa11 is not null order by urn limit 1""")
+    return row.iloc[0].to_dict()
+
+
+def test_profile_matches_a_hand_computed_population_weighted_mean(built_db, raw_iod, surrey_school):
+    prof = nb.profile(surrey_school["urn"], 1.5)
+    d = nb.haversine_km(surrey_school["lat"], surrey_school["lon"], raw_iod.lat, raw_iod.lon)
+    members = raw_iod[(d <= 1.5) | (raw_iod.lsoa11 == surrey_school["lsoa11"])]
+    expected = float((members.imd.round(3) * members["pop"]).sum() / members["pop"].sum())
+    assert prof["imd_score"] == pytest.approx(expected, rel=1e-9)
+    assert set(prof["lsoas"].lsoa11) == set(members.lsoa11)
+    assert prof["own"]["lsoa11"] == surrey_school["lsoa11"]
+    assert "proxy" in nb.__doc__ and "where its pupils live" in prof["proxy_note"]
+    wider = nb.profile(surrey_school["urn"], 3.0)
+    assert len(wider["lsoas"]) > len(prof["lsoas"])
+
+
+def test_vectorised_scores_agree_with_the_single_school_profile(built_db, surrey_school):
+    allsc = nb.all_scores(1.5)
+    me = allsc[allsc.urn == surrey_school["urn"]].iloc[0]
+    prof = nb.profile(surrey_school["urn"], 1.5)
+    assert me.imd_score == pytest.approx(prof["imd_score"], rel=1e-12)
+    assert me.idaci_score == pytest.approx(prof["idaci_score"], rel=1e-12)
+    assert me.n_lsoas == len(prof["lsoas"])
+    assert allsc.imd_score.notna().mean() > 0.99
+
+
+def test_neighbourhood_deciles_use_national_cut_points(built_db):
+    lsoas = nb.lsoas()
+    own = nb.to_decile(lsoas.idaci_score, nb.decile_cuts(lsoas, "idaci"))
+    # scored against themselves, England's LSOAs fall into tenths that match MHCLG's published deciles
+    assert (own == lsoas.idaci_decile).mean() > 0.97
+    assert np.bincount(own.astype(int))[1:].min() >= 3000  # published scores are rounded: some ties
+
+
+def test_radius_outside_the_allowed_range_is_refused(built_db, surrey_school):
+    with pytest.raises(ValueError, match="radius"):
+        nb.profile(surrey_school["urn"], 50)
+
+
+# ---- outcomes by neighbourhood ------------------------------------------------------------------------
+
+def test_outcomes_by_decile_count_every_school_with_a_figure(built_db):
+    byd = nb.outcomes_by_decile(4, "att8_vs_national_other", 2023, radius_km=1.5, score="idaci")
+    shown = _sql(built_db, """select count(*) n from school_result_shown r join school s using (urn)
+                              where r.key_stage = 4 and r.start_year = 2023 and r.measure = 'att8_vs_national_other'
+                                and r.pupil_group = 'disadvantaged' and r.value is not null and s.lat is not null""").n[0]
+    assert byd.schools.sum() == shown > 3000
+    assert list(byd.decile) == list(range(1, 11))
+    # the pupil-weighted mean of decile 1, by hand
+    sc = nb.all_scores(1.5)
+    o = _sql(built_db, """select urn, value, cohort from school_result_shown where key_stage = 4 and start_year = 2023
+                          and measure = 'att8_vs_national_other' and pupil_group = 'disadvantaged' and value is not null""")
+    d1 = o.merge(sc[sc.idaci_decile_nbhd == 1][["urn"]], on="urn")
+    assert byd.disadvantaged.iloc[0] == pytest.approx((d1.value * d1.cohort).sum() / d1.cohort.sum(), abs=0.005)
+
+
+def test_gap_by_decile_where_the_measure_has_both_groups(built_db):
+    byd = nb.outcomes_by_decile(4, "att8", 2017, la_code="936")
+    have = byd[byd.schools_with_other > 0]
+    assert len(have) >= 3
+    assert np.allclose(have.gap, (have.other - have.disadvantaged).round(2), atol=0.011)
+    assert byd.schools.sum() <= 60  # Surrey only
+
+
+def test_prediction_is_a_weighted_least_squares_line(built_db):
+    p = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, radius_km=1.5, score="idaci")
+    m = p.attrs["model"]
+    slope, intercept = np.polyfit(p.neighbourhood_score, p.actual, 1, w=np.sqrt(p.cohort))
+    assert m["slope"] == pytest.approx(slope, rel=1e-3, abs=0.05)
+    assert m["intercept"] == pytest.approx(intercept, rel=1e-3)
+    assert m["schools"] == len(p) > 3000
+    assert (p[p.verdict == "above prediction"].low > 0).all()
+    assert (p[p.verdict == "below prediction"].high < 0).all()
+    assert ((p.verdict == "in line") == ((p.low <= 0) & (p.high >= 0))).all()
+    assert np.allclose(p.difference, (p.actual - p.predicted), atol=0.011)
+    surrey = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, la_code="936")
+    assert set(surrey.la_code) == {"936"} and surrey.attrs["model"]["schools"] == m["schools"]
+
+
+def test_progress_measures_use_the_published_confidence_interval(built_db):
+    p = nb.predicted_vs_actual(2, "read_prog", 2018)
+    assert "published 95% confidence interval" in p.attrs["model"]["noise"]
+    ci = _sql(built_db, """select urn, (ci_high - ci_low) / (2 * 1.959964) se from school_result_shown
+                           where key_stage = 2 and start_year = 2018 and measure = 'read_prog'
+                             and pupil_group = 'disadvantaged' and value is not null""")
+    m = p.merge(ci, on="urn")
+    assert (m.se_x >= m.se_y - 1e-6).all()  # the line's own uncertainty is added, never taken away
+
+
+# ---- the page -----------------------------------------------------------------------------------------
+
+def _page(**params):
+    """The page opened from a deep link such as ``/neighbourhoods?la=936&shade=imd&urn=125249``
+    (run as its own script, as the frame routes a deep link straight to it)."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "pages" / "neighbourhoods.py"), default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    return at
+
+
+def test_page_runs_inside_the_dashboard_frame(built_db):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/neighbourhoods.py")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Neighbourhoods"
+    assert {l["id"] for l in _deck(at)["layers"]} >= {"lsoas", "schools"}
+
+
+def _deck(at) -> dict:
+    decks = at.get("deck_gl_json_chart")
+    assert len(decks) == 1
+    return json.loads(decks[0].proto.json)
+
+
+def _map_sentence(at) -> str:
+    return next(m.value for m in at.markdown if "LSOAs are shaded" in m.value or "LSOAs are pooled" in m.value)
+
+
+def test_page_draws_deprivation_and_schools_without_a_base_map(built_db):
+    at = _page(la="936")
+    assert not at.exception
+    spec = _deck(at)
+    layers = {l["id"]: l for l in spec["layers"]}
+    assert layers["lsoas"]["@@type"] == "PolygonLayer" and len(layers["lsoas"]["data"]) >= 709
+    assert layers["schools"]["@@type"] == "ScatterplotLayer" and len(layers["schools"]["data"]) > 30
+    assert "la_outlines" in layers
+    assert not spec.get("mapStyle") and spec.get("mapProvider") in (None, "")
+    assert any(w.key == "urn" for w in at.selectbox)
+    surrey = _map_sentence(at)
+    assert "Surrey's 709 LSOAs" in surrey
+    assert "Hampshire" not in surrey
+    assert any(b.label == "Download CSV" for b in at.get("download_button"))
+
+
+def test_page_restores_a_chosen_school_with_its_neighbourhood(built_db, surrey_school):
+    at = _page(la="936", urn=str(surrey_school["urn"]), radius="2.0")
+    assert not at.exception
+    assert at.selectbox(key="urn").value == surrey_school["urn"]
+    assert at.slider(key="radius").value == 2.0
+    assert any(s.value.startswith("The neighbourhood of") for s in at.subheader)
+    prof = nb.profile(surrey_school["urn"], 2.0)
+    metric = next(m for m in at.metric if m.label.startswith("Neighbourhood IMD score"))
+    assert metric.value == f"{prof['imd_score']:.1f}"
+    layers = {l["id"] for l in _deck(at)["layers"]}
+    assert "radius" in layers  # the neighbourhood circle around the school
+
+
+def test_page_sentence_changes_with_the_la_and_the_view(built_db):
+    hants = _map_sentence(_page(la="850"))
+    assert "Hampshire's 832 LSOAs" in hants
+    england = _page(view="england", shade="imd")
+    assert england.radio(key="view").value == "england" and england.selectbox(key="shade").value == "imd"
+    assert not england.exception
+    assert "pooled into" in _map_sentence(england) and "(IMD)" in _map_sentence(england)
+    spec = _deck(england)
+    assert {l["id"] for l in spec["layers"]} >= {"lsoas", "schools"}
+    assert len(next(l for l in spec["layers"] if l["id"] == "lsoas")["data"]) < 2000  # aggregated, bounded
+
+
+def test_page_centroids_where_no_boundaries_are_bundled(built_db):
+    at = _page(la="330")
+    assert not at.exception
+    spec = _deck(at)
+    lsoas = next(l for l in spec["layers"] if l["id"] == "lsoas")
+    assert lsoas["@@type"] == "ScatterplotLayer" and 500 < len(lsoas["data"]) < 1000
+    assert "population-weighted centre" in _map_sentence(at)
