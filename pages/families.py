@@ -50,7 +50,7 @@ if not any(weights.values()):
     st.sidebar.warning("All weights are 0: using the default weights.")
     weights = None
 measures = F.measures_for(ks, year)
-measure = st.sidebar.selectbox("Outcome for disadvantaged pupils", measures, key="measure", bind="query-params",
+measure = st.sidebar.selectbox("Outcome for disadvantaged pupils", measures, key="fam_measure", bind="query-params",
                                format_func=lambda m: MEASURES[m].label)
 pooled = st.sidebar.checkbox("Pool up to three years", key="pooled", bind="query-params",
                              help="Mean of the year and up to two earlier comparable years, weighted by the number "
@@ -76,7 +76,7 @@ def _pick() -> None:
 with tab_school:
     c1, c2 = st.columns([3, 1])
     q = c1.text_input("Find a school by name, URN or postcode", key="fam_q", placeholder="e.g. Reigate, 125311, GU1")
-    urn_text = c2.text_input("URN", key="urn", bind="query-params", help="The school shown; kept in the page address.")
+    urn_text = c2.text_input("URN", key="urn", bind="query-params", help="The school shown; kept in the page address.") or ""
     if q:
         hits = lookups.school_search(q, limit=30)
         if hits.empty:
