@@ -29,18 +29,36 @@ GLOSSARY = {
 }
 
 METHODS = {
-    "LA overview and Gap trends": "LA and England values are DfE's published rows. A gap is other minus disadvantaged. "
-        "A change is called real only if it is bigger than its noise (95% interval from published confidence "
-        "intervals or from cohort sizes). Lines are never drawn across the breaks listed on the Data page. The funnel "
-        "plot's limits are 95% and 99.8% around the LA value for each cohort size.",
-    "Families of schools": "Context variables (prior attainment, % disadvantaged, % EAL, % SEN) are standardised "
-        "within a year and phase; the family is the nearest schools by weighted Euclidean distance, excluding any "
-        "school within the competition radius, across LA boundaries. Special and independent schools are left out.",
-    "Keys to Success and partnerships": "A rule you can read and change selects schools; a matcher solves one "
-        "assignment problem over all of them so that each gets a clearly stronger partner (the lower end of the 95% "
-        "interval of the margin above zero) outside the radius, with no supporter taking more than K schools.",
-    "Neighbourhoods": "Deprivation is averaged as scores (never ranks), weighted by population, over the LSOAs around "
-        "a school. A school's location stands in for where its pupils live, which it does only roughly.",
+    "LA overview and Gap trends": "LA and England values are DfE's published rows; where a year has no published LA "
+        "row, a pupil-weighted average of the LA's schools is shown and labelled an estimate. A gap is other minus "
+        "disadvantaged; the gap to national other pupils is DfE's DIFFN where printed. A change is called real only "
+        "if it is bigger than 1.96 standard errors (published confidence intervals where DfE gives them, binomial "
+        "errors for percentages, an assumed pupil-level spread for Attainment 8, stated on the page). Lines are never "
+        "drawn across the breaks listed on the Data page. The funnel plot's limits are 95% and 99.8% around the LA's "
+        "published value for each cohort size. Small schools get a three-year pooled view (DfE's own where printed, "
+        "otherwise pupil-weighted and labelled an estimate).",
+    "Families of schools": "Prior attainment, % disadvantaged, % EAL and % SEN (weights 1, 1, 0.5, 0.5 by default; "
+        "IDACI of the school's neighbourhood optional) are standardised within a year and phase. A school's family "
+        "is its 20 nearest mainstream state-funded schools by weighted distance, leaving out any school within the "
+        "competition radius (5 km by default: about the statutory 3-mile walking distance, so schools closer than "
+        "that draw on the same neighbourhoods), across LA boundaries. A school missing a figure gets no family rather "
+        "than an invented one. The validation figure compares the spread of results within families with the spread "
+        "across all schools.",
+    "Keys to Success and partnerships": "A rule you can read and change selects schools (by default KS4: at least 25% "
+        "disadvantaged, at least 10 such pupils and their Progress 8 at -0.5 or below; KS2: at least 30%, 6 pupils "
+        "and 35% or fewer at the expected standard). A matcher solves one assignment problem over all of them so "
+        "that each gets a family member that is clearly stronger (the lower end of the 95% interval of the margin "
+        "above zero), outside the radius, preferably in another LA, with no supporter taking more than 2 schools. "
+        "Progress is compared with matched schools that were not selected (difference-in-differences with a "
+        "bootstrap interval), so regression to the mean is not mistaken for improvement. Until partnerships have "
+        "results, a back-test from 2016/17 to 2018/19 is shown and labelled hypothetical.",
+    "Neighbourhoods": "Deprivation is averaged as scores (IMD score rebuilt from the IoD2019 transformed domain "
+        "scores; IDACI scores as published, else interpolated from rank), never ranks, weighted by population, over "
+        "the LSOAs within 1.5 km of a school. A school's location stands in for where its pupils live, which it does "
+        "only roughly. Schools doing better or worse than their neighbourhood predicts come from a stated "
+        "weighted regression, with intervals.",
+    "School profile and meeting packs": "Everything about one school on one page; packs as PDF and PowerPoint with "
+        "static charts, a cover naming the data's years and sources, and an option to anonymise school names.",
 }
 
 ACCESSIBILITY = """This dashboard aims to meet WCAG 2.2 AA. Colours come from the Okabe-Ito palette, which stays
