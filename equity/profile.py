@@ -1,0 +1,405 @@
+"""Everything about one school: context, outcomes for disadvantaged and other pupils over time,
+position in its family, Ofsted history (with predecessor and successor schools), partnerships.
+
+Plain functions over named SQL (``equity/sql/profile/``) and the public functions of the feature
+modules (families, neighbourhoods, partnerships). A feature module that is missing or cannot
+answer for this school gives ``None`` plus the reason, never an exception on the page.
+
+Figures are shown as published: values for groups of fewer than 6 pupils are hidden
+(``school_result_shown``), a missing value keeps its reason (``status``), and the within-school
+gap is computed only where both groups have a published value in the same year (a suppressed
+group is never rebuilt from the others).
+"""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pandas as pd
+
+from . import db, lookups, years
+from .measures import GROUP_LABELS, HEADLINE, MEASURES
+from .pack_charts import compare_words, fmt, fmt_diff
+
+RELATION_LABEL = {"self": "this school", "predecessor": "predecessor", "successor": "successor"}
+
+
+def optional(module: str):
+    """Import ``equity.<module>`` if it exists and loads, else None (the feature is not available)."""
+    try:
+        return importlib.import_module(f"equity.{module}")
+    except Exception:  # missing module or one that fails to import: the page says "not available"
+        return None
+
+
+# ---- finding the school --------------------------------------------------------------------------
+
+def search(text: str, limit: int = 20, path=None) -> pd.DataFrame:
+    """Schools whose name, URN or postcode contains ``text`` (see equity.lookups.school_search)."""
+    return lookups.school_search(text, limit=limit, path=path)
+
+
+def school(urn: int, path=None) -> dict | None:
+    """The school's row in ``school`` (name, LA, phase, type, location...), or None if unknown."""
+    try:
+        return lookups.school(int(urn), path=path)
+    except (TypeError, ValueError):
+        return None
+
+
+# ---- context -------------------------------------------------------------------------------------
+
+def context_history(urn: int, path=None) -> pd.DataFrame:
+    """The school's context by key stage and year from the performance tables (cohort, % disadvantaged,
+    prior attainment, % EAL, % SEN...), newest year last."""
+    return db.query("profile/context", {"urn": int(urn)}, path=path)
+
+
+def census(urn: int, path=None) -> pd.DataFrame:
+    """January census figures (pupils on roll, % ever eligible for free school meals, % EAL, % SEN
+    support, % EHC plan) and absence, by year."""
+    return db.query("profile/census", {"urn": int(urn)}, path=path)
+
+
+def neighbourhood(urn: int, path=None) -> tuple[dict | None, str]:
+    """The deprivation around the school from ``equity.neighbourhoods.profile`` (own LSOA and the
+    population-weighted average of the LSOAs within its radius): (profile dict, '') or (None, reason).
+    A school's location is a proxy for where its pupils live."""
+    mod = optional("neighbourhoods")
+    if mod is None or not hasattr(mod, "profile"):
+        return None, "neighbourhood deprivation is not available in this build"
+    try:
+        if hasattr(mod, "available") and not mod.available(path):
+            return None, "neighbourhood deprivation is not in this database (the IoD2019 files were not loaded)"
+        res = mod.profile(int(urn), path=path)
+    except LookupError as exc:  # NoLocation: no postcode coordinates and no LSOA
+        return None, f"no neighbourhood profile for this school: {exc}"
+    except Exception as exc:  # e.g. a database built before the neighbourhood step existed
+        return None, f"no neighbourhood profile for this school ({type(exc).__name__})"
+    return (res, "") if isinstance(res, dict) else (None, "no neighbourhood profile for this school")
+
+
+def _pct(v) -> str:
+    return "–" if v is None or pd.isna(v) else f"{float(v):.0f}%"
+
+
+def context_table(urn: int, path=None) -> pd.DataFrame:
+    """One row per fact about the school: ``what``, ``value``, ``year`` and ``source``.
+
+    Type, phase, size and intake (disadvantaged share, EAL, SEN, prior attainment) from the latest
+    year of each source; the neighbourhood's deprivation when available.
+    """
+    s = school(urn, path) or {}
+    rows = []
+
+    def add(what, value, year="", source=""):
+        if value is not None and not (isinstance(value, float) and np.isnan(value)) and value != "":
+            rows.append({"what": what, "value": str(value), "year": year, "source": source})
+
+    add("Local authority", f"{s.get('la_name') or ''} ({s.get('la_code')})".strip(), source="GIAS")
+    add("Phase", s.get("phase"), source="GIAS")
+    add("Type", s.get("type_group") or s.get("school_type"), source="GIAS")
+    add("Admissions", s.get("admissions"), source="GIAS")
+    add("Gender", (s.get("gender") or "").title() or None, source="GIAS")
+    if s.get("open_date"):
+        add("Opened", str(s.get("open_date"))[:10], source="GIAS")
+    if s.get("close_date"):
+        add("Closed", str(s.get("close_date"))[:10], source="GIAS")
+    ctx = context_history(urn, path)
+    for ks in (4, 2):
+        c = ctx[ctx.key_stage == ks]
+        if c.empty:
+            continue
+        r = c.iloc[-1]
+        y = r.academic_year
+        src = f"KS{ks} performance tables"
+        add(f"Pupils at the end of KS{ks}", None if pd.isna(r.cohort) else int(r.cohort), y, src)
+        add(f"Disadvantaged pupils at KS{ks}", _pct(r.pct_disadvantaged) if pd.notna(r.pct_disadvantaged) else None, y, src)
+        add(f"Prior attainment of the KS{ks} cohort",
+            None if pd.isna(r.prior_attainment) else f"{r.prior_attainment:g} ({r.prior_scale})", y, src)
+        add(f"English as an additional language (KS{ks})", _pct(r.pct_eal) if pd.notna(r.pct_eal) else None, y, src)
+        add(f"Special educational needs (KS{ks})", _pct(r.pct_sen) if pd.notna(r.pct_sen) else None, y, src)
+        add("Pupils on roll", None if pd.isna(r.pupils_on_roll) else int(r.pupils_on_roll), y, src)
+    cen = census(urn, path)
+    if not cen.empty:
+        r = cen.iloc[-1]
+        y = r.academic_year
+        add("Pupils on roll (census)", None if pd.isna(r.pupils_on_roll) else int(r.pupils_on_roll), y, "school census")
+        add("Ever eligible for free school meals (census)", _pct(r.pct_fsm_ever) if pd.notna(r.pct_fsm_ever) else None,
+            y, "school census")
+        add("English as an additional language (census)", _pct(r.pct_eal) if pd.notna(r.pct_eal) else None, y,
+            "school census")
+        add("SEN support / EHC plan (census)",
+            None if pd.isna(r.pct_sen_support) else f"{_pct(r.pct_sen_support)} / {_pct(r.pct_ehcp)}", y,
+            "school census")
+        if pd.notna(r.overall_absence_pct):
+            add("Overall absence", f"{r.overall_absence_pct:.1f}%", y, "absence statistics")
+    nb, _why = neighbourhood(urn, path)
+    if nb:
+        src = "MHCLG English indices of deprivation 2019"
+        own = nb.get("own") or {}
+        if own:
+            add("The school's LSOA", f"{own.get('lsoa11')} {own.get('name') or ''}".strip(), "IoD2019", src)
+            for key, label in (("imd_decile", "IMD decile of the school's LSOA (1 = most deprived 10%)"),
+                               ("idaci_decile", "IDACI decile of the school's LSOA (1 = most deprived 10%)")):
+                if own.get(key) is not None and pd.notna(own.get(key)):
+                    add(label, int(own[key]), "IoD2019", src)
+        r = nb.get("radius_km")
+        for sc, label in (("imd", "IMD"), ("idaci", "IDACI")):
+            v, d = nb.get(f"{sc}_score"), nb.get(f"{sc}_decile")
+            if v is not None and pd.notna(v):
+                add(f"{label} score within {r:g} km (population-weighted)",
+                    f"{v:.3f}" + (f" (decile {int(d)})" if d is not None and pd.notna(d) else ""), "IoD2019", src)
+    return pd.DataFrame(rows, columns=["what", "value", "year", "source"])
+
+
+# ---- lineage and outcomes ------------------------------------------------------------------------
+
+def lineage(urn: int, path=None) -> pd.DataFrame:
+    """Schools linked to this one in GIAS: ``related_urn``, ``relation`` ('predecessor' = the school
+    it replaced, e.g. before academy conversion; 'successor'), link type and date, ``depth``
+    (1 = direct link), name and LA."""
+    return db.query("profile/lineage", {"urn": int(urn)}, path=path)
+
+
+def key_stages(urn: int, path=None) -> list[int]:
+    """Key stages (4 and/or 2) with any results for the school or its predecessors/successors."""
+    urns = [int(urn), *lineage(urn, path).related_urn.astype(int).tolist()]
+    out = []
+    for ks in (4, 2):
+        if not db.query("profile/results", {"urns": urns, "key_stage": ks}, path=path).empty:
+            out.append(ks)
+    return out
+
+
+def outcomes(urn: int, key_stage: int, *, include_lineage: bool = True, path=None) -> pd.DataFrame:
+    """The school's results at one key stage: one row per measure, pupil group and year.
+
+    Columns as ``school_result_shown`` (value, ci_low, ci_high, cohort, status...) plus
+    ``source_urn`` and ``relation`` ('this school', 'predecessor', 'successor'). With
+    ``include_lineage``, years the school has no row for (a measure and group) are filled from its
+    predecessor or successor URNs (an academy's results before conversion are published under the
+    old URN), labelled as such.
+    """
+    lin = lineage(urn, path) if include_lineage else pd.DataFrame(columns=["related_urn", "relation"])
+    urns = [int(urn), *lin.related_urn.astype(int).tolist()]
+    df = db.query("profile/results", {"urns": urns, "key_stage": int(key_stage)}, path=path)
+    rel = {int(urn): "this school", **{int(u): r for u, r in zip(lin.related_urn, lin.relation)}}
+    df["source_urn"] = df.urn.astype(int)
+    df["relation"] = df.source_urn.map(rel)
+    df["_own"] = (df.source_urn == int(urn)).astype(int)
+    df = (df.sort_values(["measure", "pupil_group", "start_year", "_own"], ascending=[True, True, True, False])
+            .drop_duplicates(["measure", "pupil_group", "start_year"]).drop(columns="_own"))
+    return df.sort_values(["measure", "pupil_group", "start_year"]).reset_index(drop=True)
+
+
+def measures_available(df: pd.DataFrame, key_stage: int) -> list[str]:
+    """Measures with at least one value in ``df`` (from :func:`outcomes`), headline measures first."""
+    have = set(df.loc[df.value.notna(), "measure"])
+    order = [m for m in HEADLINE.get(key_stage, []) if m in have]
+    return order + [m for m in MEASURES if m in have and m not in order and MEASURES[m].key_stage == key_stage]
+
+
+def default_measure(df: pd.DataFrame, key_stage: int) -> str | None:
+    """The measure to open on: the first headline measure with values for disadvantaged pupils."""
+    dis = set(df.loc[df.value.notna() & (df.pupil_group == "disadvantaged"), "measure"])
+    for m in HEADLINE.get(key_stage, []) + list(MEASURES):
+        if m in dis:
+            return m
+    ms = measures_available(df, key_stage)
+    return ms[0] if ms else None
+
+
+def gaps(df: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """One row per year: disadvantaged and other pupils' values and cohorts, the within-school gap
+    (other minus disadvantaged, only where both are published), ``status`` of each group when
+    missing, and ``relation`` (whose URN the figures are published under)."""
+    d = df[df.measure == measure]
+    cols = ["academic_year", "start_year", "disadvantaged", "disadvantaged_pupils", "other", "other_pupils", "gap",
+            "all_pupils_value", "status", "relation", "source_urn"]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for y, g in d.groupby("start_year"):
+        by = {r.pupil_group: r for r in g.itertuples()}
+        dis, oth, al = by.get("disadvantaged"), by.get("other"), by.get("all")
+        dv = dis.value if dis is not None else np.nan
+        ov = oth.value if oth is not None else np.nan
+        st = "; ".join(f"{GROUP_LABELS[k].split()[0].lower()}: {r.status}" for k, r in by.items()
+                       if r.status != "ok" and pd.isna(r.value))
+        first = next(iter(by.values()))
+        rows.append({"academic_year": years.label(int(y)), "start_year": int(y), "disadvantaged": dv,
+                     "disadvantaged_pupils": dis.cohort if dis is not None else np.nan, "other": ov,
+                     "other_pupils": oth.cohort if oth is not None else np.nan,
+                     "gap": ov - dv if pd.notna(dv) and pd.notna(ov) else np.nan,
+                     "all_pupils_value": al.value if al is not None else np.nan, "status": st,
+                     "relation": first.relation, "source_urn": first.source_urn})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def trend_data(df: pd.DataFrame, measure: str, name: str, groups=("disadvantaged", "other")) -> pd.DataFrame:
+    """Long data for :func:`equity.pack_charts.trend_figure`: the school's groups over time.
+    Results under a predecessor/successor URN form their own series ('... (predecessor URN n)')."""
+    d = df[(df.measure == measure) & df.pupil_group.isin(groups)].copy()
+    if d.empty:
+        return pd.DataFrame(columns=["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort"])
+    suffix = np.where(d.relation == "this school", "",
+                      " (" + d.relation.astype(str) + " URN " + d.source_urn.astype(str) + ")")
+    d["series"] = [f"{GROUP_LABELS[g]}{s}" for g, s in zip(d.pupil_group, suffix)]
+    d["group"] = d.pupil_group
+    d["area"] = np.where(d.relation == "this school", "school", "predecessor")
+    return d[["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort"]]
+
+
+def published_comparison(la_code: str, key_stage: int, measure: str, path=None) -> pd.DataFrame:
+    """DfE's published values for the school's LA and England (state-funded) on ``measure``, as
+    trend data for :func:`equity.pack_charts.trend_figure` (disadvantaged and other pupils)."""
+    df = db.query("profile/published", {"key_stage": int(key_stage), "areas": [str(la_code), "england"]}, path=path)
+    d = df[(df.measure == measure) & df.pupil_group.isin(["disadvantaged", "other"])].copy()
+    names = {"england": "England"}
+    las = lookups.las_with_data(path)
+    names.update(dict(zip(las.la_code, las.la_name)))
+    d["series"] = [f"{names.get(a, a)}: {GROUP_LABELS[g].lower()} (published)" for a, g in zip(d.area_code, d.pupil_group)]
+    d["group"] = d.pupil_group
+    d["area"] = np.where(d.area_code == "england", "england", "la")
+    return d[["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort", "area_code",
+              "academic_year", "pupil_group", "status", "version"]]
+
+
+def outcome_sentence(df: pd.DataFrame, measure: str, name: str, key_stage: int) -> str:
+    """A plain-language sentence with the real numbers: the latest year with both groups, the gap,
+    and how it compares with the earliest comparable year (never across a break)."""
+    m = MEASURES[measure]
+    g = gaps(df, measure)
+    label = m.label
+    if g.empty:
+        return f"{name} has no published {label} results at KS{key_stage}."
+    both = g[g.gap.notna()]
+    if both.empty:
+        dis = g[g.disadvantaged.notna()]
+        if not dis.empty:
+            r = dis.iloc[-1]
+            if measure.endswith("vs_national_other"):
+                side = "below" if r.disadvantaged < 0 else "above"
+                return (f"In {r.academic_year}, {name}'s disadvantaged pupils ({int(r.disadvantaged_pupils)}) were "
+                        f"{fmt_diff(measure, r.disadvantaged)} {side} other pupils nationally (DfE's comparison).")
+            return (f"In {r.academic_year}, {name}'s disadvantaged pupils ({int(r.disadvantaged_pupils)}) scored "
+                    f"{fmt(measure, r.disadvantaged)} on {label}; other pupils' figure is not published that year.")
+        al = g[g.all_pupils_value.notna()]
+        if not al.empty:
+            r = al.iloc[-1]
+            return (f"In {r.academic_year}, all pupils at {name} scored {fmt(measure, r.all_pupils_value)} on {label}. "
+                    "Figures for disadvantaged pupils are not published for this school (small group, or not in "
+                    "the files we hold).")
+        reasons = "; ".join(sorted({s for s in g.status if s}))
+        return f"{name}'s {label} results are not published ({reasons or 'no values'})."
+    last = both.iloc[-1]
+    ahead = (last.gap > 0) == m.higher_is_better
+    text = (f"In {last.academic_year}, {name}'s disadvantaged pupils ({int(last.disadvantaged_pupils)}) scored "
+            f"{fmt(measure, last.disadvantaged)} on {label} and other pupils ({int(last.other_pupils)}) "
+            f"{fmt(measure, last.other)}: disadvantaged pupils were {fmt_diff(measure, last.gap)} "
+            f"{'behind' if ahead else 'ahead'}"
+            + (f" (published under its {last.relation} URN {int(last.source_urn)})." if last.relation != "this school"
+               else "."))
+    earlier = both[both.start_year < last.start_year]
+    comparable = [r for r in earlier.itertuples()
+                  if not [x for x in years.breaks_between(int(r.start_year), int(last.start_year), key_stage, measure)
+                          if x != "years missing between them"]]
+    if comparable:
+        first = comparable[0]
+        word = compare_words(measure, last.gap, first.gap)
+        small = min(last.disadvantaged_pupils, first.disadvantaged_pupils) < 30
+        text += (f" In {first.academic_year} the gap was {fmt_diff(measure, first.gap)}"
+                 + (", the same." if word == "unchanged" else
+                    f", so it is {fmt_diff(measure, abs(last.gap) - abs(first.gap))} {word} now"
+                    + (" (small groups: a change of this size can be chance)." if small else ".")))
+    elif len(earlier):
+        text += " Earlier years are not comparable (a break in the series), so no change is stated."
+    return text
+
+
+# ---- family --------------------------------------------------------------------------------------
+
+def family_position(urn: int, key_stage: int, measure: str | None = None, start_year: int | None = None,
+                    path=None) -> tuple[pd.DataFrame | None, str]:
+    """The school and its family of similar schools with results for disadvantaged pupils
+    (``equity.families.family_outcomes``): (table, sentence) or (None, reason)."""
+    fam = optional("families")
+    if fam is None or not hasattr(fam, "family_outcomes"):
+        return None, "Families of schools are not available in this build."
+    try:
+        out = fam.family_outcomes(int(urn), measure, key_stage=key_stage, start_year=start_year, path=path)
+    except Exception as exc:  # FamilyUnavailable (no context data, not that phase...) and the like
+        return None, f"No family for this school: {getattr(exc, 'reason', None) or exc}."
+    a = out.attrs
+    msr = a["measure"]
+    yrs_ = a.get("years") or []
+    when = years.label(int(max(yrs_))) if yrs_ else ""
+    me = out.iloc[0]
+    n = int(a.get("members_with_value", 0))
+    what = a["measure_label"] + ("" if "disadvantaged" in a["measure_label"].lower() else " for disadvantaged pupils")
+    if pd.isna(me.value):
+        sent = (f"{what}, {when}: this school has no published figure"
+                f"{' (' + str(me.status) + ')' if isinstance(me.status, str) else ''}; the family median is "
+                f"{fmt(msr, a['family_median'])} ({n} of {len(out) - 1} similar schools with a figure).")
+    else:
+        pos = int(me.position) if pd.notna(me.position) else None
+        sent = (f"{what}, {when}: this school {fmt(msr, me.value)} "
+                f"({int(me.cohort)} pupils), family median {fmt(msr, a['family_median'])}; "
+                f"{'position ' + str(pos) + ' of ' + str(n + 1) if pos else 'not ranked'} "
+                f"(1 = best) among similar schools outside its competition radius.")
+    return out, sent
+
+
+# ---- Ofsted --------------------------------------------------------------------------------------
+
+def ofsted_history(urn: int, path=None) -> pd.DataFrame:
+    """Dated Ofsted grades for the school and its predecessor/successor URNs, newest first.
+
+    ``school`` labels whose inspection it was ('this school', 'predecessor: NAME (URN n)').
+    Grades: 1 Outstanding, 2 Good, 3 Requires improvement (Satisfactory before September 2012),
+    4 Inadequate. Single-word judgements stopped in September 2024; the bundled history ends earlier.
+    """
+    lin = lineage(urn, path)
+    urns = [int(urn), *lin.related_urn.astype(int).tolist()]
+    df = db.query("profile/ofsted", {"urns": urns}, path=path)
+    labels = {int(urn): "this school"}
+    for r in lin.itertuples():
+        labels[int(r.related_urn)] = f"{r.relation}: {r.name or 'unknown'} (URN {int(r.related_urn)})"
+    df["school"] = df.urn.map(labels)
+    df["grade_label"] = np.where((df.grade == 3) & (pd.to_datetime(df.inspection_date) < "2012-09-01"),
+                                 "Satisfactory", df.grade_label)
+    return df[["inspection_date", "grade", "grade_label", "school", "urn", "source_file"]]
+
+
+def ofsted_sentence(df: pd.DataFrame, name: str) -> str:
+    if df.empty:
+        return f"No Ofsted inspections of {name} or its predecessors in the bundled Ofsted history (to 2020)."
+    last = df.iloc[0]
+    own = df[df.school == "this school"]
+    text = (f"Latest inspection in the bundled history: {pd.Timestamp(last.inspection_date):%d %B %Y}, "
+            f"grade {int(last.grade)} ({last.grade_label})"
+            + ("" if last.school == "this school" else f", of the {last.school}") + ". ")
+    text += f"{len(df)} inspection(s) listed, {len(own)} under this URN."
+    return text
+
+
+# ---- partnerships --------------------------------------------------------------------------------
+
+def partnerships_for(urn: int, user_db=None) -> tuple[pd.DataFrame | None, str]:
+    """Partnerships in the register (``equity.partnerships``) that involve the school, as the
+    supported school or a supporter: (table with ``role``, '') or (None, reason)."""
+    mod = optional("partnerships")
+    if mod is None or not hasattr(mod, "register"):
+        return None, "The partnership register is not available in this build."
+    try:
+        reg = mod.register(path=user_db)
+    except Exception as exc:
+        return None, f"The partnership register could not be read ({exc})."
+    if reg.empty:
+        return reg, ""
+    urn = int(urn)
+    partners = reg.partner_urns.map(lambda v: [int(x) for x in str(v).split()] if pd.notna(v) else [])
+    mine = reg[(reg.school_urn.astype(int) == urn) | partners.map(lambda p: urn in p)].copy()
+    mine["role"] = np.where(mine.school_urn.astype(int) == urn, "supported school", "supporting school")
+    return mine, ""

@@ -1,0 +1,133 @@
+"""Meeting mode: a pack on screen, one slide at a time in large type (← / → keys or the buttons),
+and the same pack to download as PDF or PowerPoint."""
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from equity import db, lookups, pack
+from pages._shared import chart_block, la_filter
+
+st.title("Meeting mode and packs")
+
+
+def _coded(key: str, options: list) -> None:
+    """Start a coded choice from the URL (?pack=la, ?pid=3) once per session; kept in the URL by
+    :func:`_keep`. (Bound widgets would put the on-screen label in the URL instead of the code.)"""
+    if key not in st.session_state and st.query_params.get(key) in options:
+        st.session_state[key] = st.query_params[key]
+
+
+def _keep(key: str, value) -> None:
+    if st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
+KINDS = list(pack.KINDS)
+_coded("pack", KINDS)
+kind = st.sidebar.radio("Pack for", KINDS, format_func=pack.KINDS.get, key="pack")
+_keep("pack", kind)
+key = None
+if kind in ("la", "keys_to_success"):
+    key = la_filter(key="la")
+elif kind == "family":
+    urn_text = st.sidebar.text_input("School URN", key="urn", bind="query-params",
+                                     help="Find URNs on the School profile page.")
+    if urn_text.strip():
+        hits = lookups.school_search(urn_text.strip(), limit=1)
+        key = int(hits.urn.iloc[0]) if len(hits) else None
+        if key is None:
+            st.sidebar.warning("No school found.")
+elif kind == "partnership":
+    reg = pack.partnership_register()
+    if reg is None or reg.empty:
+        st.sidebar.info("No partnerships in the register yet: add one on the Partnerships page.")
+    else:
+        ids = [str(i) for i in reg.id]
+        desc = {str(r.id): f"{r.id}: URN {r.school_urn} with {r.partner_urns} ({r.status})" for r in reg.itertuples()}
+        _coded("pid", ids)
+        key = st.sidebar.selectbox("Partnership", ids, key="pid", format_func=desc.get)
+        _keep("pid", key)
+anonymise = st.sidebar.checkbox("Anonymise school names (School A, B...)", key="anon", bind="query-params")
+since_mode = st.sidebar.radio("Since last meeting", ["latest two years", "two database builds"], key="since",
+                              bind="query-params")
+since_db = None
+if since_mode == "two database builds":
+    since_db = st.sidebar.text_input("Earlier database file (.duckdb)", key="since_db",
+                                     help="The build used at the last meeting, e.g. a copy of data/equity.duckdb.")
+    if since_db and not since_db.endswith(".duckdb"):
+        st.sidebar.warning("Give the path of a .duckdb file.")
+        since_db = None
+big = st.sidebar.toggle("Large type", value=True, key="big", bind="query-params")
+
+if key is None:
+    st.info("Choose what the pack is for in the sidebar.")
+    st.stop()
+
+
+@st.cache_resource(max_entries=12, ttl=900, show_spinner=False)
+def _pack(kind: str, key: str, anonymise: bool, since_db: str | None, build: str):
+    return pack.build(kind, key, anonymise=anonymise, since_db=since_db or None)
+
+
+try:
+    with st.spinner("Gathering the pack…"):
+        p = _pack(kind, str(key), bool(anonymise), since_db or None, db.build_id())
+except pack.PackError as exc:
+    st.warning(f"No pack: {exc}")
+    st.stop()
+
+n = len(p.slides)
+d1, d2, d3 = st.columns([1, 1, 2])
+d1.download_button("PDF", lambda: pack.to_pdf(p), file_name=p.filename("pdf"), mime="application/pdf",
+                   icon=":material/picture_as_pdf:", key="dl-pdf")
+d2.download_button("PowerPoint", lambda: pack.to_pptx(p), file_name=p.filename("pptx"),
+                   mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                   icon=":material/slideshow:", key="dl-pptx")
+d3.caption(f"Download the pack ({n} slides). Charts in the files are drawn on this server by a local browser: "
+           "a pack takes about 10–15 seconds to prepare after you click.")
+
+if "slide" in st.session_state and st.session_state["slide"] > n:
+    st.session_state["slide"] = n
+
+
+def _step(delta: int) -> None:
+    st.session_state["slide"] = min(max(int(st.session_state.get("slide", 1)) + delta, 1), n)
+
+
+b1, b2, b3 = st.columns([1, 4, 1])
+b1.button("← Previous", on_click=_step, args=(-1,), shortcut="Left", key="prev", width="stretch")
+i = b2.slider("Slide", 1, n, key="slide", bind="query-params", label_visibility="collapsed")
+b3.button("Next →", on_click=_step, args=(1,), shortcut="Right", key="next", width="stretch")
+
+if big:
+    st.html("""<style>
+    .stMainBlockContainer h2 {font-size: 2.6rem !important;}
+    .stMainBlockContainer [data-testid="stMarkdown"] p,
+    .stMainBlockContainer [data-testid="stMarkdown"] li {font-size: 1.45rem !important; line-height: 1.5;}
+    </style>""")
+
+s = p.slides[i - 1]
+st.header(s.title, anchor=False)
+if s.kind == "cover":
+    st.markdown(s.sentence)
+    st.markdown("\n".join(f"- {b}" for b in s.bullets))
+    if s.note:
+        st.caption(s.note)
+elif s.figure is not None:
+    fig = go.Figure(s.figure)
+    if big:
+        fig.update_layout(font=dict(size=18), title_font=dict(size=22), height=max(560, fig.layout.height or 0))
+    chart_block(fig, s.sentence, s.table if s.table is not None else pd.DataFrame(), f"slide-{i}.csv",
+                key=f"slide-fig-{i}")
+else:
+    st.markdown(s.sentence)
+    if s.table is not None and len(s.table):
+        st.dataframe(s.table, hide_index=True, width="stretch")
+        st.download_button("Download CSV", s.table.to_csv(index=False).encode("utf-8"), file_name=f"slide-{i}.csv",
+                           mime="text/csv", key=f"dl-slide-{i}")
+if s.kind != "cover" and s.bullets:
+    st.markdown("\n".join(f"- {b}" for b in s.bullets))
+if s.kind != "cover" and s.note:
+    st.caption(s.note)
+st.caption(f"Slide {i} of {n} · {p.title}{' · anonymised' if p.anonymised else ''} · "
+           "the ← and → keys move between slides.")

@@ -1,0 +1,220 @@
+"""The school profile (equity.profile and pages/school_profile.py) and meeting mode (pages/meeting.py)
+on the real bundled data."""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from equity import profile, years
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "data" / "raw" / "dfe_hants_surrey_clarelgibson"
+BROADWATER, BROADWATER_ACADEMY = 125249, 147935  # Surrey; GIAS: successor (academy) from 2020
+TESTWOOD = 137315  # a Hampshire secondary
+
+
+def raw_row(file: str, urn: int) -> dict:
+    """The school's row in DfE's performance-table file, read with the csv module."""
+    with gzip.open(RAW / file, "rt", encoding="utf-8-sig") as fh:
+        return next(r for r in csv.DictReader(fh) if r.get("URN") == str(urn))
+
+
+@pytest.fixture()
+def user_db(tmp_path, monkeypatch):
+    """An empty partnership register of the test's own."""
+    path = tmp_path / "partnerships.sqlite"
+    monkeypatch.setenv("EQUITY_USER_DB", str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def warm(built_db):
+    """Run the app once: the first run in a process switches Streamlit out of its pages-folder
+    mode (pages/_shared.py) and lands on the default page whatever was asked for."""
+    AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180).run()
+
+
+def app(built_db) -> AppTest:
+    return AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+
+
+def open_page(at: AppTest, page: str, **params) -> AppTest:
+    """Open ``page`` directly with a query string, as a bookmarked or shared URL does."""
+    at.switch_page(page)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+# ---- equity.profile ----------------------------------------------------------------------------------
+
+def test_outcomes_follow_the_school_across_academy_conversion(built_db):
+    own = profile.outcomes(BROADWATER, 4)
+    academy = profile.outcomes(BROADWATER_ACADEMY, 4)
+    row = raw_row("2018-2019_936_ks4final.csv.gz", BROADWATER)
+    a = academy[(academy.measure == "att8") & (academy.pupil_group == "disadvantaged") & (academy.start_year == 2018)]
+    assert len(a) == 1 and a.iloc[0].value == pytest.approx(float(row["ATT8SCR_FSM6CLA1A"]))
+    assert a.iloc[0].relation == "predecessor" and a.iloc[0].source_urn == BROADWATER
+    # the academy's own 2023/24 figure stays its own
+    d = academy[(academy.measure == "att8_vs_national_other") & (academy.start_year == 2023)]
+    assert (d.relation == "this school").all() and len(d)
+    assert (own.relation == "this school").sum() > 0
+
+
+def test_gaps_are_other_minus_disadvantaged_only_where_both_are_published(built_db):
+    g = profile.gaps(profile.outcomes(BROADWATER, 4), "att8").set_index("start_year")
+    row = raw_row("2017-2018_936_ks4final.csv.gz", BROADWATER)
+    assert g.loc[2017, "gap"] == pytest.approx(float(row["ATT8SCR_NFSM6CLA1A"]) - float(row["ATT8SCR_FSM6CLA1A"]))
+    both = g.disadvantaged.notna() & g.other.notna()
+    assert g.gap.notna().equals(both)
+
+
+def test_sentence_states_the_published_numbers_and_never_compares_across_a_break(built_db):
+    res = profile.outcomes(BROADWATER, 4)
+    text = profile.outcome_sentence(res, "att8", "Broadwater School", 4)
+    row = raw_row("2018-2019_936_ks4final.csv.gz", BROADWATER)
+    assert f"scored {float(row['ATT8SCR_FSM6CLA1A']):.1f} on Attainment 8" in text
+    assert f"({int(row['TFSM6CLA1A'])})" in text
+    # 2015/16 Attainment 8 is on the old scale: the comparison starts in 2016/17
+    assert "In 2016/17 the gap was" in text and "2015/16" not in text
+
+
+def test_ofsted_history_includes_the_predecessors_inspections_labelled(built_db):
+    academy = profile.ofsted_history(BROADWATER_ACADEMY)
+    school = profile.ofsted_history(BROADWATER)
+    assert len(school) > 0
+    pred = academy[academy.urn == BROADWATER]
+    assert len(pred) == len(school)
+    assert pred.school.str.startswith("predecessor").all() and pred.school.str.contains(str(BROADWATER)).all()
+    assert list(academy.inspection_date) == sorted(academy.inspection_date, reverse=True)
+    early = school[pd.to_datetime(school.inspection_date) < "2012-09-01"]
+    assert (early[early.grade == 3].grade_label == "Satisfactory").all()
+
+
+def test_partnerships_for_finds_the_school_in_either_role(built_db, user_db):
+    from equity import partnerships
+    partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
+                        user="tester", path=user_db)
+    mine, why = profile.partnerships_for(BROADWATER, user_db)
+    assert why == "" and list(mine.role) == ["supporting school"]
+    theirs, _ = profile.partnerships_for(132268, user_db)
+    assert list(theirs.role) == ["supported school"]
+    none, _ = profile.partnerships_for(TESTWOOD, user_db)
+    assert none.empty
+
+
+# ---- the page ----------------------------------------------------------------------------------------
+
+def test_profile_page_restores_a_school_from_its_url(built_db, user_db, warm):
+    at = open_page(app(built_db), "pages/school_profile.py", urn=str(BROADWATER))
+    assert at.header[0].value == "Broadwater School"
+    assert at.text_input(key="urn").value == str(BROADWATER)
+    assert at.radio(key="ks").value == 4 and at.selectbox(key="measure4").value == "att8"
+    subheads = [s.value for s in at.subheader]
+    assert subheads == ["Context", "Results for disadvantaged and other pupils", "Position among similar schools",
+                        "Ofsted inspections", "Partnerships"]
+    md = " ".join(m.value for m in at.markdown)
+    row = raw_row("2018-2019_936_ks4final.csv.gz", BROADWATER)
+    assert f"scored {float(row['ATT8SCR_FSM6CLA1A']):.1f} on Attainment 8" in md
+    assert "successor" in md and str(BROADWATER_ACADEMY) in md
+    specs = chart_specs(at)
+    assert len(specs) >= 3  # results, family, Ofsted
+    # the results chart: no trace joins two years across a break
+    for tr in specs[0]["data"]:
+        xs = tr["x"]
+        for a, b in zip(xs, xs[1:]):
+            assert not years.breaks_between(int(a), int(b), 4, "att8"), (tr["name"], a, b)
+    assert len(at.get("download_button")) >= 3
+
+
+def test_profile_sentence_changes_with_the_school_and_the_measure(built_db, user_db, warm):
+    at = open_page(app(built_db), "pages/school_profile.py", urn=str(TESTWOOD))
+    assert at.header[0].value == "Testwood School"
+    row = raw_row("2017-2018_850_ks4final.csv.gz", TESTWOOD)
+    md = " ".join(m.value for m in at.markdown)
+    assert f"scored {float(row['ATT8SCR_FSM6CLA1A']):.1f} on Attainment 8 and other pupils" in md
+    assert f"{float(row['ATT8SCR_NFSM6CLA1A']):.1f}" in md
+    before = md
+    at.selectbox(key="measure4").set_value("p8").run()
+    assert not at.exception
+    after = " ".join(m.value for m in at.markdown)
+    assert after != before and f"scored {float(row['P8MEA_FSM6CLA1A']):+.2f} on Progress 8" in after
+
+
+def test_profile_page_finds_a_school_by_name(built_db, user_db, warm):
+    at = open_page(app(built_db), "pages/school_profile.py")
+    assert at.info  # nothing chosen yet: a prompt, no error
+    at.text_input(key="q").set_value("Broadwater").run()
+    options = at.selectbox(key="pick").options
+    assert any("Broadwater School" in o for o in options)
+    at.selectbox(key="pick").set_value(BROADWATER).run()
+    assert not at.exception
+    assert at.text_input(key="urn").value == str(BROADWATER)
+    assert at.header[0].value == "Broadwater School"
+
+
+def test_profile_page_lists_the_schools_partnership(built_db, user_db, warm):
+    from equity import partnerships
+    partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
+                        focus="English for disadvantaged pupils", user="tester", path=user_db)
+    at = open_page(app(built_db), "pages/school_profile.py", urn=str(BROADWATER))
+    table = at.dataframe[-1].value
+    assert list(table.role) == ["supporting school"] and table.focus.iloc[0] == "English for disadvantaged pupils"
+
+
+# ---- meeting mode -------------------------------------------------------------------------------------
+
+def test_meeting_mode_next_and_previous_change_the_slide_and_chart(built_db, user_db, warm):
+    at = open_page(app(built_db), "pages/meeting.py", pack="la", la="936")
+    assert at.header[0].value == "Surrey (936)"  # the cover
+    assert {b.label for b in at.button} >= {"← Previous", "Next →"}
+    labels = [b.label for b in at.get("download_button")]
+    assert "PDF" in labels and "PowerPoint" in labels
+    at.button(key="next").click().run()
+    assert not at.exception
+    first = at.header[0].value
+    spec1 = chart_specs(at)[0]
+    assert first.startswith("KS4: Attainment 8, Surrey against England")
+    assert at.slider(key="slide").value == 2
+    at.button(key="next").click().run()
+    second = at.header[0].value
+    spec2 = chart_specs(at)[0]
+    assert second != first and spec2 != spec1 and "Progress 8" in second
+    at.button(key="prev").click().run()
+    assert at.header[0].value == first and chart_specs(at)[0] == spec1
+    at.button(key="prev").click().run()
+    at.button(key="prev").click().run()  # stays on the first slide
+    assert at.slider(key="slide").value == 1
+
+
+def test_meeting_mode_restores_a_slide_and_anonymises_from_the_url(built_db, user_db, warm):
+    at = open_page(app(built_db), "pages/meeting.py", pack="family", urn=str(BROADWATER), slide="2",
+                   anon="true")
+    assert at.slider(key="slide").value == 2
+    assert at.header[0].value == "School A: Attainment 8"
+    md = " ".join(m.value for m in at.markdown)
+    assert "Broadwater" not in md and "School A's disadvantaged pupils" in md
+
+
+def test_meeting_mode_opens_a_partnership_pack_from_the_url(built_db, user_db, warm):
+    from equity import partnerships
+    rec = partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
+                              focus="English", user="tester", path=user_db)
+    at = open_page(app(built_db), "pages/meeting.py", pack="partnership", pid=str(rec["id"]))
+    assert at.selectbox(key="pid").value == str(rec["id"])
+    assert at.header[0].value == f"Partnership {rec['id']}: Kings International College"
+    at.button(key="next").click().run()
+    assert at.header[0].value == f"Partnership {rec['id']}"
+    assert "Kings International College supported by Broadwater School" in " ".join(m.value for m in at.markdown)
