@@ -96,6 +96,7 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
     db_path.parent.mkdir(parents=True, exist_ok=True)
     report = Report(started=dt.datetime.now().isoformat(timespec="seconds"))
     t0 = time.perf_counter()
+    _remove_abandoned_builds(db_path)
     tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
     workdir = Path(tempfile.mkdtemp(prefix="equity-build-"))
     say = progress or (lambda f, t: None)
@@ -115,6 +116,7 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         run_checks(ctx)
         if report.failed:
             raise IngestError("(build)", None, None, "a check failed: see the report")
+        _drop_staging(writer)
         report.outcome = "built"
         report.seconds = time.perf_counter() - t0
         report.finished = dt.datetime.now().isoformat(timespec="seconds")
@@ -145,6 +147,32 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
             if p.exists():
                 p.unlink()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _drop_staging(writer: db.Writer) -> None:
+    """Working tables of the loaders (column maps, stg_*) are not part of the database the app reads."""
+    names = writer.fetch_text("select table_name from information_schema.tables where table_type = 'BASE TABLE' "
+                              "and (table_name like 'stg\\_%' escape '\\' or table_name = 'colmap')")
+    for name in names.table_name:
+        writer.drop(db.quote_ident(name))
+
+
+def _remove_abandoned_builds(db_path: Path) -> None:
+    """Delete half-written files left by a build that was killed (its process is gone)."""
+    for p in db_path.parent.glob(f".{db_path.name}.building-*"):
+        pid = p.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        if pid.isdigit() and not _alive(int(pid)):
+            p.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _save_checks(writer: db.Writer, report: Report) -> None:

@@ -176,7 +176,7 @@ class Writer:
         """
         self.con.execute(f"drop table if exists {table}")
         self.con.execute(
-            f"create table {table} as select row_number() over () as _row, * from read_csv(?, all_varchar=true, "
+            f"create temp table {table} as select row_number() over () as _row, * from read_csv(?, all_varchar=true, "
             "header=?, delim=',', quote='\"', escape='\"', null_padding=true, strict_mode=false, "
             "sample_size=-1)", [str(path), header])
         cols = [r[0] for r in self.con.execute(f"describe {table}").fetchall()]

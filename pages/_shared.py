@@ -11,13 +11,18 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from equity import lookups
 
-# Streamlit treats a folder named pages/ beside the entry point as an old-style multipage app until
-# some session has run st.navigation in dashboard.py. A deep link (say /families?urn=...) opened first
-# after a server start would then run this page alone, without the frame. Switch to the frame's
-# navigation and rerun: dashboard.py then routes the same URL to this page.
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+def route_through_frame() -> None:
+    """Call first thing in every page.
+
+    Streamlit treats a folder named pages/ beside the entry point as an old-style multipage app
+    until some session has run st.navigation in dashboard.py. A deep link (say /families?urn=...)
+    opened first after a server start would then run the page alone, without the frame. This
+    switches to the frame's navigation and reruns: dashboard.py then routes the same URL to the page.
+    (Not done at import time: raising a rerun inside an import breaks concurrent imports.)
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def _url_synced(key: str, options: list, default=None):

@@ -1,9 +1,12 @@
 """Data: where the numbers come from, what we hold, what the latest build did, how to load your own."""
 import streamlit as st
 
-import pages._shared  # noqa: F401  (frame routing; see pages/_shared.py)
 
 from equity import catalogue, codes
+
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
 
 st.title("Data")
 st.markdown("Every number on this dashboard comes from public files published by DfE, Ofsted, MHCLG, ONS and "

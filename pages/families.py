@@ -15,6 +15,10 @@ from equity import years as yrs
 from equity.measures import MEASURES
 from pages._shared import chart_block, key_stage_filter, la_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """A copy without pandas ``attrs`` (they travel into Arrow metadata, where NaN is not valid JSON)."""

@@ -7,6 +7,10 @@ from equity.measures import GROUP_LABELS, MEASURES
 from equity.years import label as year_label
 from pages._shared import chart_block, key_stage_filter, la_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 la = la_filter()
 ks = key_stage_filter()
 name = gaps.area_name(la)

@@ -1,9 +1,12 @@
 """Guide: what each measure means, the method behind each page, a glossary, accessibility."""
 import streamlit as st
 
-import pages._shared  # noqa: F401  (frame routing; see pages/_shared.py)
 
 from equity import guide
+
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
 
 st.title("Guide")
 st.markdown("This dashboard shows where the gap between disadvantaged pupils and others is widest, whether it is "

@@ -13,6 +13,10 @@ from equity import years as yrs
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 st.title("Keys to Success")
 st.markdown(
     "Greater Manchester's *Keys to Success* gave about 160-200 of its 1,100+ schools, those \"facing the most "

@@ -5,6 +5,10 @@ from equity import gap_charts, gaps, la_compare
 from equity.measures import MEASURES
 from pages._shared import chart_block, la_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 la = la_filter()
 name = gaps.area_name(la)
 

@@ -7,6 +7,10 @@ import streamlit as st
 from equity import db, lookups, pack
 from pages._shared import chart_block, la_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 st.title("Meeting mode and packs")
 
 

@@ -20,6 +20,10 @@ from equity.measures import MEASURES
 from equity.years import label
 from pages._shared import chart_block, key_stage_filter, la_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 COLOUR_BY = {"disadvantaged": "Result for disadvantaged pupils",
              "gap": "Gap: other minus disadvantaged pupils",
              "prediction": "Better or worse than the neighbourhood predicts",
@@ -56,13 +60,14 @@ def _family(urn: int, build: str):
     return _plain(fam[["urn", "name", "la_name", "lat", "lon", "km"]]), ""
 
 
-def _coded(widget, label: str, options: list, key: str, default=None, **kw):
+def _coded(widget, label: str, options: list, key: str, default=None, url_key: str | None = None, **kw):
     """A selectbox or radio whose URL parameter holds the option's code (?shade=imd, ?urn=125249),
     not its label, like the shared LA filter. Read from the URL once per session; written back on
     every run. ``default=None`` with a selectbox means nothing is chosen until the user picks."""
+    url = url_key or key  # the URL name; the session key can differ to keep clear of other pages' widgets
     if key not in st.session_state:
         by_text = {str(o): o for o in options}
-        wanted = st.query_params.get(key)
+        wanted = st.query_params.get(url)
         if wanted in by_text:
             st.session_state[key] = by_text[wanted]
         elif default in options:
@@ -74,10 +79,10 @@ def _coded(widget, label: str, options: list, key: str, default=None, **kw):
     value = widget(label, options, key=key, **kw)
     try:
         if value is None:
-            if key in st.query_params:
-                del st.query_params[key]
-        elif st.query_params.get(key) != str(value):
-            st.query_params[key] = str(value)
+            if url in st.query_params:
+                del st.query_params[url]
+        elif st.query_params.get(url) != str(value):
+            st.query_params[url] = str(value)
     except StreamlitAPIException:
         pass  # another page's widget still owns this URL parameter in this session: leave the URL as is
     return value
@@ -89,7 +94,7 @@ def _pick_school() -> None:
     selection = state["selection"] if "selection" in state else {}
     objs = (selection.get("objects") or {}).get("schools") or []
     if objs and objs[0].get("urn") is not None:
-        st.session_state["urn"] = int(objs[0]["urn"])
+        st.session_state["nb_urn"] = int(objs[0]["urn"])
         if objs[0].get("la_code"):
             st.session_state["la"] = str(objs[0]["la_code"])
             st.session_state["view"] = "la"
@@ -138,7 +143,7 @@ score = _coded(st.sidebar.radio, "Neighbourhood deprivation score", list(nb.SCOR
                help="IDACI: share of children aged 0-15 in income-deprived families. IMD: all seven "
                     "domains. Used for the neighbourhood averages, the decile chart and the prediction.")
 radius = st.sidebar.slider("Neighbourhood radius (km)", nb.MIN_RADIUS_KM, nb.MAX_RADIUS_KM, nb.RADIUS_KM, 0.25,
-                           key="radius", bind="query-params",
+                           key="nb_radius", bind="query-params",
                            help="A school's neighbourhood: its own LSOA plus every LSOA whose population-weighted "
                                 "centroid is within this distance. 1.5 km is about a 20-minute walk.")
 m = MEASURES[measure]
@@ -148,7 +153,7 @@ scores_all = nb.all_scores(radius)
 la_schools = scores_all[scores_all.la_code == la].sort_values("name")
 la_name = la_schools.la_name.dropna().iloc[0] if la_schools.la_name.notna().any() else la
 names = dict(zip(la_schools.urn.astype(int), la_schools.name))
-urn = _coded(st.selectbox, "School (optional: shows its neighbourhood and its family)", list(names), "urn",
+urn = _coded(st.selectbox, "School (optional: shows its neighbourhood and its family)", list(names), "nb_urn", url_key="urn",
              placeholder="Choose a school in this LA", format_func=lambda u: f"{names.get(u, u)} ({u})")
 
 # ---- the map --------------------------------------------------------------------------------------

@@ -17,6 +17,10 @@ from equity.measures import MEASURES
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 st.title("Partnerships")
 st.markdown(
     "Each school the *Keys to Success* rule selects is offered a **stronger partner in similar circumstances**: a "

@@ -9,6 +9,10 @@ from equity.measures import MEASURES
 from equity.pack_charts import ofsted_timeline, ranked_bar, trend_figure
 from pages._shared import chart_block, key_stage_filter
 
+import pages._shared as _frame  # noqa: E402
+
+_frame.route_through_frame()
+
 ROOT = Path(__file__).resolve().parent.parent
 st.title("School profile")
 st.caption("Context, results for disadvantaged and other pupils over time, position among similar schools, "
