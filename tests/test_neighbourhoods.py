@@ -68,7 +68,9 @@ def test_staging_columns_match_the_loader_fields():
 
     from equity import db
     con = duckdb.connect()  # the staging tables are dropped at the end of a build: check their definition
-    con.execute(db.sql("build/marts_location").split(";")[0])
+    text = db.sql("build/marts_location")
+    start = text.index("create table if not exists stg_lsoa_wide")
+    con.execute(text[start:text.index(";", start)])
     cols = [r[0] for r in con.execute("describe stg_lsoa_wide").fetchall()]
     assert cols == ["lsoa11", "source_file"] + [f for f, _ in geography.VALUE_FIELDS]
 
