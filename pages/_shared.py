@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit import config as st_config
 from streamlit.runtime.pages_manager import PagesManager
 
 from equity import lookups
@@ -18,9 +19,10 @@ def route_through_frame() -> None:
     until some session has run st.navigation in dashboard.py. A deep link (say /families?urn=...)
     opened first after a server start would then run the page alone, without the frame. This
     switches to the frame's navigation and reruns: dashboard.py then routes the same URL to the page.
-    (Not done at import time: raising a rerun inside an import breaks concurrent imports.)
+    (Not done at import time: raising a rerun inside an import breaks concurrent imports. Not done
+    under AppTest, which resets the flag on every run and opens page files directly.)
     """
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st_config.get_option("global.appTest"):
         PagesManager.uses_pages_directory = False
         st.rerun()
 
