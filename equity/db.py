@@ -139,8 +139,22 @@ def quote_ident(name: str) -> str:
     return '"' + name + '"'
 
 
+_TABLE = re.compile(r'^(?:[A-Za-z_][A-Za-z0-9_]*|"[A-Za-z0-9_ ]+")$')
+
+
+def table_name(name: str) -> str:
+    """A staging or derived table name chosen by the build itself (never user text); refuse anything else."""
+    if not _TABLE.match(name):
+        raise ValueError(f"unexpected table name {name!r}")
+    return name
+
+
 class Writer:
-    """A connection to a *new* database file, used only by the build."""
+    """A connection to a *new* database file, used only by the build.
+
+    Table names in the statements below come from the build's own code and pass ``table_name``;
+    values always go in as parameters.
+    """
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -174,6 +188,7 @@ class Writer:
 
         Ragged rows (DfE's shorter LA and England rows) are padded with NULLs.
         """
+        table = table_name(table)
         self.con.execute(f"drop table if exists {table}")
         self.con.execute(
             f"create temp table {table} as select row_number() over () as _row, * from read_csv(?, all_varchar=true, "
@@ -186,17 +201,19 @@ class Writer:
         self.con.register(name, df)
 
     def table_from_df(self, table: str, df: pd.DataFrame) -> None:
+        table = table_name(table)
         self.con.register("_df_tmp", df)
         self.con.execute(f"create or replace table {table} as select * from _df_tmp")
         self.con.unregister("_df_tmp")
 
     def insert_df(self, table: str, df: pd.DataFrame) -> None:
+        table = table_name(table)
         self.con.register("_df_tmp", df)
         self.con.execute(f"insert into {table} by name select * from _df_tmp")
         self.con.unregister("_df_tmp")
 
     def drop(self, table: str) -> None:
-        self.con.execute(f"drop table if exists {table}")
+        self.con.execute(f"drop table if exists {table_name(table)}")
 
     def close(self) -> None:
         self.con.execute("checkpoint")

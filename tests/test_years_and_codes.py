@@ -53,3 +53,10 @@ def test_history_columns_named_prev_map_to_earlier_years():
     assert ("ATT8SCR_FSM6CLA1A_PREV2", 2021, "history") in got
     assert ("ATT8SCR_FSM6CLA1A_22", 2021, "history") in got
     assert ("ATT8SCR", 2023, "current") in got
+
+
+def test_build_statements_refuse_odd_table_names():
+    assert db.table_name("raw_3") == "raw_3" and db.table_name('"stg_lsoa"') == '"stg_lsoa"'
+    for bad in ["x; drop table school", "a b", '"x"; --', ""]:
+        with pytest.raises(ValueError):
+            db.table_name(bad)
