@@ -42,6 +42,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .cache import per_build
 from . import db
 from .measures import MEASURES
 from .years import breaks_between, label
@@ -456,6 +457,7 @@ def school_long(key_stage: int, la_code: str | None = None, urns=None, measures=
                                           "measures": ms}, path)
 
 
+@per_build(maxsize=32)
 def school_gaps(key_stage: int, la_code: str | None = None, urns=None, measures=None, path=None) -> pd.DataFrame:
     """The gap table for schools: one row per school x measure x year (same columns as :func:`area_gaps`,
     with ``urn`` and ``name``; ``area_code`` is the school's LA). School values are DfE's, with groups of
@@ -570,6 +572,7 @@ def gap_trend(table: pd.DataFrame, measure: str, key_stage: int, column: str = "
 
 # ---- pooled three-year view ------------------------------------------------------------------
 
+@per_build(maxsize=32)
 def pooled_school_gaps(la_code: str, key_stage: int, measure: str, end_year: int | None = None, years: int = 3,
                        weights: str = "pupils", path=None) -> pd.DataFrame:
     """Every school's gap in ``end_year`` beside a pooled view over the latest ``years`` comparable years.
@@ -684,6 +687,7 @@ def overdispersion(y, se, target: float) -> float:
     return max(0.0, (q - (len(y) - 1)) / denom) if denom > 0 else 0.0
 
 
+@per_build(maxsize=32)
 def school_funnel(la_code: str, key_stage: int, measure: str, start_year: int | None = None,
                   quantity: str = "disadvantaged", mainstream_only: bool = True, allow_between_school: bool = False,
                   path=None) -> dict:
@@ -1030,6 +1034,7 @@ def overview_tiles(la_code: str, path=None) -> list[dict]:
     return tiles
 
 
+@per_build(maxsize=32)
 def funnel_options(la_code: str, key_stage: int, measure: str, path=None) -> dict[str, list[int]]:
     """Years in which the LA's schools have a value, for each funnel quantity."""
     g = school_gaps(key_stage, la_code=la_code, measures=[measure], path=path)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
+from .cache import per_build
 from . import db, years
 from .measures import MEASURES
 
@@ -80,10 +81,11 @@ def _load(name: str, key_stage: int, path=None) -> pd.DataFrame:
     return _cached(name, int(key_stage), db.build_id(path), p).copy()
 
 
-def outcomes(key_stage: int, path=None) -> pd.DataFrame:
-    """Disadvantaged and other pupils' results, every school and year held (long form; values of
-    groups under 6 pupils are NULL)."""
-    return _load("keys_to_success/outcomes", key_stage, path)
+@per_build(maxsize=32)
+def outcomes(key_stage: int, measure: str, path=None) -> pd.DataFrame:
+    """Disadvantaged and other pupils' results in one measure, every school and year held (long
+    form; values of groups under 6 pupils are NULL)."""
+    return db.query("keys_to_success/outcomes", {"key_stage": int(key_stage), "measure": measure}, path=path)
 
 
 def context(key_stage: int, path=None) -> pd.DataFrame:
@@ -109,6 +111,7 @@ def england_value(key_stage: int, measure: str, year: int, group: str = "disadva
     return None if hit.empty else float(hit.value.iloc[0])
 
 
+@per_build(maxsize=32)
 def pupil_sd(key_stage: int, measure: str, path=None) -> float | None:
     """Pupil-level standard deviation implied by DfE's published 95% intervals for a progress
     measure: the median over schools of half the interval width / 1.96 x sqrt(pupils). Used to give
@@ -116,8 +119,8 @@ def pupil_sd(key_stage: int, measure: str, path=None) -> float | None:
     base = _SD_FROM.get(measure)
     if base is None:
         return None
-    o = outcomes(key_stage, path)
-    o = o[(o.measure == base) & o.ci_low.notna() & o.ci_high.notna() & (o.cohort >= 6)]
+    o = outcomes(key_stage, base, path)
+    o = o[o.ci_low.notna() & o.ci_high.notna() & (o.cohort >= 6)]
     if o.empty:
         return None
     sd = (o.ci_high - o.ci_low) / (2 * Z95) * np.sqrt(o.cohort)
@@ -155,14 +158,14 @@ def standard_errors(measure: str, value, ci_low, ci_high, cohort, sd: float | No
     return np.full(value.shape, np.nan), "no interval available"
 
 
+@per_build(maxsize=32)
 def measure_table(key_stage: int, measure: str, path=None) -> pd.DataFrame:
     """One row per school and year for one measure: disadvantaged pupils' value, interval, pupils
     and standard error (``value``, ``ci_low``, ``ci_high``, ``cohort``, ``se``), other pupils'
     value and SE (``other_value``, ``other_se``), the within-school gap (others minus disadvantaged,
     ``gap``, ``gap_se``), and the school's context that year (share disadvantaged, prior attainment).
     Groups of fewer than 6 pupils have no value."""
-    o = outcomes(key_stage, path)
-    o = o[o.measure == measure]
+    o = outcomes(key_stage, measure, path)
     sd = pupil_sd(key_stage, measure, path)
     parts = {}
     for g in ("disadvantaged", "other"):
@@ -186,6 +189,7 @@ def measure_table(key_stage: int, measure: str, path=None) -> pd.DataFrame:
     return t.drop(columns="ctx_la")
 
 
+@per_build(maxsize=32)
 def years_with(key_stage: int, measure: str, la_codes=None, path=None) -> list[int]:
     """Start years in which the measure has at least one disadvantaged-pupils value (in la_codes)."""
     t = measure_table(key_stage, measure, path)
@@ -547,7 +551,10 @@ class MatchSettings:
     * ``same_la_penalty`` 0.5: added to the context distance of a partner in the same LA, so
       another LA wins unless the same-LA school is clearly more similar (about half a standard
       deviation on one context variable);
-    * ``supporter_max_ofsted`` 2: a supporter was last judged good or outstanding (or not known).
+    * ``supporter_max_ofsted`` 2: a supporter was last judged good or outstanding (or not known);
+    * ``max_km`` None: partners may be anywhere in England. A number keeps partners within that many
+      km (straight line), so that staff can visit: a family drawn from all of England can otherwise
+      offer a partner hundreds of km away.
     """
     capacity: int = 2
     per_school: int = 1
@@ -556,6 +563,7 @@ class MatchSettings:
     weights: dict | None = None
     same_la_penalty: float = 0.5
     supporter_max_ofsted: int | None = 2
+    max_km: float | None = None
 
 
 @dataclass
@@ -668,6 +676,8 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
             return f"Ofsted grade {int(r.p_ofsted_grade)}"
         if not (r.km > radius):
             return "inside the competition radius"
+        if settings.max_km is not None and r.km > settings.max_km:
+            return f"more than {settings.max_km:g} km away"
         if not (r.margin_low > 0):
             return "not clearly stronger on the measure"
         return None
@@ -768,6 +778,7 @@ def family_comparison(key_stage: int, measure: str, start_year: int, urns=None, 
     return out
 
 
+@per_build(maxsize=32)
 def hubs(key_stage: int, measure: str | None = None, la_codes=None, *, size: int = 20, radius_km=None,
          weights=None, min_years: int = 2, path=None) -> pd.DataFrame:
     """Hub schools: disadvantaged pupils above the family average in EVERY year we can compare
@@ -809,6 +820,7 @@ def hubs(key_stage: int, measure: str | None = None, la_codes=None, *, size: int
                                                        ignore_index=True)
 
 
+@per_build(maxsize=32)
 def hub_years(key_stage: int, measure: str, urns, *, size: int = 20, radius_km=None, weights=None,
               path=None) -> pd.DataFrame:
     """Year-by-year detail behind :func:`hubs` for the given schools (for charts and tables)."""

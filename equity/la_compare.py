@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .cache import per_build
 from . import db, gaps
 from .measures import MEASURES
 from .years import label
@@ -85,6 +86,7 @@ def comparison_sets(path=None) -> pd.DataFrame:
     return out.sort_values(["key_stage", "measure", "start_year"]).reset_index(drop=True)
 
 
+@per_build(maxsize=32)
 def la_gap_table(key_stage: int, measure: str, start_year: int, path=None) -> tuple[pd.DataFrame, dict | None]:
     """Every LA's published disadvantaged and other figures for one measure and year, with region, and
     England's published row (or None). Gap = other minus disadvantaged."""
@@ -326,6 +328,7 @@ def gap_index(path=None) -> pd.DataFrame:
         .sort_values(["key_stage", "start_year"]).reset_index(drop=True)
 
 
+@per_build(maxsize=32)
 def availability(la_code: str, path=None) -> list[str]:
     """Plain statements of which comparisons the bundled data allow for this LA."""
     name = gaps.area_name(la_code, path)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .cache import per_build
 from . import db
 
 
+@per_build(maxsize=4)
 def las_with_data(path=None) -> pd.DataFrame:
     """LAs with any published or school results, with names: columns la_code, la_name."""
     return db.query("lookups/las_with_data", path=path)
