@@ -167,9 +167,11 @@ class PerformanceTables:
             select u._row, u.rectype, u.urn_raw, u.lea, upper(u.col) as col, u.raw,
                    m.measure, m.grp, m.field, m.start_year, m.kind
             from u join colmap m on upper(u.col) = m.col""")
+        # classify each distinct token once (a national file has ~2.5 million cells but few tokens)
         ctx.writer.execute_text(
-            "insert into unknown_token select distinct ?, _row, col, raw from long_cells "
-            "where cell_status(raw) = 'unknown'", [fname])
+            "insert into unknown_token select distinct ?, _row, col, raw from long_cells semi join "
+            "(select raw from (select distinct raw from long_cells) where cell_status(raw) = 'unknown') t "
+            "using (raw)", [fname])
         ctx.writer.execute_text("""
             create or replace temp table long_rows as
             select _row, rectype, urn_raw, lea, measure, grp, start_year, kind,
