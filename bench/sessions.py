@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import random
+import re
 import statistics
 import threading
 import time
@@ -118,8 +119,13 @@ def shared_runtime():
         Runtime._instance = saved
 
 
+_CLOCK = re.compile(r"\b\d{1,2} [A-Z][a-z]+ \d{4},? \d{1,2}:\d{2}(:\d{2})?\b")
+
+
 def page_text(at) -> tuple:
-    """What a reader sees of a run, as text: markdown, captions, metrics, table shapes."""
+    """What a reader sees of a run, as text: markdown, captions, metrics, table shapes. A date and
+    time of day ("Made 23 November 2026 08:46", when a pack was put together) is replaced by
+    ``<time>``: it says when the run happened, not what the database holds."""
     parts = []
     for kind in ("markdown", "caption", "metric", "header", "subheader", "warning", "info", "error"):
         try:
@@ -127,7 +133,7 @@ def page_text(at) -> tuple:
         except Exception:
             continue
         for e in els:
-            parts.append((kind, str(getattr(e, "value", "")), str(getattr(e, "label", ""))))
+            parts.append((kind, _CLOCK.sub("<time>", str(getattr(e, "value", ""))), str(getattr(e, "label", ""))))
     parts += [("table", str(d.value.shape)) for d in at.dataframe]
     return tuple(parts)
 
@@ -142,6 +148,7 @@ class Run:
     errors: list
     text: tuple
     prev: str = ""  # the page this session showed before (state carries over between pages)
+    url: tuple = ()  # the query string after the run: every filter and page widget bound to the URL
 
     @property
     def seconds(self) -> float:
@@ -241,6 +248,7 @@ def run_sessions(db_path: Path, pages: list[str], n_sessions: int = 20, rebuild=
                 t1 = time.monotonic()
                 run = Run(i, page, filters, t0, t1, [e.message for e in at.exception], page_text(at), prev)
                 run.filters = _current_filters(at)
+                run.url = url_params(at)
                 prev = page
                 with lock:
                     out.runs.append(run)
@@ -302,6 +310,19 @@ def _current_filters(at) -> tuple:
     return tuple(vals)
 
 
+def url_params(at) -> tuple:
+    """The run's query string as sorted (key, value) pairs: what a bookmark of the view holds."""
+    return tuple(sorted((str(k), str(v)) for k, v in at.query_params.items()))
+
+
+def first_difference(a: tuple, b: tuple) -> str:
+    """Where two page texts part (for a failure message)."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"element {i}: {str(x)[:200]!r} vs {str(y)[:200]!r}"
+    return f"lengths {len(a)} vs {len(b)}"
+
+
 def check_queries(out: Outcome, old_db: Path, new_db: Path) -> tuple[list[str], int]:
     """Every recorded query result equals the same query's result on the old or the new build.
 
@@ -320,8 +341,13 @@ def check_queries(out: Outcome, old_db: Path, new_db: Path) -> tuple[list[str], 
     return wrong, sum(1 for a, b in seen.values() if a != b)
 
 
-def reference_texts(pages_filters: set, db_path: Path, timeout: float = 600) -> dict:
-    """What a lone session sees on ``db_path`` for each (page, filters) pair (Streamlit caches cleared)."""
+def reference_texts(views: set, db_path: Path, timeout: float = 600) -> dict:
+    """What a lone session sees on ``db_path`` for each view ``(page, url)`` (Streamlit caches cleared).
+
+    A view is opened as a bookmark would be: a fresh session lands with the URL's shared filters,
+    then the page is opened with the whole query string (shared filters and the page's own widgets).
+    Views whose URL the page does not restore exactly are left out (nothing to compare against).
+    """
     import os
 
     import streamlit as st
@@ -330,14 +356,17 @@ def reference_texts(pages_filters: set, db_path: Path, timeout: float = 600) -> 
     st.cache_data.clear()
     st.cache_resource.clear()
     refs = {}
-    for page, filters in sorted(pages_filters):
+    for page, url in sorted(views):
+        params = dict(url)
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=timeout)
-        for key, val in filters:
-            at.query_params[key] = val
+        for key, _kind in FILTERS:
+            if key in params:
+                at.query_params[key] = params[key]
         at.run()
         at.switch_page(page)
+        at.query_params = dict(params)
         at.run()
-        if _current_filters(at) != filters:
-            continue  # the URL did not restore these filters: nothing to compare against
-        refs[(page, filters)] = page_text(at)
+        if url_params(at) != tuple(url):
+            continue
+        refs[(page, url)] = page_text(at)
     return refs

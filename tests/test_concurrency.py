@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.browser import app_pages  # noqa: E402
-from bench.sessions import check_queries, reference_texts, run_sessions  # noqa: E402
+from bench.sessions import check_queries, first_difference, reference_texts, run_sessions  # noqa: E402
 
 RAW = ROOT / "data" / "raw"
 LEFT_OUT = RAW / "dfe_hants_surrey_clarelgibson" / "2018-2019_936_ks4final.csv.gz"
@@ -72,20 +72,24 @@ def test_twenty_sessions_with_a_rebuild_swapped_in(built_db, tmp_path, monkeypat
     # builds (a page that caches across a swap shows the old one: counted as stale, reported)
     old_runs = [r for r in out.runs if r.end < t_start][:6]
     new_runs = [r for r in after][:6]
-    refs_old = reference_texts({(r.page, r.filters) for r in old_runs + new_runs}, built_db)
-    refs_new = reference_texts({(r.page, r.filters) for r in new_runs}, live)
+    refs_old = reference_texts({(r.page, r.url) for r in old_runs + new_runs}, built_db)
+    refs_new = reference_texts({(r.page, r.url) for r in new_runs}, live)
     compared = stale = 0
     for r in old_runs:
-        if (r.page, r.filters) in refs_old:
+        ref = refs_old.get((r.page, r.url))
+        if ref is not None:
             compared += 1
-            assert r.text == refs_old[(r.page, r.filters)], f"{r.page} {r.filters}: text differs from the old build"
+            assert r.text == ref, f"{r.page} {r.url} (after {r.prev}): differs from the old build: " \
+                                  f"{first_difference(r.text, ref)}"
     for r in new_runs:
-        if (r.page, r.filters) in refs_new:
+        ref = refs_new.get((r.page, r.url))
+        if ref is not None:
             compared += 1
-            ok_new = r.text == refs_new[(r.page, r.filters)]
-            ok_old = r.text == refs_old.get((r.page, r.filters))
+            old = refs_old.get((r.page, r.url))
+            ok_new, ok_old = r.text == ref, r.text == old
             stale += ok_old and not ok_new
-            assert ok_new or ok_old, f"{r.page} {r.filters}: text matches neither build"
+            assert ok_new or ok_old, (f"{r.page} {r.url} (after {r.prev}): matches neither build; new: "
+                                      f"{first_difference(r.text, ref)}; old: {first_difference(r.text, old or ())}")
     print(f"page texts compared with a lone session: {compared}; stale after the swap: {stale}")
     assert compared > 0
 
