@@ -28,6 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--capacity", type=int, default=2, help="most schools one supporter takes (default 2)")
     p.add_argument("--trio", action="store_true", help="two supporters per school")
     p.add_argument("--radius-km", type=float, help="competition radius in km (default: the families' default)")
+    p.add_argument("--max-km", type=float, help="farthest a partner may be, in km (default: anywhere in England)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--db", help="database file (default $EQUITY_DB or data/equity.duckdb)")
     p.set_defaults(func=run)
@@ -45,7 +46,8 @@ def _result(args):
     if args.min_pct_disadvantaged is not None:
         changes["min_pct_disadvantaged"] = args.min_pct_disadvantaged
     rule = kts.Rule.default(args.key_stage, **changes)
-    settings = kts.MatchSettings(capacity=args.capacity, per_school=2 if args.trio else 1, radius_km=args.radius_km)
+    settings = kts.MatchSettings(capacity=args.capacity, per_school=2 if args.trio else 1, radius_km=args.radius_km,
+                                  max_km=args.max_km)
     sug = kts.suggest_partners(rule, [args.la], settings, path=args.db)
     ev = kts.evaluate(sug.rule, [args.la], path=args.db)
     return sug, ev[ev.selected]
@@ -61,7 +63,8 @@ def _payload(sug, selected) -> dict:
                  for r in sug.schools.itertuples() if r.status != "matched"]
     return {"rule": {**rule.as_dict(), "academic_year": years.label(rule.year), "text": rule.describe()},
             "matching": {"capacity": sug.settings.capacity, "per_school": sug.settings.per_school,
-                         "radius_km": sug.radius_km, "same_la_penalty": sug.settings.same_la_penalty,
+                         "radius_km": sug.radius_km, "max_km": sug.settings.max_km,
+                         "same_la_penalty": sug.settings.same_la_penalty,
                          "total_cost": round(sug.total_cost, 4)},
             "schools": schools, "suggested_partnerships": sug.grouped(), "unmatched": unmatched}
 

@@ -52,7 +52,12 @@ radius = st.sidebar.slider("Competition radius (km)", 0.0, 30.0, 5.0, 0.5, key="
                            help="A partner is never nearer than this: schools this close may compete for pupils.")
 penalty = st.sidebar.slider("Preference for another LA", 0.0, 2.0, 0.5, 0.25, key="kts_samela", bind="query-params",
                             help="Added to the context distance of a partner in the same LA (0 = no preference).")
-settings = dict(capacity=capacity, per_school=2 if trio else 1, radius_km=radius, same_la_penalty=penalty)
+max_km = st.sidebar.slider("Farthest partner (km; 0 = anywhere in England)", 0, 400, 0, 10, key="kts_maxkm",
+                           bind="query-params",
+                           help="Families are drawn from all of England, so without a limit a partner can be "
+                                "hundreds of km away. Set a limit to keep visits practical.")
+settings = dict(capacity=capacity, per_school=2 if trio else 1, radius_km=radius, same_la_penalty=penalty,
+                max_km=float(max_km) or None)
 
 if rule is None:
     st.info(f"We hold no KS{ks} results for disadvantaged pupils in {la_name}, so there is nothing to match.")

@@ -235,6 +235,16 @@ def test_another_la_is_preferred_and_trios_have_two_distinct_partners(built_db):
     assert trio.pairs.partner_urn.value_counts().max() <= 2
 
 
+def test_a_farthest_distance_keeps_partners_within_reach(built_db, suggestions):
+    loose = suggestions[(4, "850", 2017)]
+    assert loose.pairs.km.max() > 60, "the unrestricted match should reach beyond 60 km for this test to bite"
+    near = kts.suggest_partners(loose.rule, ["850"], kts.MatchSettings(max_km=60))
+    assert len(near.pairs) >= 1 and (near.pairs.km <= 60).all()
+    far = near.edges[near.edges.km > 60]
+    assert len(far) and far.excluded_because.notna().all()
+    assert (far.excluded_because == "more than 60 km away").any()
+
+
 def test_unmatched_schools_say_why(suggestions):
     sug = suggestions[(4, "936", 2016)]
     unmatched = sug.schools[sug.schools.status != "matched"]

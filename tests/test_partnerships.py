@@ -385,3 +385,17 @@ def test_page_suggestions_register_forms_and_tracker(built_db, user_db):
     next(b for b in at.button if b.label == "Save changes").click().run()
     assert any("officer U" in e.value and "Nothing was saved" in e.value for e in at.error)
     assert reg.get(pid)["notes"] == "U was faster"
+
+
+def test_page_farthest_partner_limit_from_the_url(built_db, user_db):
+    import re
+    wide = _page(la="850", kts_year="2017/18")
+    near = _page(la="850", kts_year="2017/18", kts_maxkm="60")
+    assert not near.exception, [e.message for e in near.exception]
+
+    def km_range(at):
+        s = next(m.value for m in at.markdown if "get a partner" in m.value)
+        lo, hi = re.search(r"Partners are (\d+)-(\d+) km away", s).groups()
+        return int(lo), int(hi)
+    assert km_range(wide)[1] > 60, "without a limit some Hampshire partner is over 60 km away (else nothing to test)"
+    assert km_range(near)[1] <= 60
