@@ -46,8 +46,14 @@ def _ensure_database() -> None:
 
 
 _ensure_database()
-nav = {section: [st.Page(str(HERE / f), title=t, icon=i, url_path=u, default=(u == "overview"))
+HOME = "overview"  # the default page, served at "/"
+nav = {section: [st.Page(str(HERE / f), title=t, icon=i, url_path="home" if u == HOME else u, default=(u == HOME))
                  for f, t, i, u in items if (HERE / f).exists()]
        for section, items in PAGES.items()}
 nav = {k: v for k, v in nav.items() if v}
+# A bookmark of "/overview" lands on the default page too, with its filters, through a hidden page
+# (the default page is served at "/" but still holds its own path name, so it cannot be "overview").
+home = next(p for pages in nav.values() for p in pages if p.url_path == "")
+nav[next(iter(nav))].append(st.Page(lambda: st.switch_page(home, query_params=st.query_params.to_dict()),
+                                    title=home.title, url_path=HOME, visibility="hidden"))
 st.navigation(nav).run()
