@@ -72,7 +72,7 @@ def _payload(sug, selected) -> dict:
 def run(args) -> int:
     try:
         sug, selected = _result(args)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, FileNotFoundError) as exc:  # FileNotFoundError: db.DatabaseMissing
         print(f"keys-to-success: {exc}", file=sys.stderr)
         return 2
     if args.format == "json":

@@ -123,7 +123,10 @@ def table_exists(table: str, path: Path | str | None = None) -> bool:
 def build_id(path: Path | str | None = None) -> str:
     """Identifies the build the app is reading (changes when a rebuild is swapped in)."""
     p = Path(path).resolve() if path else default_path()
-    ino, mtime = _identity(p)
+    try:
+        ino, mtime = _identity(p)
+    except FileNotFoundError:
+        raise DatabaseMissing(f"no database at {p}: run `python -m equity build`") from None
     return f"{ino}-{mtime}"
 
 

@@ -409,3 +409,11 @@ def test_near_misses_fail_exactly_one_main_condition(built_db):
     missed = (~near[["meets_share", "meets_pupils", "meets_outcome"]]).sum(axis=1)
     assert (missed == 1).all()
     assert near.reasons_text.str.contains("below the|fewer than|above the threshold|no published").all()
+
+
+def test_cli_names_a_missing_database(tmp_path, capsys):
+    from equity.cli import main
+    missing = tmp_path / "nowhere.duckdb"
+    assert main(["keys-to-success", "--la", "936", "--db", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "python -m equity build" in err
