@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from .cache import per_build
 from . import db, years as yrs
 from .measures import MEASURES
 
@@ -406,6 +407,7 @@ def _method(key_stage, start_year, weights, size, radius_km, include_special, in
     }
 
 
+@per_build(maxsize=32)
 def method(*, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None,
            key_stage: int = 4, start_year: int | None = None, include_special: bool = False,
            include_independent: bool = False, path=None) -> dict:
@@ -621,6 +623,7 @@ def school_outcomes(measure: str | None = None, *, key_stage: int = 4, start_yea
     return out
 
 
+@per_build(maxsize=32)
 def family_outcomes(urn: int, measure: str | None = None, *, size: int = DEFAULT_SIZE,
                     radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None, key_stage: int = 4,
                     start_year: int | None = None, pooled: bool = False, path=None) -> pd.DataFrame:
@@ -741,6 +744,7 @@ def _margin(measure: str, m: float) -> str:
 
 # ---- validation --------------------------------------------------------------------------------
 
+@per_build(maxsize=32)
 def validation(measure: str | None = None, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_KM,
                weights: dict | None = None, key_stage: int = 4, start_year: int | None = None,
                pooled: bool = False, path=None) -> dict:
@@ -799,6 +803,7 @@ def describe_validation(v: dict) -> str:
 
 # ---- a whole LA --------------------------------------------------------------------------------
 
+@per_build(maxsize=32)
 def la_positions(la_code: str, measure: str | None = None, *, size: int = DEFAULT_SIZE,
                  radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None, key_stage: int = 4,
                  start_year: int | None = None, pooled: bool = False, path=None) -> pd.DataFrame:
@@ -846,6 +851,7 @@ def la_positions(la_code: str, measure: str | None = None, *, size: int = DEFAUL
     return out
 
 
+@per_build(maxsize=32)
 def scatter_data(urn: int | None, measure: str | None = None, *, size: int = DEFAULT_SIZE,
                  radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None, key_stage: int = 4,
                  start_year: int | None = None, pooled: bool = False, path=None) -> pd.DataFrame:

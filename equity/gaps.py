@@ -136,6 +136,7 @@ def _measures_for(key_stage: int, measures) -> list[str]:
     return list(measures)
 
 
+@per_build(maxsize=32)
 def area_long(areas: list[str], key_stage: int, path=None) -> pd.DataFrame:
     """Published figures for some areas (three-digit LA codes or 'england'), one row per area x year x
     measure x group. DfE's performance tables first; a figure from the SMC / LG Inform files (DfE
@@ -261,9 +262,10 @@ def _widen(long: pd.DataFrame, key_cols: list[str]) -> pd.DataFrame:
     wide = long.set_index(key_cols + ["pupil_group"])[fields]
     wide = wide[~wide.index.duplicated(keep="first")].unstack("pupil_group")
     wide.columns = [f"status_{g}" if f == "status" else f"{f}_{g}" for f, g in wide.columns]
-    joined = lambda s: "; ".join(sorted(set(map(str, s.dropna()))))  # noqa: E731
-    meta = long.groupby(key_cols, dropna=False).agg(
-        version=("version", "first"), source_file=("source_file", joined), publisher=("publisher", joined))
+    meta = long.groupby(key_cols, dropna=False).agg(version=("version", "first"))
+    for col in ("source_file", "publisher"):  # the distinct values, sorted, joined with "; "
+        d = long[key_cols + [col]].dropna(subset=[col]).astype({col: str}).drop_duplicates().sort_values(col)
+        meta[col] = d.groupby(key_cols, dropna=False)[col].agg("; ".join).reindex(meta.index).fillna("")
     out = wide.join(meta, how="left").reset_index()
     for g in GROUPS:
         for f in fields:
@@ -309,6 +311,7 @@ def _finish_wide(w: pd.DataFrame, key_stage: int, england_other: dict, diffn: di
     return w
 
 
+@per_build(maxsize=32)
 def area_gaps(area_code: str, key_stage: int, measures=None, estimates: bool = True, path=None) -> pd.DataFrame:
     """The gap table for one LA (three-digit code) or ``'england'``: one row per measure x academic year.
 
@@ -884,6 +887,7 @@ VIEWS = {"gap": "Gap (other minus disadvantaged)", "gap_to_national_other": "Gap
          "groups": "Results by pupil group"}
 
 
+@per_build(maxsize=32)
 def trend_lines(la_code: str, key_stage: int, measure: str, view: str = "groups",
                 groups=("disadvantaged", "other"), urns=None, path=None) -> tuple[pd.DataFrame, list[dict]]:
     """Long data for a trend chart: one row per line point (LA, England, chosen schools).
@@ -929,6 +933,7 @@ def trend_lines(la_code: str, key_stage: int, measure: str, view: str = "groups"
     return df.sort_values(["area_kind", "series", "start_year"]).reset_index(drop=True), brks
 
 
+@per_build(maxsize=32)
 def trend_sentence(la_code: str, key_stage: int, measure: str, path=None) -> str:
     """The sentence beside an LA-vs-England trend chart: the latest published gap against England's and
     whether the LA's gap has changed by more than its noise."""
@@ -972,6 +977,7 @@ def share_estimate(la_code: str | None, key_stage: int, path=None) -> pd.DataFra
     return _query("gaps/share_from_schools", {"la": la_code, "ks": int(key_stage)}, path)
 
 
+@per_build(maxsize=32)
 def overview_tiles(la_code: str, path=None) -> list[dict]:
     """The LA overview's headline tiles. Each: ``label``, ``value`` (text), ``delta`` (text or None),
     ``delta_color`` ('inverse' = bigger is worse, 'off'), ``note`` (plain words, with the year and source)."""
@@ -1066,6 +1072,7 @@ def funnel_sentence(f: dict, la_name_: str, measure: str) -> str:
     return s
 
 
+@per_build(maxsize=32)
 def school_options(la_code: str, key_stage: int, measure: str, path=None) -> pd.DataFrame:
     """The LA's schools with any published value of the measure (for a school picker): urn, name, latest
     number of disadvantaged pupils."""
@@ -1135,6 +1142,7 @@ def pooled_sentence(df: pd.DataFrame, la_name_: str, measure: str) -> str:
     return s
 
 
+@per_build(maxsize=32)
 def default_measure(la_code: str, key_stage: int, path=None) -> str:
     """The first gap measure (headline ones first) with a published LA gap; else one with any LA figure
     (published or estimated) for disadvantaged pupils; else the first headline measure."""

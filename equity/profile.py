@@ -17,6 +17,7 @@ import importlib
 import numpy as np
 import pandas as pd
 
+from .cache import per_build
 from . import db, lookups, years
 from .measures import GROUP_LABELS, HEADLINE, MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff
@@ -39,6 +40,7 @@ def search(text: str, limit: int = 20, path=None) -> pd.DataFrame:
     return lookups.school_search(text, limit=limit, path=path)
 
 
+@per_build(maxsize=64)
 def school(urn: int, path=None) -> dict | None:
     """The school's row in ``school`` (name, LA, phase, type, location...), or None if unknown."""
     try:
@@ -49,6 +51,7 @@ def school(urn: int, path=None) -> dict | None:
 
 # ---- context -------------------------------------------------------------------------------------
 
+@per_build(maxsize=64)
 def context_history(urn: int, path=None) -> pd.DataFrame:
     """The school's context by key stage and year from the performance tables (cohort, % disadvantaged,
     prior attainment, % EAL, % SEN...), newest year last."""
@@ -61,6 +64,7 @@ def census(urn: int, path=None) -> pd.DataFrame:
     return db.query("profile/census", {"urn": int(urn)}, path=path)
 
 
+@per_build(maxsize=64)
 def neighbourhood(urn: int, path=None) -> tuple[dict | None, str]:
     """The deprivation around the school from ``equity.neighbourhoods.profile`` (own LSOA and the
     population-weighted average of the LSOAs within its radius): (profile dict, '') or (None, reason).
@@ -83,6 +87,7 @@ def _pct(v) -> str:
     return "–" if v is None or pd.isna(v) else f"{float(v):.0f}%"
 
 
+@per_build(maxsize=64)
 def context_table(urn: int, path=None) -> pd.DataFrame:
     """One row per fact about the school: ``what``, ``value``, ``year`` and ``source``.
 
@@ -155,6 +160,7 @@ def context_table(urn: int, path=None) -> pd.DataFrame:
 
 # ---- lineage and outcomes ------------------------------------------------------------------------
 
+@per_build(maxsize=64)
 def lineage(urn: int, path=None) -> pd.DataFrame:
     """Schools linked to this one in GIAS: ``related_urn``, ``relation`` ('predecessor' = the school
     it replaced, e.g. before academy conversion; 'successor'), link type and date, ``depth``
@@ -162,6 +168,7 @@ def lineage(urn: int, path=None) -> pd.DataFrame:
     return db.query("profile/lineage", {"urn": int(urn)}, path=path)
 
 
+@per_build(maxsize=64)
 def key_stages(urn: int, path=None) -> list[int]:
     """Key stages (4 and/or 2) with any results for the school or its predecessors/successors."""
     urns = [int(urn), *lineage(urn, path).related_urn.astype(int).tolist()]
@@ -172,6 +179,7 @@ def key_stages(urn: int, path=None) -> list[int]:
     return out
 
 
+@per_build(maxsize=64)
 def outcomes(urn: int, key_stage: int, *, include_lineage: bool = True, path=None) -> pd.DataFrame:
     """The school's results at one key stage: one row per measure, pupil group and year.
 
@@ -320,6 +328,7 @@ def outcome_sentence(df: pd.DataFrame, measure: str, name: str, key_stage: int) 
 
 # ---- family --------------------------------------------------------------------------------------
 
+@per_build(maxsize=32)
 def family_position(urn: int, key_stage: int, measure: str | None = None, start_year: int | None = None,
                     path=None) -> tuple[pd.DataFrame | None, str]:
     """The school and its family of similar schools with results for disadvantaged pupils
@@ -353,6 +362,7 @@ def family_position(urn: int, key_stage: int, measure: str | None = None, start_
 
 # ---- Ofsted --------------------------------------------------------------------------------------
 
+@per_build(maxsize=64)
 def ofsted_history(urn: int, path=None) -> pd.DataFrame:
     """Dated Ofsted grades for the school and its predecessor/successor URNs, newest first.
 
