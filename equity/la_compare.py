@@ -334,9 +334,10 @@ def availability(la_code: str, path=None) -> list[str]:
     name = gaps.area_name(la_code, path)
     out = []
     sets = comparison_sets(path)
+    held = _q("la_compare/la_sets" if _has_indicators(path) else "la_compare/la_sets_published", {"la": la_code}, path)
+    held = set(zip(held.key_stage.astype(int), held.measure, held.start_year.astype(int)))
     for r in sets.itertuples():
-        t, _ = la_gap_table(r.key_stage, r.measure, r.start_year, path)
-        has = la_code in set(t.area_code)
+        has = (int(r.key_stage), r.measure, int(r.start_year)) in held
         out.append(f"{r.label}: disadvantaged and other pupils for {r.las} LAs"
                    + ("" if has else f" ({name} not among them)") + ".")
     region = la_region(la_code, path)

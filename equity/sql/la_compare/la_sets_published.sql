@@ -1,0 +1,12 @@
+-- The (key stage, measure, year) combinations in which one LA has a published figure (status ok) for
+-- both disadvantaged and other pupils, in DfE's performance tables (a database without LA indicator files).
+with rows as (
+    select key_stage, measure, start_year, pupil_group
+    from published_result
+    where area_level = 'la' and area_code = $la and status = 'ok' and value is not null
+      and pupil_group in ('disadvantaged', 'other')
+)
+select key_stage, measure, start_year
+from rows
+group by all
+having count(distinct pupil_group) = 2
