@@ -197,6 +197,18 @@ def test_changing_the_la_filter_updates_the_page_and_its_url(server, page):
     fresh.close()
 
 
+def test_a_bookmark_of_overview_lands_on_the_default_page_with_its_filters(server, page):
+    page.goto(f"{server.base}/overview?la=936&ks=2")
+    wait_ready(page)
+    assert not exceptions_shown(page), exceptions_shown(page)
+    assert "Page not found" not in page.locator("body").inner_text()
+    assert page.get_by_role("heading", name="Surrey: the disadvantage gap").count() == 1
+    assert _la_select(page).first.get_by_role("combobox").input_value() == "Surrey (936)"
+    from urllib.parse import parse_qs, urlparse
+    q = parse_qs(urlparse(page.url).query)
+    assert q.get("ks") == ["2"] and "936" in q.get("la", [""])[0], page.url
+
+
 AXE_RUN = """async (chrome) => {
     const res = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
                                          resultTypes: ['violations']});
