@@ -593,43 +593,44 @@ def pooled_school_gaps(la_code: str, key_stage: int, measure: str, end_year: int
         end_year = int(have.start_year.max()) if not have.empty else int(g.start_year.max())
     window = [y for y in range(end_year - years + 1, end_year + 1) if comparable(y, end_year, key_stage, measure)]
     rec_w = {y: (3 - (end_year - y) if weights == "3:2:1" else 1) for y in window}
-    rows = []
     three = {}
     if measure in THREE_YEAR:
         t = school_long(key_stage, la_code=la_code, measures=[THREE_YEAR[measure]], path=path)
         t = t[(t.start_year == end_year) & (t.pupil_group == "all")]
         three = dict(zip(t.urn, t.value))
-    for (urn, name), sub in g.groupby(["urn", "name"]):
-        latest = sub[sub.start_year == end_year]
-        lat = latest.iloc[0] if not latest.empty else None
-        pool = sub[sub.start_year.isin(window)]
-        rec = {"urn": int(urn), "name": name, "academic_year": label(end_year),
-               "school_type": "mainstream" if bool(sub.is_mainstream.iloc[0]) else "special or other",
-               "disadvantaged": lat.disadvantaged if lat is not None else np.nan,
-               "other": lat.other if lat is not None else np.nan,
-               "gap": lat.gap if lat is not None else np.nan,
-               "gap_to_national_other": lat.gap_to_national_other if lat is not None else np.nan,
-               "n_disadvantaged": lat.n_disadvantaged if lat is not None else np.nan,
-               "n_other": lat.n_other if lat is not None else np.nan,
-               "status": lat.status if lat is not None else "no result this year"}
-        for grp in ("disadvantaged", "other"):
-            ok = pool[pool[grp].notna() & pool[f"n_{grp}"].notna()]
-            wts = ok.start_year.map(rec_w) * ok[f"n_{grp}"]
-            rec[f"pooled_{grp}"] = float((ok[grp] * wts).sum() / wts.sum()) if wts.sum() > 0 else np.nan
-            rec[f"pooled_n_{grp}"] = float(ok[f"n_{grp}"].sum()) if not ok.empty else np.nan
-            if grp == "disadvantaged":
-                rec["pooled_years"] = ", ".join(label(int(y)) for y in sorted(ok.start_year))
-        ok = pool[pool.gap_to_national_other.notna() & pool.n_disadvantaged.notna()]
-        wts = ok.start_year.map(rec_w) * ok.n_disadvantaged
-        rec["pooled_gap_to_national_other"] = float((ok.gap_to_national_other * wts).sum() / wts.sum()) \
-            if wts.sum() > 0 else np.nan
-        rec["pooled_gap"] = rec["pooled_other"] - rec["pooled_disadvantaged"]
-        rec["pooled_source"] = "estimate"
-        rec["dfe_3yr_all"] = three.get(urn, np.nan)
-        n = rec["n_disadvantaged"]
-        rec["small_cohort"] = bool(pd.isna(n) or n < SMALL_COHORT)
-        rows.append(rec)
-    out = pd.DataFrame(rows)
+    keys = ["urn", "name"]
+    out = g.groupby(keys, sort=True).is_mainstream.first().reset_index()
+    out["academic_year"] = label(end_year)
+    out["school_type"] = np.where(out.is_mainstream.astype(bool), "mainstream", "special or other")
+    latest = g[g.start_year == end_year].drop_duplicates(keys)
+    cols = ["disadvantaged", "other", "gap", "gap_to_national_other", "n_disadvantaged", "n_other", "status"]
+    out = out.merge(latest[keys + cols], on=keys, how="left")
+    out["status"] = out.status.where(out.status.notna(), "no result this year")
+    pool = g[g.start_year.isin(window)].assign(_w=lambda d: d.start_year.map(rec_w).astype(float))
+
+    def pooled(value: str, n: str) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+        ok = pool[pool[value].notna() & pool[n].notna()]
+        ok = ok.assign(_wt=ok._w * ok[n], _wv=ok._w * ok[n] * ok[value])
+        agg = ok.groupby(keys).agg(wv=("_wv", "sum"), wt=("_wt", "sum"), n=(n, "sum"))
+        agg = out.set_index(keys).index.to_frame(index=False).merge(agg.reset_index(), on=keys, how="left")
+        est = np.where(agg.wt > 0, agg.wv / agg.wt.where(agg.wt > 0), np.nan)
+        return pd.Series(est, index=out.index), pd.Series(agg.n.to_numpy(float), index=out.index), ok
+
+    for grp in ("disadvantaged", "other"):
+        out[f"pooled_{grp}"], out[f"pooled_n_{grp}"], ok = pooled(grp, f"n_{grp}")
+        if grp == "disadvantaged":
+            yrs = ok.sort_values("start_year").groupby(keys).start_year.agg(
+                lambda ys: ", ".join(label(int(y)) for y in ys))
+            out["pooled_years"] = out.set_index(keys).index.map(yrs).fillna("")
+    out["pooled_gap_to_national_other"] = pooled("gap_to_national_other", "n_disadvantaged")[0]
+    out["pooled_gap"] = out.pooled_other - out.pooled_disadvantaged
+    out["pooled_source"] = "estimate"
+    out["dfe_3yr_all"] = out.urn.map(three).astype(float)
+    out["small_cohort"] = out.n_disadvantaged.isna() | (out.n_disadvantaged < SMALL_COHORT)
+    out["urn"] = out.urn.astype(int)
+    out = out[["urn", "name", "academic_year", "school_type", *cols, "pooled_disadvantaged", "pooled_n_disadvantaged",
+               "pooled_years", "pooled_other", "pooled_n_other", "pooled_gap_to_national_other", "pooled_gap",
+               "pooled_source", "dfe_3yr_all", "small_cohort"]]
     return out.sort_values(["small_cohort", "name"]).reset_index(drop=True)
 
 
