@@ -192,10 +192,10 @@ def measure_table(key_stage: int, measure: str, path=None) -> pd.DataFrame:
 @per_build(maxsize=32)
 def years_with(key_stage: int, measure: str, la_codes=None, path=None) -> list[int]:
     """Start years in which the measure has at least one disadvantaged-pupils value (in la_codes)."""
-    t = measure_table(key_stage, measure, path)
-    if la_codes:
-        t = t[t.la_code.isin(list(la_codes))]
-    return sorted(int(y) for y in t.loc[t.value.notna(), "start_year"].unique())
+    las = [str(c) for c in la_codes] if la_codes else []
+    df = db.query("keys_to_success/years_with", {"key_stage": int(key_stage), "measure": measure,
+                                                  "all_las": not las, "las": las or [""]}, path=path)
+    return [int(y) for y in df.start_year]
 
 
 @lru_cache(maxsize=4)
