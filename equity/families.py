@@ -301,8 +301,8 @@ def space(*, weights: dict | None = None, key_stage: int = 4, start_year: int | 
 # ---- all families at once ----------------------------------------------------------------------
 
 def _nearest(X: np.ndarray, lat: np.ndarray, lon: np.ndarray, la: np.ndarray, urns: np.ndarray,
-             size: int, radius_km: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every row of X: the ``size`` nearest other rows outside the radius.
+             size: int, radius_km: float, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every row of X (or only ``rows``): the ``size`` nearest other rows outside the radius.
 
     Returns (members, distance, km), each (n, size); members are row indices, -1 where a family
     has fewer members. Rows are taken in order of distance, ties by URN. A k-d tree gives the
@@ -316,7 +316,7 @@ def _nearest(X: np.ndarray, lat: np.ndarray, lon: np.ndarray, la: np.ndarray, ur
     if n < 2:
         return members, dist, km_out
     tree = cKDTree(X)
-    todo = np.arange(n)
+    todo = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     k = min(n, size * 3 + 1)
     while len(todo):
         d, idx = tree.query(X[todo], k=k)
@@ -380,6 +380,26 @@ def all_families(*, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_
     out = _families_cached(*args).copy()
     out.attrs["method"] = _method(*args)
     return out
+
+
+def family_members(urns, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_KM,
+                   weights: dict | None = None, key_stage: int = 4, start_year: int | None = None,
+                   include_special: bool = False, include_independent: bool = False, path=None) -> pd.DataFrame:
+    """The families of some schools only: the rows of :func:`all_families` for these URNs (``urn``,
+    ``member_urn``, ``rank``, ``distance``, ``km``; no closeness band, which is relative to every
+    family). The same search, asked for fewer schools: an LA's schools cost a fraction of England's."""
+    _check(size, radius_km)
+    year = _family_year(key_stage, start_year, path)
+    sp = _space_cached(int(key_stage), year, _weights(weights), bool(include_special), bool(include_independent),
+                       _key(path))
+    s = sp.schools
+    all_urns = s.urn.to_numpy(np.int64)
+    rows = np.flatnonzero(np.isin(all_urns, np.asarray(list(urns), dtype=np.int64)))
+    members, dist, km = _nearest(sp.X, s.lat.to_numpy(float), s.lon.to_numpy(float),
+                                 s.la_code.fillna("").to_numpy(object), all_urns, int(size), float(radius_km), rows)
+    r, c = np.nonzero(members >= 0)
+    return pd.DataFrame({"urn": all_urns[r], "member_urn": all_urns[members[r, c]], "rank": c + 1,
+                         "distance": dist[r, c], "km": km[r, c]})
 
 
 # ---- the method in words -----------------------------------------------------------------------

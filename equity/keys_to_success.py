@@ -759,12 +759,14 @@ def family_comparison(key_stage: int, measure: str, start_year: int, urns=None, 
     """
     fam = _families()
     radius = radius_km if radius_km is not None else fam.DEFAULT_RADIUS_KM
-    members = fam.all_families(size=size, radius_km=radius, weights=weights, key_stage=key_stage,
-                               start_year=start_year, path=path)
     t = measure_table(key_stage, measure, path)
     t = t[t.start_year == start_year]
-    if urns is not None:
-        members = members[members.urn.isin(list(urns))]
+    if urns is not None:  # only these schools' families (members may be anywhere)
+        members = fam.family_members(list(urns), size=size, radius_km=radius, weights=weights,
+                                     key_stage=key_stage, start_year=start_year, path=path)
+    else:
+        members = fam.all_families(size=size, radius_km=radius, weights=weights, key_stage=key_stage,
+                                   start_year=start_year, path=path)
     vals = t[["urn", "value"]].rename(columns={"urn": "member_urn", "value": "member_value"})
     m = members.merge(vals, on="member_urn", how="left")
     agg = m.groupby("urn").member_value.agg(family_mean="mean", family_sd="std", family_n="count").reset_index()
@@ -791,8 +793,13 @@ def hubs(key_stage: int, measure: str | None = None, la_codes=None, *, size: int
     la_codes = list(la_codes) if la_codes else None
     rows = []
     for y in years_with(key_stage, measure, la_codes, path):
+        mine = None
+        if la_codes:  # the families of the LAs' schools only
+            mt = measure_table(key_stage, measure, path)
+            mine = mt.loc[(mt.start_year == y) & mt.la_code.isin(la_codes), "urn"].unique().tolist()
         try:
-            fc = family_comparison(key_stage, measure, y, size=size, radius_km=radius_km, weights=weights, path=path)
+            fc = family_comparison(key_stage, measure, y, urns=mine, size=size, radius_km=radius_km,
+                                   weights=weights, path=path)
         except (KeyError, ValueError, LookupError):
             continue
         if la_codes:

@@ -101,6 +101,18 @@ def test_ranks_follow_distance_and_are_deterministic(built_db, fams):
     pd.testing.assert_frame_equal(fams.reset_index(drop=True), again.reset_index(drop=True))
 
 
+@pytest.mark.parametrize("key_stage,year,radius", [(4, 2023, 5.0), (4, 2017, 12.0), (2, 2018, 5.0)])
+def test_families_of_some_schools_are_the_same_as_in_all_families(built_db, key_stage, year, radius):
+    every = F.all_families(key_stage=key_stage, start_year=year, radius_km=radius)
+    some = sorted(every.urn.unique())[::7]
+    assert len(some) >= 20
+    got = F.family_members(some, key_stage=key_stage, start_year=year, radius_km=radius)
+    want = every[every.urn.isin(some)].drop(columns="closeness")
+    key = ["urn", "rank"]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                  want.sort_values(key).reset_index(drop=True), check_dtype=False)
+
+
 def test_ties_are_broken_by_urn():
     # six schools with the same context, far apart: the nearest-first order must be by URN
     X = np.zeros((6, 2))
