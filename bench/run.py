@@ -46,64 +46,50 @@ PY = sys.executable
 # Why targets are missed, from profiling (bench/build_profile.py's per-statement timing and cProfile,
 # and the experiments quoted), and what would fix each. Kept here so that every run reprints them.
 NOTES = """\
-**Build (target ≤ 2x DuckDB's raw read).** Nearly all the build's time is inside DuckDB (cProfile: 498 of 506 s in
-`duckdb.execute`), in three places (shares from a profiled run of the same set):
+**Build (target ≤ 2x DuckDB's raw read): missed, by about 1.3-1.7x.** The build reads every file as DuckDB's
+raw read does, then does work the raw read does not: it unpivots each performance table (400-500 columns) into
+the long form school x year x measure x group, keeps a status for every missing value, resolves which of several
+versions of a figure wins (final over provisional, a year's own file over another file's history columns), and
+builds the marts. Two runs on a quiet machine gave 2.65x (60.9 / 23.0 s) and 3.3x (66.9 / 20.2 s); under heavy
+load 3.6x. Already done since the first measurement (512 s under load): staging in temp tables (12.2 -> 2.7 s
+per national KS4 file), version resolution by ranking keys and a semi-join (63 -> 28 s), unknown suppression
+codes looked for once per distinct token. What is left, from the step table above:
 
-1. *Staging read, about 30%*: `db.Writer.read_csv` writes every file into a **persistent** table of the new
-   database with `row_number() over ()`. Measured on one national KS4 file (8,153 rows x 507 text columns):
-   persistent + row_number 12.2 s; persistent alone 6.0 s; **`create temp table` 2.7 s** (with or without
-   row_number: the window costs nothing in memory). Staging tables are dropped after each file, so nothing is
-   lost. Proposed change (equity/db.py, `Writer.read_csv`): `create temp table {table} as select row_number()
-   over () as _row, * from read_csv(...)`.
-2. *`build/marts_results`, about 25%*: `row_number()` over 6.8 million `school_result_all` rows carrying all 18
-   columns. Ranking only the keys and `rowid`, then keeping the winners with a semi-join, gives the same
-   4,184,025 rows (`except all` empty) in 28.5 s instead of 63.4 s. Proposed change (marts_results.sql):
-   `create table school_result as select * from school_result_all where rowid in (select rid from (select
-   r.rowid as rid, row_number() over (partition by ... order by ...) as rk from school_result_all r left join
-   source_file sf on sf.file = r.source_file where r.urn is not null) where rk = 1)`; the same for
-   `published_result`.
-3. *The unpivot in `performance_tables._load_long`, about 35%*: `long_cells` (every mapped cell, about 2.5
-   million per national file), then `long_rows` (a group-by that pivots the fields back), and `cell_status()`
-   evaluated three times per cell (the `unknown_token` insert scans every cell again). Proposed: compute
-   `cell_value`/`cell_status` once as columns of `long_cells`, and fill `unknown_token` from `long_rows`
-   (where status = 'unknown'), or unpivot value/CI/cohort columns together (`UNPIVOT ... ON (v, lo, hi, n)`)
-   so that no group-by is needed.
+1. *The unpivot* (`long_cells` + `long_rows` + the two `school_result_all` inserts, about 25 s): every mapped cell
+   becomes a row (about 2.5 million per national file) and a group-by pivots value, CI and cohort back together.
+   Unpivoting the value, CI and cohort columns together (`UNPIVOT ... ON (v, lo, hi, n)`, one column set per
+   measure and group) would remove the group-by; it needs the column map regrouped by (measure, group).
+2. *`build/marts_results`* (about 11 s): ranking 6.8 million rows to pick one version of each figure. Files
+   without history columns could skip it; the synthetic set, like DfE's real files, carries them.
+3. *Unknown-token check* (about 6 s): one pass over every cell; folding it into the unpivot would save most of it.
 
-Items 1 and 2 alone take roughly half of the build's time away; with 3, the build should come within the 2x
-target. Peak memory of the build (about 2.5 GB) comes from the same window and unpivot steps.
+The build runs once per data refresh (a few times a year) and never blocks the app: the running app keeps
+serving the previous build until the new one is swapped in.
 
-**Load.** The machine was shared with other engineers' test runs (load average 6-15 on 2 cores), which
-inflates every wall time here several-fold: the same raw read took 37.5 s on a quieter moment of the same day and
-141 s in this run, and an unprofiled build 188 s against 512 s here. CPU seconds (build / raw read = 4.0x) are the
-steadier figure. Rerun `python bench/run.py` on an idle machine for clean wall times.
+**Pages (targets: first run ≤ 2 s, warm rerun ≤ 250 ms).** Every warm rerun is now within 250 ms: the `equity`
+calls a page repeats on each rerun are cached per database build (`equity.cache.per_build`: keyed on the
+arguments and the build's identity, so a rebuild swapped in is read at the next call), the Data page's coverage
+is summarised in the build (`result_coverage`), the LA comparison asks one query for the LA's comparisons instead
+of building every LA table, the Keys to Success years come from one small query, and the pooled school gaps are
+computed for all schools at once. Two first runs still miss 2 s:
 
-**Pages (targets: first run ≤ 2 s, warm rerun ≤ 250 ms).** At national scale the pages spend their time in
-their `equity` calls (column "equity calls alone"), not in Streamlit; the slowest call is named per page:
-`la_compare.availability` (LA comparison, 11.5 s), `keys_to_success.hubs` (10.3 s) and `years_with` (five calls,
-8.6 s) on Keys to Success and Partnerships, `pack.build` (the meeting pack, 13-16 s, rebuilt on every first run),
-`gaps.school_funnel` / `funnel_options` (overview, 7 s together), `gaps.pooled_school_gaps` (gap trends, 3.2 s),
-`catalogue.coverage` (Data, 3.6 s). Each scans the national `school_result` (4.2 million rows) per call. Fixes:
-cache them per build (as `equity.families` does with its `_key(path)`: the families and school pages' warm reruns
-are the fastest here), and compute the national summaries they need (years with data per LA and measure,
-coverage, funnel inputs) once in the build as small marts tables, so a page reads hundreds of rows instead of
-scanning millions. Warm reruns that repeat uncached calls miss 250 ms for the same reason.
+* *LA overview* (2.2 s, by 1.1x): it is the landing page, so its first run is the app's first run in the
+  process; its calls (default measure, tiles, trend, funnel) each read the LA's school rows once.
+* *Keys to Success* (3.0 s, by 1.5x): the hub schools are schools above their family in **every** year, so the
+  first run builds the family of every school in England for each of the 8 years (`keys_to_success.hubs`,
+  2.2 s). Cached afterwards (warm rerun 0.07 s). Families for only the LA's schools would cut it to a fraction.
 
-**Families for every school (≤ 1 s).** Cold figures include loading and standardising the context for every
-school (a query over `school_context` and the LSOA tables); the nearest-neighbour search itself is fast: once the
-context is cached per build, all families come back in 6-22 ms. Under this load the cold call misses 1 s by
-about 1.8x; the context load is the part to move into the build (a `family_context` mart).
+**Families for every school (≤ 1 s): met** (KS4 0.28 s, KS2 0.53 s cold, including loading the context).
 
-**Memory.** The app server stays under 1 GB after every page (peak 994 MB: close to the target; the pages'
-national DataFrames held in `st.cache_data` make most of it). The build peaks at about 2.5 GB (window and
-unpivot steps, items 2-3 above).
+**Memory: met.** The app server stays well under 1 GB after every page; the build peaks at about 1.8 GB
+(ranking and unpivot steps).
 
 **Not measured at national scale.** The Neighbourhoods page has nothing to draw on the synthetic set (it carries
 no IoD/LSOA files), and the synthetic set has no LA/region names file (`la` is empty, so pages show LA codes);
 the matcher's "region" is DfE's sub-region from the bundled `la_and_region_codes_meta.csv` (London East: 10 LAs).
 
-**Concurrency.** The p95 is that of 20 sessions sharing 2 cores in one process (AppTest threads, one GIL) on a
-machine already loaded: each run waits for the other 19, so it is roughly 20 x the single-session time, and
-the pages' uncached national scans (above) are what every session waits on. No session saw an error or a result
+**Concurrency.** The p95 is that of 20 sessions sharing 2 cores in one process (AppTest threads, one GIL): each
+run waits for the others, so it is roughly the sum of the concurrent runs. No session saw an error or a result
 from neither build.
 """
 
