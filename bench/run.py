@@ -46,11 +46,12 @@ PY = sys.executable
 # Why targets are missed, from profiling (bench/build_profile.py's per-statement timing and cProfile,
 # and the experiments quoted), and what would fix each. Kept here so that every run reprints them.
 NOTES = """\
-**Build (target ≤ 2x DuckDB's raw read): missed, by about 1.3-1.7x.** The build reads every file as DuckDB's
+**Build (target ≤ 2x DuckDB's raw read): missed, by about 1.3x (1.3-1.7x over three quiet runs).** The build reads every file as DuckDB's
 raw read does, then does work the raw read does not: it unpivots each performance table (400-500 columns) into
 the long form school x year x measure x group, keeps a status for every missing value, resolves which of several
 versions of a figure wins (final over provisional, a year's own file over another file's history columns), and
-builds the marts. Two runs on a quiet machine gave 2.65x (60.9 / 23.0 s) and 3.3x (66.9 / 20.2 s); under heavy
+builds the marts. Three runs on a quiet machine gave 2.65x (60.9 / 23.0 s), 3.3x (66.9 / 20.2 s) and 2.65x
+(54.5 / 20.6 s, this run); under heavy
 load 3.6x. Already done since the first measurement (512 s under load): staging in temp tables (12.2 -> 2.7 s
 per national KS4 file), version resolution by ranking keys and a semi-join (63 -> 28 s), unknown suppression
 codes looked for once per distinct token. What is left, from the step table above:
@@ -66,18 +67,14 @@ codes looked for once per distinct token. What is left, from the step table abov
 The build runs once per data refresh (a few times a year) and never blocks the app: the running app keeps
 serving the previous build until the new one is swapped in.
 
-**Pages (targets: first run ≤ 2 s, warm rerun ≤ 250 ms).** Every warm rerun is now within 250 ms: the `equity`
-calls a page repeats on each rerun are cached per database build (`equity.cache.per_build`: keyed on the
-arguments and the build's identity, so a rebuild swapped in is read at the next call), the Data page's coverage
-is summarised in the build (`result_coverage`), the LA comparison asks one query for the LA's comparisons instead
-of building every LA table, the Keys to Success years come from one small query, and the pooled school gaps are
-computed for all schools at once. Two first runs still miss 2 s:
-
-* *LA overview* (2.2 s, by 1.1x): it is the landing page, so its first run is the app's first run in the
-  process; its calls (default measure, tiles, trend, funnel) each read the LA's school rows once.
-* *Keys to Success* (3.0 s, by 1.5x): the hub schools are schools above their family in **every** year, so the
-  first run builds the family of every school in England for each of the 8 years (`keys_to_success.hubs`,
-  2.2 s). Cached afterwards (warm rerun 0.07 s). Families for only the LA's schools would cut it to a fraction.
+**Pages (targets: first run ≤ 2 s, warm rerun ≤ 250 ms): met on every page.** What changed since the first
+measurement (first runs up to 20 s, warm reruns up to 9 s): the `equity` calls a page repeats on each rerun are
+cached per database build (`equity.cache.per_build`: keyed on the arguments and the build's identity, so a rebuild
+swapped in is read at the next call), the Data page's coverage is summarised in the build (`result_coverage`),
+the LA comparison asks one query for the LA's comparisons instead of building every LA table, the Keys to Success
+years come from one small query, the pooled school gaps are computed for all schools at once, and the hub schools
+need the families of the LA's schools only (`families.family_members`) rather than of every school in England.
+The closest to the line: the landing page's first run (the app's first run in the process) at 1.5 s.
 
 **Families for every school (≤ 1 s): met** (KS4 0.28 s, KS2 0.53 s cold, including loading the context).
 
