@@ -621,7 +621,7 @@ def pooled_school_gaps(la_code: str, key_stage: int, measure: str, end_year: int
         if grp == "disadvantaged":
             yrs = ok.sort_values("start_year").groupby(keys).start_year.agg(
                 lambda ys: ", ".join(label(int(y)) for y in ys))
-            out["pooled_years"] = out.set_index(keys).index.map(yrs).fillna("")
+            out["pooled_years"] = [yrs.get(k, "") for k in zip(out.urn, out.name)]
     out["pooled_gap_to_national_other"] = pooled("gap_to_national_other", "n_disadvantaged")[0]
     out["pooled_gap"] = out.pooled_other - out.pooled_disadvantaged
     out["pooled_source"] = "estimate"
