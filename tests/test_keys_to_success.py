@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,27 @@ def test_ofsted_reason_uses_the_inspection_before_the_year_ended(built_db):
     assert kings.ofsted_grade == 4 and "Ofsted grade 4 (inspected 06 Dec 2016)" in kings.reasons_text
     assert pd.Timestamp(kings.ofsted_date) <= pd.Timestamp("2017-08-31")
     assert "fell from -0.51 to -1.33 since 2015/16" in kings.reasons_text
+
+
+def test_a_schools_own_inspection_beats_its_predecessors_on_the_same_day(built_db):
+    # 145146 was inspected on 9 May 2018 (Outstanding); GIAS names 137798 as its predecessor, inspected
+    # the same day (Good). Its own grade counts, in every run (the query once picked either at random).
+    same_day = _sql("select i.urn, i.grade, i.inspection_date from ofsted_inspection i "
+                    "join school_lineage l on l.related_urn = i.urn and l.relation = 'predecessor' "
+                    "where l.urn = 145146")
+    assert list(same_day.grade) == [2] and str(same_day.inspection_date[0])[:10] == "2018-05-09"
+    for _ in range(20):
+        row = kts.ofsted_as_of(date(2024, 8, 31)).set_index("urn").loc[145146]
+        assert (row.grade, bool(row.inherited)) == (1, False)
+    # the latest grade is still inherited when the predecessor's inspection is the later one
+    both = kts.ofsted_as_of(date(2024, 8, 31))
+    assert both.urn.is_unique
+    inherited = both[both.inherited]
+    assert len(inherited) > 0
+    own_latest = _sql("select urn, max(inspection_date) d from ofsted_inspection "
+                      "where grade between 1 and 4 and inspection_date <= date '2024-08-31' group by urn")
+    later = inherited.merge(own_latest, on="urn", how="left")
+    assert (later.d.isna() | (pd.to_datetime(later.d) < pd.to_datetime(later.inspection_date))).all()
 
 
 def test_unknown_year_or_area_is_refused(built_db):
