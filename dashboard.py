@@ -15,7 +15,7 @@ HERE = Path(__file__).parent
 # (file, title, icon, url path); a page appears once its file exists.
 PAGES = {
     "Overview": [
-        ("pages/la_overview.py", "LA overview", ":material/dashboard:", "overview"),
+        ("pages/overview.py", "LA overview", ":material/dashboard:", "overview"),
         ("pages/gap_trends.py", "Gap trends", ":material/show_chart:", "gaps"),
         ("pages/la_comparison.py", "LA comparison", ":material/compare_arrows:", "compare"),
     ],
@@ -53,6 +53,8 @@ nav = {section: [st.Page(str(HERE / f), title=t, icon=i, url_path="home" if u ==
 nav = {k: v for k, v in nav.items() if v}
 # A bookmark of "/overview" lands on the default page too, with its filters, through a hidden page
 # (the default page is served at "/" but still holds its own path name, so it cannot be "overview").
+# Its file is pages/overview.py so that the very first request after a server start, which Streamlit
+# resolves against the files in pages/ (see pages/_shared.route_through_frame), finds a page too.
 home = next(p for pages in nav.values() for p in pages if p.url_path == "")
 nav[next(iter(nav))].append(st.Page(lambda: st.switch_page(home, query_params=st.query_params.to_dict()),
                                     title=home.title, url_path=HOME, visibility="hidden"))

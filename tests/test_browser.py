@@ -197,7 +197,32 @@ def test_changing_the_la_filter_updates_the_page_and_its_url(server, page):
     fresh.close()
 
 
-def test_a_bookmark_of_overview_lands_on_the_default_page_with_its_filters(server, page):
+@pytest.fixture()
+def fresh_server(built_db, tmp_path):
+    """A server no session has visited yet: the first request is the one under test."""
+    _need_browser()
+    srv = Server(built_db, ARTIFACTS / "fresh_server.log")
+    try:
+        srv.wait_healthy(180)
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-request-after-start", "later-request"])
+def test_a_bookmark_of_overview_lands_on_the_default_page_with_its_filters(first, request, browser):
+    # Streamlit resolves a server's first request against the files in pages/ (old-style multipage),
+    # later ones against dashboard.py's navigation: both must land on the overview.
+    server = request.getfixturevalue("fresh_server" if first else "server")
+    if not first:
+        warm = browser.new_page()
+        warm.goto(server.base + "/")
+        wait_ready(warm)
+        warm.close()
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.set_default_timeout(120_000)
+    request.addfinalizer(ctx.close)
     page.goto(f"{server.base}/overview?la=936&ks=2")
     wait_ready(page)
     assert not exceptions_shown(page), exceptions_shown(page)

@@ -365,19 +365,19 @@ def _sentences(at):
 
 
 def test_overview_page_widgets_tiles_and_sentences(built_db):
-    at = _page("pages/la_overview.py", {"la": "936", "ks": "4"})
+    at = _page("pages/overview.py", {"la": "936", "ks": "4"})
     assert at.selectbox(key="ov_measure").value == "att8"
     assert at.radio(key="ov_quantity") is not None and at.selectbox(key="ov_year") is not None
     labels = [m.label for m in at.metric]
     assert any("Disadvantaged" in l for l in labels) and any(l.startswith("KS4 gap") for l in labels)
     surrey = _sentences(at)
     assert any("Surrey" in s and "17.5 points" in s for s in surrey), surrey
-    other = _sentences(_page("pages/la_overview.py", {"la": "850", "ks": "4"}))
+    other = _sentences(_page("pages/overview.py", {"la": "850", "ks": "4"}))
     assert other != surrey and any("Hampshire" in s for s in other)
 
 
 def test_overview_view_restored_from_the_url(built_db):
-    at = _page("pages/la_overview.py", {"la": "936", "ks": "2", "ov_measure": "Reading, writing and maths: higher standard",
+    at = _page("pages/overview.py", {"la": "936", "ks": "2", "ov_measure": "Reading, writing and maths: higher standard",
                                          "ov_quantity": "Within-school gap (other minus disadvantaged)",
                                          "ov_year": "2017/18"})
     assert at.selectbox(key="la").value == "936" and at.radio(key="ks").value == 2
