@@ -33,7 +33,7 @@ select c.urn, coalesce(c.name, s.name) as name, coalesce(c.la_code, s.la_code) a
             when s.lat is not null then coalesce(s.location_source, 'unknown') end as location_source
 from ctx c
 left join school s using (urn)
-left join (select la_code, any_value(la_name) as la_name from la group by 1) la
+left join (select la_code, min(la_name) as la_name from la group by 1) la
        on la.la_code = coalesce(c.la_code, s.la_code)
 left join pc on pc.pc = replace(upper(coalesce(c.postcode, s.postcode)), ' ', '')
 left join pred on pred.urn = c.urn

@@ -5,5 +5,5 @@ with codes as (
 select c.la_code, coalesce(l.la_name, c.la_code) as la_name,
        (select count(distinct urn) from school_result r where r.la_code = c.la_code and r.key_stage in (2, 4)
             and r.measure in ('att8', 'p8', 'rwm_exp') and r.pupil_group = 'disadvantaged') as schools_with_split
-from codes c left join (select la_code, any_value(la_name) la_name from la group by 1) l using (la_code)
+from codes c left join (select la_code, min(la_name) la_name from la group by 1) l using (la_code)
 order by schools_with_split desc, la_name

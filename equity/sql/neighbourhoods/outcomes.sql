@@ -1,7 +1,7 @@
 -- One row per school: a measure in one year for disadvantaged pupils, other pupils and all pupils,
 -- with cohort sizes and published confidence intervals. Read from school_result_shown, so a
 -- value for a group of fewer than 6 pupils is already hidden.
-select urn, any_value(la_code) as la_code,
+select urn, min(la_code) as la_code,
        max(value) filter (where pupil_group = 'disadvantaged') as disadvantaged,
        max(cohort) filter (where pupil_group = 'disadvantaged') as cohort_disadvantaged,
        max(ci_low) filter (where pupil_group = 'disadvantaged') as ci_low,

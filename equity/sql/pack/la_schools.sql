@@ -1,6 +1,6 @@
 -- Schools of an LA with any performance-table or statistics-file result (not only the
 -- all-England headline extract), with the key stages they have results for.
-select r.urn, any_value(s.name) as name, any_value(s.phase) as phase,
+select r.urn, min(s.name) as name, min(s.phase) as phase,
        list_sort(list_distinct(list(r.key_stage))) as key_stages
 from school_result r
 left join school s on s.urn = r.urn

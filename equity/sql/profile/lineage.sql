@@ -8,9 +8,9 @@ with recursive chain(urn, related_urn, relation, link_type, link_date, depth) as
     from chain c join school_lineage l on l.urn = c.related_urn and l.relation = c.relation
     where c.depth < 3 and l.related_urn <> $urn
 )
-select c.related_urn, c.relation, any_value(c.link_type) as link_type, min(c.link_date) as link_date,
-       min(c.depth) as depth, any_value(s.name) as name, any_value(s.la_code) as la_code,
-       any_value(s.open_date) as open_date, any_value(s.close_date) as close_date
+select c.related_urn, c.relation, min(c.link_type) as link_type, min(c.link_date) as link_date,
+       min(c.depth) as depth, min(s.name) as name, min(s.la_code) as la_code,
+       min(s.open_date) as open_date, min(s.close_date) as close_date
 from chain c left join school s on s.urn = c.related_urn
 group by c.related_urn, c.relation
 order by min(c.depth), c.relation, c.related_urn
