@@ -7,7 +7,10 @@
 Safety when several people use the dashboard at once:
 
 * WAL journal, ``synchronous=FULL`` and a busy timeout: readers never block the writer, and a
-  second writer waits its turn instead of failing.
+  second writer waits its turn instead of failing. SQLite's wait is not first come, first served:
+  on a loaded machine a writer can be passed over for the whole busy timeout, so a writer that is
+  still locked out tries again, up to ``WAIT_FOR_WRITE_S`` in all, then gives up with
+  :class:`RegisterBusy` (naming the file; nothing changed).
 * Every write runs inside ``BEGIN IMMEDIATE`` ... ``COMMIT``: it takes the write lock before it
   reads what it is about to change, so two writers can never interleave. A process that dies
   mid-transaction leaves nothing behind (SQLite rolls the unfinished transaction back).
@@ -26,7 +29,9 @@ from __future__ import annotations
 import csv
 import io
 import os
+import random
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -39,7 +44,8 @@ from . import years
 from .db import ROOT
 
 DEFAULT_USER_DB = ROOT / "data" / "user" / "partnerships.sqlite"
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 30.0     # one wait inside SQLite for another writer's lock
+WAIT_FOR_WRITE_S = 120.0  # all waits for one write, retries included
 STATUSES = ("active", "ended")
 # Fields an officer may set or edit, and the CSV columns (in this order).
 EDITABLE = ("school_urn", "partner_urns", "key_stage", "baseline_year", "measure", "start_date", "end_date",
@@ -87,6 +93,10 @@ class RegisterError(ValueError):
     """A change the register refuses (bad value, unknown partnership)."""
 
 
+class RegisterBusy(RegisterError):
+    """Another writer kept the register locked for longer than ``WAIT_FOR_WRITE_S``; nothing changed."""
+
+
 class StaleEdit(RegisterError):
     """The partnership changed since the version the edit was based on: nothing was written."""
 
@@ -105,14 +115,39 @@ def connect(path: Path | str | None = None) -> sqlite3.Connection:
     """
     p = Path(path) if path else user_db_path()
     p.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    con.row_factory = sqlite3.Row
-    con.execute(f"pragma busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    con.execute("pragma journal_mode = wal")
-    con.execute("pragma synchronous = full")
-    con.execute("pragma foreign_keys = on")
-    con.executescript(_SCHEMA)
-    return con
+
+    def open_and_set_up() -> sqlite3.Connection:
+        con = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            con.row_factory = sqlite3.Row
+            con.execute(f"pragma busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            con.execute("pragma journal_mode = wal")
+            con.execute("pragma synchronous = full")
+            con.execute("pragma foreign_keys = on")
+            con.executescript(_SCHEMA)
+            return con
+        except BaseException:
+            con.close()
+            raise
+    return _until_unlocked(open_and_set_up, "opening", p)
+
+
+def _until_unlocked(step, doing: str, path: Path):
+    """``step()``, tried again while SQLite reports the register locked or busy, for up to
+    ``WAIT_FOR_WRITE_S`` seconds in all (short random pauses between tries, so waiting writers do
+    not retry in step); then :class:`RegisterBusy`. Any other error is raised at once."""
+    deadline = time.monotonic() + WAIT_FOR_WRITE_S
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" not in text and "busy" not in text:
+                raise
+            if time.monotonic() >= deadline:
+                raise RegisterBusy(f"{doing} the partnership register {path}: another user kept it locked for "
+                                   f"more than {WAIT_FOR_WRITE_S:.0f} s. Nothing was changed; try again.") from exc
+            time.sleep(random.uniform(0.02, 0.25))
 
 
 def _commit(con: sqlite3.Connection) -> None:
@@ -122,9 +157,18 @@ def _commit(con: sqlite3.Connection) -> None:
 @contextmanager
 def _transaction(path=None):
     """``BEGIN IMMEDIATE`` (take the write lock first), commit on success, roll back on any error."""
-    con = connect(path)
+    p = Path(path) if path else user_db_path()
+
+    def begin() -> sqlite3.Connection:
+        con = connect(p)
+        try:
+            con.execute("begin immediate")
+            return con
+        except BaseException:
+            con.close()
+            raise
+    con = _until_unlocked(begin, "saving to", p)
     try:
-        con.execute("begin immediate")
         try:
             yield con
         except BaseException:

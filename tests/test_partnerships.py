@@ -217,6 +217,41 @@ def test_a_process_killed_mid_write_leaves_the_previous_state(user_db):
     assert time.perf_counter() - t < 5
 
 
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another user's connection holding the register's write lock (until it commits)."""
+    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    other.execute("begin immediate")
+    return other
+
+
+def test_a_writer_locked_out_longer_than_sqlites_wait_tries_again(user_db, monkeypatch):
+    _new()                                           # the file exists, in WAL mode
+    monkeypatch.setattr(reg, "BUSY_TIMEOUT_S", 0.2)  # SQLite alone would give up after 0.2 s
+    other = _hold_write_lock(user_db)
+    threading.Timer(1.0, lambda: other.execute("commit")).start()
+    t = time.perf_counter()
+    rec = _new(school_urn=125271)
+    waited = time.perf_counter() - t
+    assert waited >= 0.8 and rec["school_urn"] == 125271
+    assert len(reg.register()) == 2
+    other.close()
+
+
+def test_a_writer_locked_out_for_good_gives_up_naming_the_file_and_changes_nothing(user_db, monkeypatch):
+    _new()
+    monkeypatch.setattr(reg, "BUSY_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(reg, "WAIT_FOR_WRITE_S", 0.6)
+    other = _hold_write_lock(user_db)
+    try:
+        with pytest.raises(reg.RegisterBusy, match=f"{user_db}.*locked.*Nothing was changed"):
+            _new(school_urn=125271)
+    finally:
+        other.execute("rollback")
+        other.close()
+    assert list(reg.register().school_urn) == [141200]
+    assert set(reg.audit().partnership_id) == set(reg.register().id)
+
+
 def test_two_writers_at_once_lose_nothing_threads(user_db):
     n_threads, each = 8, 10
     errors = []
