@@ -58,16 +58,21 @@ def _need_browser():
         pytest.skip(msg)
 
 
-@pytest.fixture(scope="module")
-def server(built_db):
+def _serving(db_path: Path, log_name: str):
+    """An app server on ``db_path`` for the duration of a fixture (stopped afterwards)."""
     _need_browser()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    srv = Server(built_db, ARTIFACTS / "server.log")
+    srv = Server(db_path, ARTIFACTS / log_name)
     try:
         srv.wait_healthy(180)
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(built_db):
+    yield from _serving(built_db, "server.log")
 
 
 @pytest.fixture(scope="module")
@@ -198,15 +203,9 @@ def test_changing_the_la_filter_updates_the_page_and_its_url(server, page):
 
 
 @pytest.fixture()
-def fresh_server(built_db, tmp_path):
+def fresh_server(built_db):
     """A server no session has visited yet: the first request is the one under test."""
-    _need_browser()
-    srv = Server(built_db, ARTIFACTS / "fresh_server.log")
-    try:
-        srv.wait_healthy(180)
-        yield srv
-    finally:
-        srv.stop()
+    yield from _serving(built_db, "fresh_server.log")
 
 
 @pytest.mark.parametrize("first", [True, False], ids=["first-request-after-start", "later-request"])
