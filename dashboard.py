@@ -12,20 +12,22 @@ from equity import build, db
 st.set_page_config(page_title="Equity dashboard", page_icon=":material/balance:", layout="wide")
 
 HERE = Path(__file__).parent
-# (file, title, icon, url path); a page appears once its file exists.
+# (file, title, icon, url path); a page appears once its file exists. A page's url path is its file's
+# name: a server's first request is resolved against the files in pages/ before this navigation
+# exists (see pages/_shared.route_through_frame), so a deep link must name a file there too.
 PAGES = {
     "Overview": [
         ("pages/overview.py", "LA overview", ":material/dashboard:", "overview"),
-        ("pages/gap_trends.py", "Gap trends", ":material/show_chart:", "gaps"),
-        ("pages/la_comparison.py", "LA comparison", ":material/compare_arrows:", "compare"),
+        ("pages/gaps.py", "Gap trends", ":material/show_chart:", "gaps"),
+        ("pages/compare.py", "LA comparison", ":material/compare_arrows:", "compare"),
     ],
     "Schools": [
-        ("pages/school_profile.py", "School profile", ":material/school:", "school"),
+        ("pages/school.py", "School profile", ":material/school:", "school"),
         ("pages/families.py", "Families of schools", ":material/groups:", "families"),
         ("pages/neighbourhoods.py", "Neighbourhoods", ":material/map:", "neighbourhoods"),
     ],
     "Improvement": [
-        ("pages/keys_to_success.py", "Keys to Success", ":material/key:", "keys-to-success"),
+        ("pages/keys-to-success.py", "Keys to Success", ":material/key:", "keys-to-success"),
         ("pages/partnerships.py", "Partnerships", ":material/handshake:", "partnerships"),
         ("pages/meeting.py", "Meeting mode and packs", ":material/co_present:", "meeting"),
     ],
@@ -53,8 +55,6 @@ nav = {section: [st.Page(str(HERE / f), title=t, icon=i, url_path="home" if u ==
 nav = {k: v for k, v in nav.items() if v}
 # A bookmark of "/overview" lands on the default page too, with its filters, through a hidden page
 # (the default page is served at "/" but still holds its own path name, so it cannot be "overview").
-# Its file is pages/overview.py so that the very first request after a server start, which Streamlit
-# resolves against the files in pages/ (see pages/_shared.route_through_frame), finds a page too.
 home = next(p for pages in nav.values() for p in pages if p.url_path == "")
 nav[next(iter(nav))].append(st.Page(lambda: st.switch_page(home, query_params=st.query_params.to_dict()),
                                     title=home.title, url_path=HOME, visibility="hidden"))

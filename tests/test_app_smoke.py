@@ -16,6 +16,19 @@ def test_the_app_loads_and_its_title_is_right(built_db):
     assert not at.exception
 
 
+def test_every_pages_url_path_is_the_name_streamlit_gives_its_file():
+    # Until a session has run dashboard.py's st.navigation, Streamlit resolves a URL against the files
+    # in pages/ by the name it derives from each file; a deep link opened first after a server start
+    # shows "Page not found" unless that name is the page's url path (tests/test_browser.py opens one).
+    from streamlit.source_util import page_icon_and_name
+
+    from bench.browser import app_pages
+    pages = app_pages()
+    assert len(pages) == len(PAGES), "every page file is listed in dashboard.py"
+    for file, _title, url in pages:
+        assert page_icon_and_name(ROOT / file)[1] == url, (file, url)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_without_exception(built_db, page):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)

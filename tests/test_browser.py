@@ -208,6 +208,26 @@ def fresh_server(built_db):
     yield from _serving(built_db, "fresh_server.log")
 
 
+def _new_page(browser, request):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.set_default_timeout(120_000)
+    request.addfinalizer(ctx.close)
+    return page
+
+
+def test_a_deep_link_opened_first_after_a_server_start_shows_its_page(fresh_server, browser, request):
+    # a page whose url path ("keys-to-success") is not a Python-style name: Streamlit's first,
+    # file-based lookup must find it too (test_app_smoke checks every page's name)
+    page = _new_page(browser, request)
+    page.goto(f"{fresh_server.base}/keys-to-success?la=936")
+    wait_ready(page)
+    assert not exceptions_shown(page), exceptions_shown(page)
+    assert "Page not found" not in page.locator("body").inner_text()
+    assert page.get_by_role("heading", name="Keys to Success").count() >= 1
+    assert _la_select(page).first.get_by_role("combobox").input_value() == "Surrey (936)"
+
+
 @pytest.mark.parametrize("first", [True, False], ids=["first-request-after-start", "later-request"])
 def test_a_bookmark_of_overview_lands_on_the_default_page_with_its_filters(first, request, browser):
     # Streamlit resolves a server's first request against the files in pages/ (old-style multipage),
@@ -218,10 +238,7 @@ def test_a_bookmark_of_overview_lands_on_the_default_page_with_its_filters(first
         warm.goto(server.base + "/")
         wait_ready(warm)
         warm.close()
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
-    page.set_default_timeout(120_000)
-    request.addfinalizer(ctx.close)
+    page = _new_page(browser, request)
     page.goto(f"{server.base}/overview?la=936&ks=2")
     wait_ready(page)
     assert not exceptions_shown(page), exceptions_shown(page)

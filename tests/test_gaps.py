@@ -392,19 +392,19 @@ GAP = "Gap (other minus disadvantaged)"
 
 
 def test_gap_trends_page_restores_view_and_follows_the_la(built_db):
-    at = _page("pages/gap_trends.py", {"la": "850", "ks": "2", "gt_measure": RWM, "gt_view": GAP})
+    at = _page("pages/gaps.py", {"la": "850", "ks": "2", "gt_measure": RWM, "gt_view": GAP})
     assert at.selectbox(key="gt_measure").value == "rwm_exp" and at.radio(key="gt_view").value == "gap"
     assert at.multiselect(key="gt_schools") is not None and at.radio(key="gt_weights") is not None
     hants = _sentences(at)
     assert any("Hampshire" in s for s in hants)
     assert at.dataframe, "the school table is missing"
-    surrey = _sentences(_page("pages/gap_trends.py", {"la": "936", "ks": "2", "gt_measure": RWM, "gt_view": GAP}))
+    surrey = _sentences(_page("pages/gaps.py", {"la": "936", "ks": "2", "gt_measure": RWM, "gt_view": GAP}))
     assert surrey != hants and any("Surrey" in s for s in surrey)
     # a school chosen in the URL is drawn and described
     from equity import gaps
     opts = gaps.school_options("850", 2, "rwm_exp")
     school = opts[opts.n_disadvantaged > 10].iloc[0]
-    at2 = _page("pages/gap_trends.py", {"la": "850", "ks": "2", "gt_measure": RWM, "gt_view": GAP,
+    at2 = _page("pages/gaps.py", {"la": "850", "ks": "2", "gt_measure": RWM, "gt_view": GAP,
                                          "gt_schools": school["name"]})
     assert at2.multiselect(key="gt_schools").value == [int(school.urn)]
     assert any(school["name"] in s for s in _sentences(at2)), school["name"]

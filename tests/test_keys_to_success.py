@@ -379,7 +379,7 @@ def test_cli_table_and_csv(built_db, capsys):
 
 def _page(**params):
     from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(ROOT / "pages" / "keys_to_success.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "pages" / "keys-to-success.py"), default_timeout=180)
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
@@ -395,7 +395,7 @@ def test_page_runs_in_the_app(built_db):
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
     at.run()
-    at.switch_page("pages/keys_to_success.py")
+    at.switch_page("pages/keys-to-success.py")
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.title[0].value == "Keys to Success"

@@ -156,7 +156,7 @@ def test_comparison_uses_published_figures_and_ranks_them(built_db, ind):
 
 
 def _page(params):
-    at = AppTest.from_file(str(ROOT / "pages" / "la_comparison.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=180)
     for k, v in params.items():
         at.query_params[k] = v
     at.run()

@@ -1,4 +1,4 @@
-"""The school profile (equity.profile and pages/school_profile.py) and meeting mode (pages/meeting.py)
+"""The school profile (equity.profile and pages/school.py) and meeting mode (pages/meeting.py)
 on the real bundled data."""
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_partnerships_for_finds_the_school_in_either_role(built_db, user_db):
 # ---- the page ----------------------------------------------------------------------------------------
 
 def test_profile_page_restores_a_school_from_its_url(built_db, user_db, warm):
-    at = open_page(app(built_db), "pages/school_profile.py", urn=str(BROADWATER))
+    at = open_page(app(built_db), "pages/school.py", urn=str(BROADWATER))
     assert at.header[0].value == "Broadwater School"
     assert at.text_input(key="urn").value == str(BROADWATER)
     assert at.radio(key="ks").value == 4 and at.selectbox(key="measure4").value == "att8"
@@ -140,7 +140,7 @@ def test_profile_page_restores_a_school_from_its_url(built_db, user_db, warm):
 
 
 def test_profile_sentence_changes_with_the_school_and_the_measure(built_db, user_db, warm):
-    at = open_page(app(built_db), "pages/school_profile.py", urn=str(TESTWOOD))
+    at = open_page(app(built_db), "pages/school.py", urn=str(TESTWOOD))
     assert at.header[0].value == "Testwood School"
     row = raw_row("2017-2018_850_ks4final.csv.gz", TESTWOOD)
     md = " ".join(m.value for m in at.markdown)
@@ -154,7 +154,7 @@ def test_profile_sentence_changes_with_the_school_and_the_measure(built_db, user
 
 
 def test_profile_page_finds_a_school_by_name(built_db, user_db, warm):
-    at = open_page(app(built_db), "pages/school_profile.py")
+    at = open_page(app(built_db), "pages/school.py")
     assert at.info  # nothing chosen yet: a prompt, no error
     at.text_input(key="q").set_value("Broadwater").run()
     options = at.selectbox(key="pick").options
@@ -169,7 +169,7 @@ def test_profile_page_lists_the_schools_partnership(built_db, user_db, warm):
     from equity import partnerships
     partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                         focus="English for disadvantaged pupils", user="tester", path=user_db)
-    at = open_page(app(built_db), "pages/school_profile.py", urn=str(BROADWATER))
+    at = open_page(app(built_db), "pages/school.py", urn=str(BROADWATER))
     table = at.dataframe[-1].value
     assert list(table.role) == ["supporting school"] and table.focus.iloc[0] == "English for disadvantaged pupils"
 
