@@ -27,6 +27,7 @@ with 95% intervals. It never projects: years not yet published are reported as *
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import random
@@ -52,7 +53,14 @@ EDITABLE = ("school_urn", "partner_urns", "key_stage", "baseline_year", "measure
             "focus", "notes", "status")
 CSV_COLUMNS = ("id", "version", *EDITABLE, "created_at", "created_by", "updated_at", "updated_by")
 
-_SCHEMA = """
+# The register's layout, kept in the file as ``PRAGMA user_version``:
+#   1  the first layout (files written before versions were recorded say 0 and hold this layout);
+#   2  the audit table also refuses INSERT OR REPLACE and out-of-order ids (triggers audit_no_replace,
+#      audit_in_order).
+# A file with a higher number was written by a newer version of the dashboard: it is refused untouched.
+SCHEMA_VERSION = 2
+
+_SCHEMA_V1 = """
 create table if not exists partnership (
     id            integer primary key autoincrement,
     school_urn    integer not null,          -- the school receiving support
@@ -72,14 +80,14 @@ create table if not exists partnership (
     updated_by    text    not null
 );
 create table if not exists audit (
-    seq            integer primary key autoincrement,
+    seq            integer primary key autoincrement,  -- never supplied by the app
     partnership_id integer not null,
     action         text    not null,         -- create, edit, end, import
     field          text,                     -- the field changed (null for a whole-record action)
     old_value      text,
     new_value      text,
     version        integer not null,         -- the partnership's version after the change
-    changed_by     text    not null,
+    changed_by     text    not null,         -- as typed by the officer (no sign-in yet)
     changed_at     text    not null
 );
 create trigger if not exists audit_no_update before update on audit
@@ -87,6 +95,18 @@ begin select raise(abort, 'the audit trail is append-only'); end;
 create trigger if not exists audit_no_delete before delete on audit
 begin select raise(abort, 'the audit trail is append-only'); end;
 """
+# From version 2. REPLACE deletes the row it conflicts with without firing DELETE triggers, so an
+# insert naming an existing seq is refused before it happens; an explicit seq may only extend the
+# trail (an upsert's DO UPDATE is an update, refused above).
+_SCHEMA_V2_AUDIT = """
+create trigger if not exists audit_no_replace before insert on audit
+when exists (select 1 from audit where seq = new.seq)
+begin select raise(abort, 'the audit trail is append-only'); end;
+create trigger if not exists audit_in_order after insert on audit
+when new.seq < 1 or new.seq < (select max(seq) from audit)
+begin select raise(abort, 'the audit trail is append-only'); end;
+"""
+_MIGRATIONS = {1: _SCHEMA_V2_AUDIT}  # from version N to N + 1
 
 
 class RegisterError(ValueError):
@@ -101,35 +121,307 @@ class StaleEdit(RegisterError):
     """The partnership changed since the version the edit was based on: nothing was written."""
 
 
+class RegisterUnavailable(RegisterError):
+    """The register file cannot be used as it is; ``path`` names it and the message says why and
+    what to do. Never means "empty": an empty register reads as an empty table."""
+
+    def __init__(self, path, message: str):
+        self.path = Path(path)
+        super().__init__(message)
+
+
+class RegisterTooNew(RegisterUnavailable):
+    """The file records a schema version newer than this dashboard knows; it is left untouched."""
+
+
+class RegisterCorrupt(RegisterUnavailable):
+    """The file is not a readable partnership register (not SQLite, damaged, or another database)."""
+
+
+class RegisterReadOnly(RegisterUnavailable):
+    """The file or its folder cannot be written: the register can be read, changes are refused."""
+
+
+class RegisterFull(RegisterUnavailable):
+    """The disk holding the register is full: the change was rolled back, nothing was written."""
+
+
 def user_db_path() -> Path:
     """Where the register lives: ``$EQUITY_USER_DB`` if set, else ``data/user/partnerships.sqlite``."""
     env = os.environ.get("EQUITY_USER_DB")
     return Path(env).expanduser().resolve() if env else DEFAULT_USER_DB
 
 
+# ---- opening the file ----------------------------------------------------------------------------
+
+_MAGIC = b"SQLite format 3\x00"
+
+
+def _header_version(p: Path) -> int | None:
+    """The schema version in the file's header (bytes 60-63, ``user_version``), read without opening
+    the database; None for an empty (0-byte) file. Not SQLite: :class:`RegisterCorrupt`."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(100)
+    except PermissionError:
+        raise RegisterUnavailable(p, f"The partnership register {p} cannot be read: permission denied. Ask whoever "
+                                     "runs the dashboard to check the file's owner and permissions.") from None
+    if not head:
+        return None
+    if len(head) < 100 or not head.startswith(_MAGIC):
+        raise _corrupt(p, "it is not an SQLite database")
+    page = int.from_bytes(head[16:18], "big")
+    if not (page == 1 or (512 <= page <= 32768 and page & (page - 1) == 0)) or head[21:24] != b"\x40\x20\x20":
+        raise _corrupt(p, "the file is damaged (its SQLite header is not valid)")
+    return int.from_bytes(head[60:64], "big", signed=True)
+
+
+def _corrupt(p: Path, why: str) -> RegisterCorrupt:
+    return RegisterCorrupt(p, f"The partnership register {p} cannot be read: {why}. Nothing was changed and the "
+                              "file is left as it is. Restore it from a backup (or an exported CSV), or move it "
+                              "aside to start a new register.")
+
+
+def _too_new(p: Path, found: int) -> RegisterTooNew:
+    return RegisterTooNew(p, f"The partnership register {p} was written by a newer version of the dashboard (schema "
+                             f"version {found}; this version knows up to {SCHEMA_VERSION}). It is left untouched: "
+                             "update the dashboard to read or change it.")
+
+
+def _read_only(p: Path, why: str = "") -> RegisterReadOnly:
+    return RegisterReadOnly(p, f"The partnership register {p} is read-only{' (' + why + ')' if why else ''}: it can "
+                               "be read and exported, but changes cannot be saved. Nothing was changed.")
+
+
+def _full(p: Path) -> RegisterFull:
+    return RegisterFull(p, f"The disk holding the partnership register {p} is full: nothing was changed. Free some "
+                           "space and try again.")
+
+
+def _writable(p: Path) -> bool:
+    """The file (if it exists) and its folder can be written (the folder holds the WAL and its index)."""
+    return os.access(p.parent, os.W_OK) and (not p.exists() or os.access(p, os.W_OK))
+
+
+def read_only_reason(path=None) -> str | None:
+    """Why changes to the register cannot be saved (the message of :class:`RegisterReadOnly`), or None
+    when they can (or the register does not exist yet and its folder can be created)."""
+    p = Path(path) if path else user_db_path()
+    folder = next((d for d in [p.parent, *p.parent.parents] if d.exists()), None)
+    if p.exists():
+        ok = _writable(p)
+    else:
+        ok = folder is not None and os.access(folder, os.W_OK)
+    return None if ok else str(_read_only(p, "no permission to write it, or a read-only file system"))
+
+
+def _explained(exc: BaseException, p: Path) -> BaseException:
+    """The register's own error for an SQLite or file-system error, or ``exc`` when it is neither."""
+    if isinstance(exc, RegisterError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        text = str(exc).lower()
+        if code == 13 or "database or disk is full" in text:                  # SQLITE_FULL
+            return _full(p)
+        if code == 8 or "readonly database" in text:                          # SQLITE_READONLY
+            return _read_only(p)
+        if code in (11, 26) or "malformed" in text or "not a database" in text:  # CORRUPT, NOTADB
+            return _corrupt(p, "the file is damaged (SQLite: " + str(exc) + ")")
+        if code == 14:                                                        # SQLITE_CANTOPEN
+            return RegisterUnavailable(p, f"The partnership register {p} cannot be opened ({exc}). Nothing was "
+                                          "changed.")
+        if code == 10 and "full" in text:                                     # SQLITE_IOERR on a full disk
+            return _full(p)
+        return exc
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENOSPC:
+            return _full(p)
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return _read_only(p, exc.strerror or "")
+    return exc
+
+
+def _create_file(p: Path) -> None:
+    """An empty register file, mode 0600, in a folder made 0700 if we create it: the register holds
+    officers' notes and names and is nobody else's to read. SQLite gives the WAL and its index the
+    database file's mode."""
+    missing = [d for d in [p.parent, *p.parent.parents] if not d.exists()]
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
+    try:
+        fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:  # another process created it first
+        return
+    os.close(fd)
+
+
+def _private(p: Path) -> None:
+    """Files of a register made before it was private (mode 0644 and so on) become 0600, when ours."""
+    for f in (p, p.with_name(p.name + "-wal"), p.with_name(p.name + "-shm")):
+        try:
+            st = f.stat()
+            if st.st_mode & 0o077 and st.st_uid == os.geteuid():
+                os.chmod(f, 0o600)
+        except OSError:
+            pass
+
+
+def _pragmas(con: sqlite3.Connection) -> None:
+    con.execute(f"pragma busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    con.execute("pragma journal_mode = wal")
+    con.execute("pragma synchronous = full")
+    con.execute("pragma foreign_keys = on")
+
+
+def _tables(con) -> set[str]:
+    return {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+
+
+def _run_script(con: sqlite3.Connection, script: str) -> None:
+    """Each statement of ``script`` inside the open transaction (``executescript`` would commit it)."""
+    stmt = ""
+    for line in script.splitlines(keepends=True):
+        stmt += line
+        if sqlite3.complete_statement(stmt):
+            con.execute(stmt)
+            stmt = ""
+
+
+def _migrate(con: sqlite3.Connection, p: Path) -> None:
+    """Bring the layout to SCHEMA_VERSION, one step at a time, in one transaction (a new file gets
+    the whole layout). Another database that happens to sit at this path is refused, not changed."""
+    con.execute("begin immediate")
+    try:
+        found = con.execute("pragma user_version").fetchone()[0]
+        tables = _tables(con) - {"sqlite_sequence"}
+        if found > SCHEMA_VERSION:
+            raise _too_new(p, found)
+        if found == 0:
+            if not tables:
+                _run_script(con, _SCHEMA_V1 + _SCHEMA_V2_AUDIT)
+                found = SCHEMA_VERSION
+            elif {"partnership", "audit"} <= tables:
+                found = 1  # written before versions were recorded: the first layout
+            else:
+                raise _corrupt(p, "it is an SQLite database but not a partnership register")
+        while found < SCHEMA_VERSION:
+            _run_script(con, _MIGRATIONS[found])
+            found += 1
+        con.execute(f"pragma user_version = {SCHEMA_VERSION}")
+        con.execute("commit")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("rollback")
+        raise
+
+
 def connect(path: Path | str | None = None) -> sqlite3.Connection:
-    """A new connection (one per call: sqlite3 connections must not be shared between threads).
+    """A new connection for writing (one per call: sqlite3 connections must not be shared between
+    threads), the file created (0600) or migrated to SCHEMA_VERSION first.
 
     Autocommit mode (``isolation_level=None``) so transactions are exactly the explicit
-    ``BEGIN IMMEDIATE`` blocks below.
+    ``BEGIN IMMEDIATE`` blocks below. The file's version is read from its header before SQLite opens
+    it: a newer file is refused (:class:`RegisterTooNew`) before anything could be written into it.
     """
     p = Path(path) if path else user_db_path()
-    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if not p.exists():
+            _create_file(p)
+        found = _header_version(p)
+        if found is not None and found > SCHEMA_VERSION:
+            raise _too_new(p, found)
+        if not _writable(p):
+            raise _read_only(p, "no permission to write it, or a read-only file system")
+    except OSError as exc:
+        raise _explained(exc, p) from exc
 
     def open_and_set_up() -> sqlite3.Connection:
         con = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             con.row_factory = sqlite3.Row
-            con.execute(f"pragma busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            con.execute("pragma journal_mode = wal")
-            con.execute("pragma synchronous = full")
-            con.execute("pragma foreign_keys = on")
-            con.executescript(_SCHEMA)
+            # the header can lag a committed change still in the WAL: ask SQLite too, before any write
+            found = con.execute("pragma user_version").fetchone()[0]
+            if found > SCHEMA_VERSION:
+                raise _too_new(p, found)
+            if found == 0 and (_tables(con) - {"sqlite_sequence"}) and not {"partnership", "audit"} <= _tables(con):
+                raise _corrupt(p, "it is an SQLite database but not a partnership register")
+            _pragmas(con)
+            if found < SCHEMA_VERSION:
+                _migrate(con, p)
+            _private(p)
             return con
         except BaseException:
             con.close()
             raise
-    return _until_unlocked(open_and_set_up, "opening", p)
+    try:
+        return _until_unlocked(open_and_set_up, "opening", p)
+    except (sqlite3.Error, OSError) as exc:
+        raise _explained(exc, p) from exc
+
+
+def _connect_read(p: Path) -> sqlite3.Connection | None:
+    """A read-only connection (``mode=ro``: reading never writes, and works on a read-only file or file
+    system), or None for a register that exists but holds nothing yet (an empty file)."""
+    found = _header_version(p)
+    if found is None:
+        return None
+    if found > SCHEMA_VERSION:
+        raise _too_new(p, found)
+    uri = p.resolve().as_uri()
+    last = None
+    # mode=ro needs the WAL index, which SQLite creates beside the file; where the folder is
+    # read-only and no index exists, the file is read as it stands (immutable; after a clean close
+    # the WAL has been folded into the file)
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        con = sqlite3.connect(uri + query, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            con.row_factory = sqlite3.Row
+            con.execute(f"pragma busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            found = con.execute("pragma user_version").fetchone()[0]
+            if found > SCHEMA_VERSION:
+                raise _too_new(p, found)
+            tables = _tables(con)
+            if "partnership" not in tables or "audit" not in tables:
+                if found == 0 and not tables - {"sqlite_sequence"}:
+                    con.close()
+                    return None
+                raise _corrupt(p, "it is an SQLite database but not a partnership register")
+            return con
+        except sqlite3.OperationalError as exc:
+            con.close()
+            if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF != 14:  # only "cannot open" is retried
+                raise
+            last = exc
+        except BaseException:
+            con.close()
+            raise
+    raise last
+
+
+@contextmanager
+def _reading(path=None):
+    """A read-only connection to the register, or None when there is no register (or an empty one):
+    callers then show an empty register. Every other problem is raised as the register's own error,
+    never shown as empty."""
+    p = Path(path) if path else user_db_path()
+    if not p.exists():
+        yield None
+        return
+    try:
+        con = _until_unlocked(lambda: _connect_read(p), "reading", p)
+    except (sqlite3.Error, OSError) as exc:
+        raise _explained(exc, p) from exc
+    if con is None:
+        yield None
+        return
+    try:
+        yield con
+    except (sqlite3.Error, OSError) as exc:
+        raise _explained(exc, p) from exc
+    finally:
+        con.close()
 
 
 def _until_unlocked(step, doing: str, path: Path):
@@ -156,7 +448,8 @@ def _commit(con: sqlite3.Connection) -> None:
 
 @contextmanager
 def _transaction(path=None):
-    """``BEGIN IMMEDIATE`` (take the write lock first), commit on success, roll back on any error."""
+    """``BEGIN IMMEDIATE`` (take the write lock first), commit on success, roll back on any error.
+    SQLite and file-system errors leave as the register's own errors (full disk, read-only...)."""
     p = Path(path) if path else user_db_path()
 
     def begin() -> sqlite3.Connection:
@@ -167,14 +460,22 @@ def _transaction(path=None):
         except BaseException:
             con.close()
             raise
-    con = _until_unlocked(begin, "saving to", p)
     try:
-        try:
-            yield con
-        except BaseException:
-            con.execute("rollback")
-            raise
+        con = _until_unlocked(begin, "saving to", p)
+    except (sqlite3.Error, OSError) as exc:
+        raise _explained(exc, p) from exc
+    try:
+        yield con
         _commit(con)
+    except BaseException as exc:
+        if con.in_transaction:  # SQLite has already rolled back after some errors (a full disk)
+            try:
+                con.execute("rollback")
+            except sqlite3.Error:
+                pass
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            raise _explained(exc, p) from exc
+        raise
     finally:
         con.close()
 
@@ -352,46 +653,35 @@ def end(pid: int, expected_version: int, *, user: str, end_date=None, notes: str
 
 # ---- reading -----------------------------------------------------------------------------------
 
-def _absent(path) -> bool:
-    """True when no register file exists yet: reading then shows an empty register and creates nothing."""
-    return not (Path(path) if path else user_db_path()).exists()
-
-
 def get(pid: int, path=None) -> dict:
-    if _absent(path):
-        raise RegisterError(f"no partnership with id {pid}")
-    con = connect(path)
-    try:
+    with _reading(path) as con:
+        if con is None:
+            raise RegisterError(f"no partnership with id {pid}")
         return _row(con, int(pid))
-    finally:
-        con.close()
 
 
 def register(status: str | None = None, path=None) -> pd.DataFrame:
-    """All partnerships (or those with ``status``), newest first, one row each, columns CSV_COLUMNS."""
-    if _absent(path):
-        return pd.DataFrame(columns=list(CSV_COLUMNS))
-    con = connect(path)
-    try:
+    """All partnerships (or those with ``status``), newest first, one row each, columns CSV_COLUMNS.
+    Empty only when the register really is empty (or does not exist yet); a register that cannot be
+    read raises :class:`RegisterUnavailable` (corrupt, too new...)."""
+    with _reading(path) as con:
+        if con is None:
+            return pd.DataFrame(columns=list(CSV_COLUMNS))
         sql = "select * from partnership" + (" where status = ?" if status else "") + " order by id desc"
         rows = [dict(r) for r in con.execute(sql, [status] if status else [])]
-    finally:
-        con.close()
     return pd.DataFrame(rows, columns=list(CSV_COLUMNS) if not rows else None).reindex(columns=list(CSV_COLUMNS))
 
 
 def audit(pid: int | None = None, path=None) -> pd.DataFrame:
-    """The audit trail (oldest first): who changed which field, from what to what, and when."""
+    """The audit trail (oldest first): who changed which field, from what to what, and when.
+    ``changed_by`` is the name the officer typed (there is no sign-in yet)."""
     cols = ["seq", "partnership_id", "action", "field", "old_value", "new_value", "version", "changed_by",
             "changed_at"]
-    if _absent(path):
-        return pd.DataFrame(columns=cols)
-    con = connect(path)
-    try:
+    with _reading(path) as con:
+        if con is None:
+            return pd.DataFrame(columns=cols)
         sql = "select * from audit" + (" where partnership_id = ?" if pid is not None else "") + " order by seq"
         rows = [dict(r) for r in con.execute(sql, [int(pid)] if pid is not None else [])]
-    finally:
-        con.close()
     return pd.DataFrame(rows).reindex(columns=cols) if rows else pd.DataFrame(columns=cols)
 
 

@@ -162,6 +162,213 @@ def test_import_of_a_stale_spreadsheet_is_refused_as_a_whole(user_db):
         reg.import_csv(bad, user="officer C")
 
 
+# ---- the file: schema version, damage, read-only, full disk, permissions -------------------------
+
+def _snapshot(path: Path) -> dict:
+    """Every file of the register (database, WAL, index) and its bytes."""
+    return {f.name: f.read_bytes() for f in sorted(path.parent.iterdir()) if f.name.startswith(path.name)}
+
+
+def test_a_new_register_records_its_schema_version(user_db):
+    _new()
+    con = sqlite3.connect(user_db)
+    assert con.execute("pragma user_version").fetchone()[0] == reg.SCHEMA_VERSION == 2
+    con.close()
+
+
+def test_a_register_from_a_newer_version_is_refused_untouched(user_db):
+    _new(notes="written by the future")
+    con = sqlite3.connect(user_db)
+    con.execute("pragma user_version = 3")   # what a newer dashboard would write
+    con.close()
+    before = _snapshot(user_db)
+    for call in (reg.register, reg.audit, reg.export_csv, lambda: reg.get(1), lambda: _new(school_urn=125249),
+                 lambda: reg.edit(1, 1, user="officer B", notes="x"),
+                 lambda: reg.import_csv("school_urn,partner_urns,key_stage,baseline_year\n125249,138190,4,2016\n",
+                                        user="officer B")):
+        with pytest.raises(reg.RegisterTooNew) as err:
+            call()
+        assert str(user_db) in str(err.value) and "version 3" in str(err.value) and "untouched" in str(err.value)
+        assert err.value.path == user_db
+    assert _snapshot(user_db) == before      # no audit table, no migration, not a byte changed
+    con = sqlite3.connect(user_db)
+    assert con.execute("pragma user_version").fetchone()[0] == 3
+    con.close()
+
+
+def test_a_register_written_before_versions_is_migrated(user_db):
+    """A file from before versioning (user_version 0, the first layout) keeps its rows and gains the
+    version-2 audit triggers on the first write; reading alone changes nothing."""
+    user_db.parent.mkdir()
+    con = sqlite3.connect(user_db, isolation_level=None)
+    con.executescript(reg._SCHEMA_V1)
+    con.execute("insert into partnership (school_urn, partner_urns, key_stage, baseline_year, start_date, "
+                "created_at, created_by, updated_at, updated_by) values (141200, '138190', 4, 2016, '2018-09-01', "
+                "'t', 'old', 't', 'old')")
+    con.execute("insert into audit (partnership_id, action, version, changed_by, changed_at) "
+                "values (1, 'create', 1, 'old', 't')")
+    con.close()
+    before = _snapshot(user_db)
+    assert list(reg.register().school_urn) == [141200]
+    assert _snapshot(user_db) == before
+    _new(school_urn=125249)
+    con = sqlite3.connect(user_db)
+    assert con.execute("pragma user_version").fetchone()[0] == reg.SCHEMA_VERSION
+    assert {"audit_no_replace", "audit_in_order"} <= {r[0] for r in con.execute(
+        "select name from sqlite_master where type = 'trigger'")}
+    con.close()
+    assert sorted(reg.register().school_urn) == [125249, 141200] and len(reg.audit()) > 1
+
+
+@pytest.mark.parametrize("content, why", [
+    (b"this is not a database, just text\n" * 20, "not an SQLite database"),
+    (b"SQLite format 3\x00" + bytes(range(256)) * 16, "damaged"),
+], ids=["text", "garbage-after-the-magic"])
+def test_a_corrupt_register_is_named_never_shown_as_empty(user_db, content, why):
+    user_db.parent.mkdir()
+    user_db.write_bytes(content)
+    for call in (reg.register, reg.audit, reg.export_csv, lambda: reg.get(1), lambda: _new()):
+        with pytest.raises(reg.RegisterCorrupt, match=why) as err:
+            call()
+        assert str(user_db) in str(err.value) and "Nothing was changed" in str(err.value)
+    assert user_db.read_bytes() == content
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pages overwritten"])
+def test_a_damaged_register_is_corrupt(user_db, damage):
+    for k in range(40):
+        _new(school_urn=200000 + k, notes="n" * 500)
+    data = user_db.read_bytes()
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:                                   # the header survives, the pages after the first do not
+        data = data[:4096] + bytes(range(256)) * ((len(data) - 4096) // 256)
+    user_db.write_bytes(data)
+    with pytest.raises(reg.RegisterCorrupt, match="damaged"):
+        reg.register()
+    with pytest.raises(reg.RegisterCorrupt, match="damaged"):
+        _new()
+
+
+def test_another_sqlite_database_is_not_taken_for_a_register(user_db):
+    user_db.parent.mkdir()
+    con = sqlite3.connect(user_db)
+    con.execute("create table something_else (x)")
+    con.commit()
+    con.close()
+    before = _snapshot(user_db)
+    with pytest.raises(reg.RegisterCorrupt, match="not a partnership register"):
+        reg.register()
+    with pytest.raises(reg.RegisterCorrupt, match="not a partnership register"):
+        _new()
+    assert _snapshot(user_db) == before
+
+
+def test_an_empty_file_is_an_empty_register(user_db):
+    user_db.parent.mkdir()
+    user_db.touch()
+    assert reg.register().empty and reg.audit().empty
+    _new()
+    assert len(reg.register()) == 1
+
+
+_READ_ONLY = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, {root!r})
+    from equity import partnerships as reg
+    out = {{"ids": [int(i) for i in reg.register().id], "audit": len(reg.audit()),
+            "reason": reg.read_only_reason()}}
+    try:
+        reg.create(school_urn=125249, partner_urns=[138190], key_stage=4, baseline_year=2016, user="officer B")
+    except reg.RegisterReadOnly as exc:
+        out["refused"] = str(exc)
+    print(json.dumps(out))
+""")
+
+
+def test_a_read_only_register_can_be_read_and_refuses_changes(user_db):
+    """The register's folder on a read-only file system (a read-only bind mount in a private mount
+    namespace when running as root; file and folder without write permission otherwise)."""
+    _new()
+    folder = user_db.parent
+    before = _snapshot(user_db)
+    env = {**os.environ, "EQUITY_USER_DB": str(user_db)}
+    cmd = [sys.executable, "-c", _READ_ONLY.format(root=str(ROOT))]
+    if os.geteuid() == 0:
+        probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
+        if probe.returncode != 0:
+            pytest.skip("running as root without mount namespaces: cannot make a read-only file system")
+        cmd = ["unshare", "-rm", "sh", "-c", 'mount -o bind,ro "$0" "$0" && exec "$@"', str(folder), *cmd]
+    else:
+        os.chmod(user_db, 0o400)
+        os.chmod(folder, 0o500)
+    try:
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        os.chmod(folder, 0o700)
+        os.chmod(user_db, 0o600)
+    assert run.returncode == 0, run.stderr
+    import json
+    out = json.loads(run.stdout)
+    assert out["ids"] == [1] and out["audit"] > 0
+    assert "read-only" in out["reason"] and "read-only" in out["refused"]
+    assert str(user_db) in out["refused"] and "Nothing was changed" in out["refused"]
+    assert _snapshot(user_db) == before
+
+
+def test_mode_ro_reading_works_where_nothing_may_be_written(user_db, monkeypatch):
+    """The read path opens ``mode=ro``: a register whose file the process may not write (as
+    ``os.access`` reports it) is still read, and a write is refused as read-only."""
+    _new()
+    monkeypatch.setattr(reg.os, "access", lambda p, mode: mode != os.W_OK)
+    assert list(reg.register().id) == [1]
+    with pytest.raises(reg.RegisterReadOnly, match="read-only.*Nothing was changed"):
+        _new(school_urn=125249)
+
+
+def _small_disk(monkeypatch):
+    """SQLite's page limit set to the file's current size on each connection the register opens:
+    the next write that needs a new page fails with SQLITE_FULL, as on a full disk."""
+    original = reg._pragmas
+
+    def limited(con):
+        original(con)
+        con.execute(f"pragma max_page_count = {con.execute('pragma page_count').fetchone()[0]}")
+    monkeypatch.setattr(reg, "_pragmas", limited)
+
+
+def test_a_full_disk_changes_nothing_and_says_so(user_db, monkeypatch):
+    rec = _new()
+    before_reg, before_audit = reg.register(), reg.audit()
+    _small_disk(monkeypatch)
+    with pytest.raises(reg.RegisterFull, match="full: nothing was changed") as err:
+        _new(school_urn=125249, notes="a long note " * 20000)
+    assert str(user_db) in str(err.value)
+    with pytest.raises(reg.RegisterFull):
+        reg.edit(rec["id"], 1, user="officer B", notes="another long note " * 20000)
+    pd.testing.assert_frame_equal(reg.register(), before_reg)
+    pd.testing.assert_frame_equal(reg.audit(), before_audit)
+
+
+def test_register_files_are_private(user_db):
+    _new()
+    assert os.stat(user_db.parent).st_mode & 0o777 == 0o700
+    held = sqlite3.connect(user_db)          # keeps the WAL and its index in place
+    held.execute("select count(*) from partnership").fetchone()
+    _new(school_urn=125249)
+    files = {f.name: os.stat(f).st_mode & 0o777 for f in user_db.parent.iterdir()}
+    held.close()
+    assert {user_db.name, user_db.name + "-wal", user_db.name + "-shm"} <= set(files)
+    assert set(files.values()) == {0o600}, files
+
+
+def test_a_world_readable_register_from_before_is_made_private(user_db):
+    _new()
+    os.chmod(user_db, 0o644)
+    _new(school_urn=125249)
+    assert os.stat(user_db).st_mode & 0o777 == 0o600
+
+
 # ---- durability and concurrency --------------------------------------------------------------------
 
 def test_register_survives_a_rebuild_of_the_analytics_database(tmp_path, user_db, monkeypatch):
