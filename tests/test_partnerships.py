@@ -98,6 +98,37 @@ def test_audit_trail_is_append_only(user_db):
     assert (reg.audit().changed_by == "officer A").all()
 
 
+def test_audit_trail_cannot_be_rewritten_by_replace(user_db):
+    """REPLACE deletes the row it conflicts with without firing DELETE triggers; each way of
+    rewriting row 1 from a raw connection is refused and the row is unchanged. (``changed_by`` is
+    still the name the officer types: who is signed in is for the sign-in work.)"""
+    _new()
+    con = sqlite3.connect(user_db, isolation_level=None)
+    first = con.execute("select * from audit where seq = 1").fetchone()
+    n = con.execute("select count(*) from audit").fetchone()[0]
+    last = con.execute("select max(seq) from audit").fetchone()[0]
+    cols = "seq, partnership_id, action, field, old_value, new_value, version, changed_by, changed_at"
+    forged = "1, 'edit', 'notes', null, 'forged', 1, 'someone else', '2000-01-01'"
+    attempts = [
+        "update audit set changed_by = 'someone else' where seq = 1",
+        "delete from audit where seq = 1",
+        f"insert or replace into audit ({cols}) values (1, {forged})",
+        f"replace into audit ({cols}) values ({last}, {forged})",
+        f"insert into audit ({cols}) values (1, {forged}) on conflict(seq) do update set changed_by = 'x'",
+        f"insert into audit ({cols}) values (0, {forged})",          # before the first row
+        f"insert into audit ({cols}) values (-1, {forged})",
+        "update or replace audit set seq = 2 where seq = 1",
+    ]
+    for sql in attempts:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute(sql)
+    assert con.execute("select * from audit where seq = 1").fetchone() == first
+    assert con.execute("select count(*) from audit").fetchone()[0] == n
+    con.close()
+    _new(school_urn=125249)                  # and the app still appends
+    assert len(reg.audit()) > n and reg.audit().seq.is_monotonic_increasing
+
+
 def test_a_stale_edit_is_refused_and_changes_nothing(user_db):
     rec = _new()
     reg.edit(rec["id"], 1, user="officer B", notes="B's note")
