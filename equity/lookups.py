@@ -24,3 +24,13 @@ def school_search(text: str, limit: int = 20, path=None) -> pd.DataFrame:
 def school(urn: int, path=None) -> dict | None:
     df = db.query("lookups/school", {"urn": int(urn)}, path=path)
     return None if df.empty else df.iloc[0].to_dict()
+
+
+def school_names(urns, path=None) -> dict[int, str]:
+    """``{urn: name}`` for those of ``urns`` that are schools in the database; URNs it does not hold
+    are left out (one query for the lot)."""
+    wanted = sorted({int(u) for u in urns})
+    if not wanted:
+        return {}
+    df = db.query("lookups/school_names", {"urns": wanted}, path=path)
+    return dict(zip(df.urn.astype(int), df.name))

@@ -31,6 +31,7 @@ import errno
 import io
 import os
 import random
+import re
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ import pandas as pd
 
 from . import years
 from .db import ROOT
+from .measures import MEASURES
 
 DEFAULT_USER_DB = ROOT / "data" / "user" / "partnerships.sqlite"
 BUSY_TIMEOUT_S = 30.0     # one wait inside SQLite for another writer's lock
@@ -486,69 +488,113 @@ def _now() -> str:
 
 # ---- validation --------------------------------------------------------------------------------
 
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and np.isnan(v))
+
+
 def parse_urns(value) -> list[int]:
-    """``"123456 234567"``, ``"123456;234567"``, ``[123456, 234567]`` -> ``[123456, 234567]``."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """``"123456 234567"``, ``"123456;234567"``, ``[123456, 234567]`` -> ``[123456, 234567]``.
+    A URN is a positive whole number written in ASCII digits; anything else is refused."""
+    if _blank(value):
         return []
     items = value if isinstance(value, (list, tuple)) else str(value).replace(";", " ").replace(",", " ").split()
     out = []
     for item in items:
-        try:
-            out.append(int(str(item).strip()))
-        except ValueError:
-            raise RegisterError(f"not a URN: {item!r}") from None
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            n = int(item)
+        elif isinstance(item, float) and item.is_integer():
+            n = int(item)
+        elif re.fullmatch(r"[0-9]+", str(item).strip()):
+            n = int(str(item).strip())
+        else:
+            raise RegisterError(f"not a URN: {item!r} (a URN is a positive whole number)")
+        if n <= 0:
+            raise RegisterError(f"not a URN: {item!r} (a URN is a positive whole number)")
+        out.append(n)
     return out
 
 
 def _iso_date(value, name: str) -> str | None:
-    if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
+    """A date as ``YYYY-MM-DD`` exactly (a date object, or text with nothing before or after it)."""
+    if _blank(value):
         return None
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()[:10]
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
     try:
-        return date.fromisoformat(str(value).strip()[:10]).isoformat()
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError
+        return date.fromisoformat(text).isoformat()
     except ValueError:
         raise RegisterError(f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
 
 
-def _clean(values: dict, *, creating: bool) -> dict:
-    """Check and normalise the editable fields; raise RegisterError with a plain message."""
-    out = {}
+def _check(values: dict, *, creating: bool) -> tuple[dict, list[tuple[str, str]]]:
+    """The editable fields checked and normalised: ``(clean values, [(column, problem), ...])``, every
+    problem found rather than the first."""
+    out, problems = {}, []
     for k, v in values.items():
         if k not in EDITABLE:
-            raise RegisterError(f"{k!r} cannot be edited")
-        if k == "school_urn":
-            urns = parse_urns(v)
-            if len(urns) != 1:
-                raise RegisterError("the supported school needs exactly one URN")
-            out[k] = urns[0]
-        elif k == "partner_urns":
-            urns = parse_urns(v)
-            if not 1 <= len(urns) <= 2:
-                raise RegisterError("a partnership needs one or two supporting schools (a pair or a trio)")
-            out[k] = " ".join(str(u) for u in urns)
-        elif k == "key_stage":
-            if int(v) not in (2, 4):
-                raise RegisterError("key stage must be 2 or 4")
-            out[k] = int(v)
-        elif k == "baseline_year":
-            out[k] = years.parse(v)
-        elif k in ("start_date", "end_date"):
-            out[k] = _iso_date(v, k)
-        elif k == "status":
-            if v not in STATUSES:
-                raise RegisterError(f"status must be one of {', '.join(STATUSES)}")
-            out[k] = v
-        elif k == "measure":
-            out[k] = None if v is None or v == "" or (isinstance(v, float) and np.isnan(v)) else str(v)
-        else:
-            out[k] = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            problems.append((k, f"{k!r} cannot be edited"))
+            continue
+        try:
+            if k == "school_urn":
+                urns = parse_urns(v)
+                if len(urns) != 1:
+                    raise RegisterError("the supported school needs exactly one URN")
+                out[k] = urns[0]
+            elif k == "partner_urns":
+                urns = parse_urns(v)
+                if not 1 <= len(urns) <= 2:
+                    raise RegisterError("a partnership needs one or two supporting schools (a pair or a trio)")
+                if len(set(urns)) != len(urns):
+                    raise RegisterError("the same supporting school is named twice")
+                out[k] = " ".join(str(u) for u in urns)
+            elif k == "key_stage":
+                if str(v).strip() not in ("2", "4"):
+                    raise RegisterError("key stage must be 2 or 4")
+                out[k] = int(str(v).strip())
+            elif k == "baseline_year":
+                out[k] = years.parse(v)
+            elif k in ("start_date", "end_date"):
+                out[k] = _iso_date(v, k)
+            elif k == "status":
+                if v not in STATUSES:
+                    raise RegisterError(f"status must be one of {', '.join(STATUSES)}")
+                out[k] = v
+            elif k == "measure":
+                m = None if _blank(v) else str(v).strip()
+                if m is not None and m not in MEASURES:
+                    raise RegisterError(f"not a measure this dashboard knows: {m!r} (use a code such as "
+                                        "p8 or rwm_exp, as exported)")
+                out[k] = m
+            else:
+                out[k] = "" if _blank(v) else str(v)
+        except (RegisterError, ValueError) as exc:
+            problems.append((k, str(exc)))
     if creating:
         for k in ("school_urn", "partner_urns", "key_stage", "baseline_year", "start_date"):
-            if out.get(k) in (None, ""):
-                raise RegisterError(f"{k} is required")
+            if k not in dict(problems) and out.get(k) in (None, ""):
+                problems.append((k, f"{k} is required"))
     if "school_urn" in out and "partner_urns" in out and out["school_urn"] in parse_urns(out["partner_urns"]):
-        raise RegisterError("a school cannot partner itself")
+        problems.append(("partner_urns", "a school cannot partner itself"))
+    if out.get("measure") and "key_stage" in out and MEASURES[out["measure"]].key_stage != out["key_stage"]:
+        problems.append(("measure", f"{out['measure']} is a KS{MEASURES[out['measure']].key_stage} measure, the "
+                                    f"partnership is KS{out['key_stage']}"))
+    if out.get("start_date") and out.get("end_date") and out["end_date"] < out["start_date"]:
+        problems.append(("end_date", "the end date is before the start date"))
+    if out.get("status") == "ended" and not out.get("end_date") and (creating or "end_date" in values):
+        problems.append(("end_date", "an ended partnership needs its end date"))
+    return out, problems
+
+
+def _clean(values: dict, *, creating: bool) -> dict:
+    """Check and normalise the editable fields; raise RegisterError with a plain message."""
+    out, problems = _check(values, creating=creating)
+    if problems:
+        raise RegisterError(problems[0][1])
     return out
 
 
@@ -600,6 +646,23 @@ def create(*, school_urn, partner_urns, key_stage, baseline_year, start_date=Non
         return _insert(con, values, str(user).strip(), "create")
 
 
+def _transition_problem(cur: dict, changes: dict) -> tuple[str, str] | None:
+    """What is wrong with ``changes`` to the partnership ``cur`` taken together, as ``(column, problem)``,
+    or None. An ended partnership stays ended (a new one is recorded instead), an ended one has an end
+    date on or after its start, and a school never partners itself."""
+    new = {**cur, **changes}
+    if cur["status"] == "ended" and new["status"] == "active":
+        return "status", (f"partnership {cur['id']} ended on {cur['end_date']}; an ended partnership cannot be "
+                          "made active again: record a new partnership instead")
+    if new["status"] == "ended" and not new["end_date"]:
+        return "end_date", "an ended partnership needs its end date"
+    if new["end_date"] and new["end_date"] < new["start_date"]:
+        return "end_date", "the end date is before the start date"
+    if int(new["school_urn"]) in parse_urns(new["partner_urns"]):
+        return "partner_urns", "a school cannot partner itself"
+    return None
+
+
 def _update(con, pid: int, expected_version: int, changes: dict, user: str, action: str) -> dict:
     cur = _row(con, pid)
     if cur["version"] != int(expected_version):
@@ -610,6 +673,9 @@ def _update(con, pid: int, expected_version: int, changes: dict, user: str, acti
     diff = {k: (cur[k], v) for k, v in changes.items() if cur[k] != v}
     if not diff:
         return cur
+    wrong = _transition_problem(cur, changes)
+    if wrong:
+        raise RegisterError(wrong[1])
     when = _now()
     new_version = cur["version"] + 1
     sets = ", ".join(f"{k} = ?" for k in diff)
@@ -629,10 +695,6 @@ def edit(pid: int, expected_version: int, *, user: str, path=None, **changes) ->
         raise RegisterError("say who is making the change")
     values = _clean(changes, creating=False)
     with _transaction(path) as con:
-        cur = _row(con, pid)
-        merged_school = values.get("school_urn", cur["school_urn"])
-        if merged_school in parse_urns(values.get("partner_urns", cur["partner_urns"])):
-            raise RegisterError("a school cannot partner itself")
         return _update(con, int(pid), expected_version, values, str(user).strip(), "edit")
 
 
@@ -645,9 +707,6 @@ def end(pid: int, expected_version: int, *, user: str, end_date=None, notes: str
         changes["notes"] = notes
     values = _clean(changes, creating=False)
     with _transaction(path) as con:
-        cur = _row(con, pid)
-        if values["end_date"] < cur["start_date"]:
-            raise RegisterError("the end date is before the start date")
         return _update(con, int(pid), expected_version, values, str(user).strip(), "end")
 
 
@@ -693,58 +752,194 @@ def export_csv(path=None) -> str:
     return df.to_csv(index=False)
 
 
+MAX_IMPORT_ROWS = 500           # rows one import may hold ($EQUITY_IMPORT_MAX_ROWS overrides)
+MAX_IMPORT_BYTES = 5_000_000    # size of the uploaded file
+
+
+def max_import_rows() -> int:
+    """The cap on rows in one import: ``$EQUITY_IMPORT_MAX_ROWS`` if set, else MAX_IMPORT_ROWS. A
+    register is a few dozen partnerships; a file of thousands is a mistake (or an attack), and the
+    pages name every school of every row on each load."""
+    env = os.environ.get("EQUITY_IMPORT_MAX_ROWS", "").strip()
+    return int(env) if env.isdigit() and int(env) > 0 else MAX_IMPORT_ROWS
+
+
 @dataclass
 class ImportResult:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     unchanged: list[int] = field(default_factory=list)
+    encoding: str = "UTF-8"
 
     def summary(self) -> str:
+        read = "" if self.encoding == "UTF-8" else f" (the file was read as {self.encoding} text)"
         return (f"{len(self.created)} partnership(s) added, {len(self.updated)} updated, "
-                f"{len(self.unchanged)} unchanged.")
+                f"{len(self.unchanged)} unchanged{read}.")
 
 
-def import_csv(text: str, *, user: str, path=None) -> ImportResult:
-    """Load a register CSV (as exported). All or nothing, in one transaction.
+@dataclass(frozen=True)
+class ImportProblem:
+    """One bad cell of an import: the CSV line (the header is line 1), the column, the cell as given
+    and what is wrong with it."""
+    line: int
+    column: str
+    value: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"CSV line {self.line}, column {self.column}: {self.problem}"
+
+
+class ImportRefused(RegisterError):
+    """An import with bad rows: nothing was written. ``problems`` lists every bad cell found."""
+
+    def __init__(self, problems: list[ImportProblem], n_rows: int):
+        self.problems, self.n_rows = list(problems), n_rows
+        bad_rows = len({p.line for p in self.problems})
+        shown = "; ".join(str(p) for p in self.problems[:10])
+        more = f"; and {len(self.problems) - 10} more" if len(self.problems) > 10 else ""
+        super().__init__(f"{shown}{more}. Nothing was imported ({len(self.problems)} problem(s) in {bad_rows} of "
+                         f"{n_rows} row(s)).")
+
+    def summary(self) -> str:
+        """The counts alone (no text from the file), for a heading above :meth:`table`."""
+        return (f"The import was refused: {len(self.problems)} problem(s) in "
+                f"{len({p.line for p in self.problems})} of {self.n_rows} row(s). Nothing was imported.")
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame([vars(p) for p in self.problems], columns=["line", "column", "value", "problem"])
+
+
+def decode_csv(data: bytes) -> tuple[str, str]:
+    """An uploaded CSV's text and the encoding it was read in: UTF-8 (with or without Excel's byte
+    order mark), UTF-16 with a byte order mark, or else Windows-1252 (Excel's "CSV" on English
+    Windows). Anything that is none of these is refused with a plain message."""
+    if len(data) > MAX_IMPORT_BYTES:
+        raise RegisterError(f"the file is {len(data) / 1e6:.1f} MB; an import may be at most "
+                            f"{MAX_IMPORT_BYTES / 1e6:.0f} MB. Nothing was imported.")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        tries = [("utf-16", "UTF-16")]
+    else:
+        tries = [("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252")]
+    for codec, label in tries:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text:
+            break
+        return text, label
+    raise RegisterError("the file is not CSV text (UTF-8 or Windows-1252). Save it from Excel as \"CSV UTF-8\" "
+                        "and import it again. Nothing was imported.")
+
+
+def import_csv(data: str | bytes, *, user: str, path=None, analytics=None) -> ImportResult:
+    """Load a register CSV (as exported; ``data`` as uploaded bytes or text). All or nothing, in one
+    transaction.
 
     * a row without ``id`` creates a partnership;
     * a row with an ``id`` updates that partnership, and must carry the ``version`` it was exported
       at: if the partnership changed since, the whole import is refused (:class:`StaleEdit`) so a
       stale spreadsheet never overwrites newer work;
-    * any invalid row refuses the whole import with its line number (:class:`RegisterError`).
+    * every row is checked before anything is written: URNs are schools in the analytics database
+      (``analytics``, default ``$EQUITY_DB``), a school does not partner itself, the measure is one
+      this dashboard knows (for the row's key stage), dates are ``YYYY-MM-DD`` exactly, and an ended
+      partnership is not made active again. Any bad cell refuses the whole import, and every bad
+      cell is reported with its line and column (:class:`ImportRefused`);
+    * at most :func:`max_import_rows` rows.
     """
+    from . import db, lookups
+
     if not str(user or "").strip():
         raise RegisterError("say who is making the change")
     user = str(user).strip()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"school_urn", "partner_urns", "key_stage", "baseline_year"} - set(reader.fieldnames or [])
-    if missing:
-        raise RegisterError(f"the CSV lacks column(s): {', '.join(sorted(missing))}")
-    rows = list(reader)
-    result = ImportResult()
+    text, encoding = decode_csv(data) if isinstance(data, (bytes, bytearray)) else (str(data).lstrip("\ufeff"), "UTF-8")
+    cap = max_import_rows()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        missing = {"school_urn", "partner_urns", "key_stage", "baseline_year"} - set(reader.fieldnames or [])
+        if missing:
+            raise RegisterError(f"the CSV lacks column(s): {', '.join(sorted(missing))}")
+        for raw in reader:
+            if len(rows) == cap:
+                raise RegisterError(f"the file has more than {cap} rows; an import may hold at most {cap}. Split it "
+                                    "into smaller files. Nothing was imported.")
+            rows.append(raw)
+    except csv.Error as exc:
+        raise RegisterError(f"CSV line {reader.line_num}: not readable as CSV ({exc}). Nothing was imported.") from None
+
+    # 1. every row on its own, and every URN against the analytics database
+    problems: list[ImportProblem] = []
+    checked = []   # (line, raw, id or None, version or None, clean values)
+
+    def bad(line, raw, column, problem):
+        value = raw.get(column) if column in raw else ""
+        problems.append(ImportProblem(line, column, "" if value is None else str(value)[:200], problem))
+
+    for line, raw in enumerate(rows, start=2):
+        if None in raw:   # more cells than the header has columns
+            bad(line, raw, "", f"{len(raw[None])} cell(s) beyond the header's columns")
+            raw = {k: v for k, v in raw.items() if k is not None}
+        pid = version = None
+        pid_text = str(raw.get("id") or "").strip()
+        if pid_text:
+            if re.fullmatch(r"[0-9]+", pid_text) and int(pid_text) > 0:
+                pid = int(pid_text)
+            else:
+                bad(line, raw, "id", "not a partnership id")
+            v_text = str(raw.get("version") or "").strip()
+            if not v_text:
+                bad(line, raw, "version", "a row with an id needs the version it was exported at")
+            elif re.fullmatch(r"[0-9]+", v_text):
+                version = int(v_text)
+            else:
+                bad(line, raw, "version", "not a version number")
+        values = {k: raw[k] for k in EDITABLE if k in raw and raw[k] is not None}
+        values = {k: v for k, v in values.items() if not (k in ("end_date", "measure", "status") and not v.strip())}
+        if not pid_text:
+            values["start_date"] = values.get("start_date") or date.today().isoformat()
+        clean, found = _check(values, creating=not pid_text)
+        for column, problem in found:
+            bad(line, raw, column, problem)
+        checked.append((line, raw, pid, version, clean))
+    urns = {u for *_, c in checked for u in ([c["school_urn"]] if "school_urn" in c else [])
+            + parse_urns(c.get("partner_urns"))}
+    try:
+        known = lookups.school_names(urns, path=analytics)
+    except db.DatabaseMissing as exc:
+        raise RegisterError(f"URNs cannot be checked: {exc}. Nothing was imported.") from None
+    for line, raw, _, _, clean in checked:
+        for column in ("school_urn", "partner_urns"):
+            unknown = [u for u in parse_urns(clean.get(column)) if u not in known]
+            if unknown:
+                bad(line, raw, column, "not a school in the database: URN " + ", ".join(str(u) for u in unknown))
+    if problems:
+        raise ImportRefused(problems, len(rows))
+
+    # 2. against the register, in one transaction: rolled back if any row is refused
+    result = ImportResult(encoding=encoding)
     with _transaction(path) as con:
-        for line, raw in enumerate(rows, start=2):
+        for line, raw, pid, version, clean in checked:
             try:
-                pid = str(raw.get("id") or "").strip()
-                values = {k: raw[k] for k in EDITABLE if k in raw and raw[k] is not None}
-                values = {k: v for k, v in values.items() if not (k in ("end_date", "measure") and v == "")}
-                if not pid:
-                    values.setdefault("start_date", date.today().isoformat())
-                    values["start_date"] = values["start_date"] or date.today().isoformat()
-                    rec = _insert(con, _clean(values, creating=True), user, "import")
+                if pid is None:
+                    rec = _insert(con, clean, user, "import")
                     result.created.append(rec["id"])
                     continue
-                version = str(raw.get("version") or "").strip()
-                if not version:
-                    raise RegisterError("a row with an id needs the version it was exported at")
-                cur = _row(con, int(pid))
-                before = cur["version"]
-                rec = _update(con, int(pid), int(version), _clean(values, creating=False), user, "import")
-                (result.updated if rec["version"] != before else result.unchanged).append(rec["id"])
+                r = con.execute("select * from partnership where id = ?", [pid]).fetchone()
+                if r is None:
+                    bad(line, raw, "id", f"no partnership with id {pid}")
+                    continue
+                cur = dict(r)
+                if cur["version"] == version and (wrong := _transition_problem(cur, clean)):
+                    bad(line, raw, *wrong)
+                    continue
+                rec = _update(con, pid, version, clean, user, "import")
+                (result.updated if rec["version"] != cur["version"] else result.unchanged).append(rec["id"])
             except StaleEdit as exc:
                 raise StaleEdit(f"CSV line {line}: {exc} The import was refused as a whole.") from None
-            except (RegisterError, ValueError) as exc:
-                raise RegisterError(f"CSV line {line}: {exc}. Nothing was imported.") from None
+        if problems:
+            raise ImportRefused(problems, len(rows))
     return result
 
 

@@ -159,7 +159,7 @@ def test_invalid_partnerships_are_refused_with_a_plain_message(user_db, change, 
     assert reg.register().empty
 
 
-def test_csv_export_and_import_round_trip(user_db, tmp_path, monkeypatch):
+def test_csv_export_and_import_round_trip(built_db, user_db, tmp_path, monkeypatch):
     a = _new()
     _new(school_urn=125249, partner_urns="121714 143288", notes='quotes "and", commas')
     reg.end(a["id"], 1, user="officer A", end_date="2019-08-31")
@@ -177,7 +177,7 @@ def test_csv_export_and_import_round_trip(user_db, tmp_path, monkeypatch):
     assert (reg.audit().action == "import").all() and (reg.audit().changed_by == "officer D").all()
 
 
-def test_import_of_a_stale_spreadsheet_is_refused_as_a_whole(user_db):
+def test_import_of_a_stale_spreadsheet_is_refused_as_a_whole(built_db, user_db):
     a = _new()
     exported = pd.read_csv(pd.io.common.StringIO(reg.export_csv()), dtype=str, keep_default_na=False)
     reg.edit(a["id"], 1, user="officer B", notes="newer work")      # someone saves after the export
@@ -191,6 +191,85 @@ def test_import_of_a_stale_spreadsheet_is_refused_as_a_whole(user_db):
     bad = "school_urn,partner_urns,key_stage,baseline_year\n125249,125249,4,2016/17\n"
     with pytest.raises(reg.RegisterError, match="CSV line 2.*cannot partner itself.*Nothing was imported"):
         reg.import_csv(bad, user="officer C")
+
+
+_HEADER = "school_urn,partner_urns,key_stage,baseline_year,measure,start_date,end_date,focus,notes,status\n"
+
+
+def test_import_reports_every_bad_cell_with_its_line_and_column(built_db, user_db):
+    text = _HEADER + "\n".join([
+        "-5,138190,4,2016/17,p8,2018-09-01,,,,active",                     # line 2: URN -5
+        "141200,0,4,2016/17,p8,2018-09-01,,,,active",                      # line 3: partner 0
+        "141200,138190,4,2016/17,nonsense_measure,2018-09-01,,,,active",   # line 4: unknown measure
+        "141200,138190,4,2016/17,p8,2019-02-01 garbage,,,,active",         # line 5: not a date
+        "141200,138190,4,2016/17,p8,2018-09-01,,fine,,active",             # line 6: a good row
+        "999999,138190,4,2016/17,p8,2018-09-01,,,,active",                 # line 7: no such school
+        "141200,141200,4,2016/17,rwm_exp,01/09/2018,2017-01-01,,,ended",   # line 8: four problems
+    ]) + "\n"
+    with pytest.raises(reg.ImportRefused) as err:
+        reg.import_csv(text, user="officer D")
+    got = sorted((p.line, p.column) for p in err.value.problems)
+    assert got == [(2, "school_urn"), (3, "partner_urns"), (4, "measure"), (5, "start_date"), (7, "school_urn"),
+                   (8, "measure"), (8, "partner_urns"), (8, "start_date")]
+    table = err.value.table().set_index(["line", "column"])
+    assert table.loc[(2, "school_urn"), "value"] == "-5" and "positive" in table.loc[(2, "school_urn"), "problem"]
+    assert table.loc[(4, "measure"), "value"] == "nonsense_measure"
+    assert table.loc[(5, "start_date"), "value"] == "2019-02-01 garbage"
+    assert "not a school in the database: URN 999999" in table.loc[(7, "school_urn"), "problem"]
+    assert "KS2 measure" in table.loc[(8, "measure"), "problem"]
+    assert "Nothing was imported" in str(err.value) and "Nothing was imported" in err.value.summary()
+    assert "garbage" not in err.value.summary()        # the heading carries no text from the file
+    assert not user_db.exists() or reg.register().empty
+
+
+def test_import_cannot_reactivate_an_ended_partnership(built_db, user_db):
+    a = _new()
+    reg.end(a["id"], 1, user="officer A", end_date="2019-07-20")
+    exported = pd.read_csv(pd.io.common.StringIO(reg.export_csv()), dtype=str, keep_default_na=False)
+    exported.loc[0, "status"] = "active"
+    exported.loc[0, "end_date"] = ""
+    with pytest.raises(reg.ImportRefused) as err:
+        reg.import_csv(exported.to_csv(index=False), user="officer E")
+    assert [(p.line, p.column) for p in err.value.problems] == [(2, "status")]
+    assert "cannot be made active again" in str(err.value)
+    now = reg.get(a["id"])
+    assert now["status"] == "ended" and now["end_date"] == "2019-07-20" and now["version"] == 2
+    with pytest.raises(reg.RegisterError, match="active again"):   # nor by an edit
+        reg.edit(a["id"], 2, user="officer E", status="active")
+
+
+def _real_urns(n: int) -> list[int]:
+    from equity import db
+    return [int(u) for u in db.connection().execute(
+        "select urn from school where phase = 'secondary' order by urn limit ?", [n]).fetchnumpy()["urn"]]
+
+
+def test_import_is_capped(built_db, user_db):
+    urns = _real_urns(2001)
+    rows = [f"{urns[i]},{urns[i + 1]},4,2016/17,p8,2018-09-01,,,,active" for i in range(2000)]
+    t = time.perf_counter()
+    with pytest.raises(reg.RegisterError, match="more than 500 rows.*Nothing was imported"):
+        reg.import_csv(_HEADER + "\n".join(rows) + "\n", user="officer F")
+    assert time.perf_counter() - t < 5
+    assert not user_db.exists()
+    t = time.perf_counter()
+    res = reg.import_csv(_HEADER + "\n".join(rows[:reg.MAX_IMPORT_ROWS]) + "\n", user="officer F")
+    took = time.perf_counter() - t
+    assert len(res.created) == 500 and len(reg.register()) == 500
+    assert took < 30, took
+
+
+def test_import_reads_a_windows_1252_file_and_refuses_binary(built_db, user_db):
+    text = _HEADER + "141200,138190,4,2016/17,p8,2018-09-01,,Café maths,Officer\u2019s note,active\n"
+    res = reg.import_csv(text.encode("cp1252"), user="officer G")
+    assert len(res.created) == 1 and "Windows-1252" in res.summary()
+    rec = reg.get(res.created[0])
+    assert rec["focus"] == "Café maths" and rec["notes"] == "Officer\u2019s note"
+    res = reg.import_csv(("\ufeff" + text.replace("141200", "125249")).encode("utf-8"), user="officer G")
+    assert len(res.created) == 1 and "read as" not in res.summary()
+    with pytest.raises(reg.RegisterError, match="not CSV text"):
+        reg.import_csv(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), user="officer G")
+    assert len(reg.register()) == 2
 
 
 # ---- the file: schema version, damage, read-only, full disk, permissions -------------------------
