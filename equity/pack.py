@@ -227,15 +227,13 @@ def school_names(urns, path=None) -> pd.DataFrame:
 
 
 def partnership_register(user_db=None) -> pd.DataFrame | None:
-    """All partnerships in the register (``equity.partnerships.register``), or None when the
-    register is not available or cannot be read."""
+    """All partnerships in the register (``equity.partnerships.register``), or None when this build
+    has no register module. A register that cannot be read raises its own error (corrupt, too new...):
+    it must never pass for an empty one."""
     mod = profile.optional("partnerships")
     if mod is None:
         return None
-    try:
-        return mod.register(path=user_db)
-    except Exception:
-        return None
+    return mod.register(path=user_db)
 
 
 def build_info(path=None) -> dict:

@@ -148,6 +148,15 @@ class RegisterFull(RegisterUnavailable):
     """The disk holding the register is full: the change was rolled back, nothing was written."""
 
 
+def explain(exc: RegisterError) -> str:
+    """The message of a register error for a page: the register's folder left out (the file's name
+    is enough to a reader and the server's layout is nobody's business)."""
+    text = str(exc)
+    for p in {getattr(exc, "path", None), user_db_path()} - {None}:
+        text = text.replace(str(p), Path(p).name)
+    return text
+
+
 def user_db_path() -> Path:
     """Where the register lives: ``$EQUITY_USER_DB`` if set, else ``data/user/partnerships.sqlite``."""
     env = os.environ.get("EQUITY_USER_DB")
@@ -206,7 +215,8 @@ def _writable(p: Path) -> bool:
 
 
 def read_only_reason(path=None) -> str | None:
-    """Why changes to the register cannot be saved (the message of :class:`RegisterReadOnly`), or None
+    """Why changes to the register cannot be saved (for a page: :class:`RegisterReadOnly`'s message
+    naming the file, not its folder), or None
     when they can (or the register does not exist yet and its folder can be created)."""
     p = Path(path) if path else user_db_path()
     folder = next((d for d in [p.parent, *p.parent.parents] if d.exists()), None)
@@ -214,7 +224,7 @@ def read_only_reason(path=None) -> str | None:
         ok = _writable(p)
     else:
         ok = folder is not None and os.access(folder, os.W_OK)
-    return None if ok else str(_read_only(p, "no permission to write it, or a read-only file system"))
+    return None if ok else explain(_read_only(p, "no permission to write it, or a read-only file system"))
 
 
 def _explained(exc: BaseException, p: Path) -> BaseException:

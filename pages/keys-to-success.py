@@ -132,10 +132,15 @@ def did_figure(res: kts.CohortComparison) -> tuple[go.Figure, pd.DataFrame]:
     return fig, data.drop(columns="colour")
 
 
-cohort, message = partnerships.cohort_comparison(ks)
 st.subheader("Partnerships in the register")
+try:
+    cohort, message = partnerships.cohort_comparison(ks)
+except partnerships.RegisterError as exc:  # a register that cannot be read is never shown as empty
+    cohort, message = None, None
+    st.error(partnerships.explain(exc))
 if cohort is None:
-    st.info(message)
+    if message:
+        st.info(message)
 elif cohort.did[1] != cohort.did[1]:  # too few schools for an interval: words and the table, no chart
     st.markdown(cohort.sentence())
     st.dataframe(cohort.schools, hide_index=True, width="stretch")

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from equity import db, lookups, pack
+from equity import db, lookups, pack, partnerships
 from pages._shared import chart_block, la_filter
 
 import pages._shared as _frame  # noqa: E402
@@ -42,7 +42,11 @@ elif kind == "family":
         if key is None:
             st.sidebar.warning("No school found.")
 elif kind == "partnership":
-    reg = pack.partnership_register()
+    try:
+        reg = pack.partnership_register()
+    except partnerships.RegisterError as exc:  # corrupt, too new, unreadable: say so, never "empty"
+        st.error(partnerships.explain(exc))
+        st.stop()
     if reg is None or reg.empty:
         st.sidebar.info("No partnerships in the register yet: add one on the Partnerships page.")
     else:

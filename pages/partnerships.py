@@ -123,7 +123,7 @@ else:
                                      baseline_year=rule.year, measure=rule.measure, start_date=start, focus=focus,
                                      notes=notes, user=who)
                 except reg.RegisterError as exc:
-                    st.error(str(exc))
+                    st.error(reg.explain(exc))
                 else:
                     st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
                     st.rerun()
@@ -133,12 +133,20 @@ st.header("Register")
 st.caption(f"Kept apart from the analytics database ({reg.user_db_path().name}), so it survives every rebuild. "
            "Edits are checked against the version you opened: if someone else saved first, yours is refused and "
            "nothing is overwritten.")
-register = reg.register()
+try:
+    register = reg.register()
+except reg.RegisterError as exc:  # corrupt, too new, unreadable: explained, never shown as empty
+    st.error(reg.explain(exc))
+    st.stop()
+read_only = reg.read_only_reason()
+if read_only:
+    st.warning(read_only)
+_names = lookups.school_names({int(u) for u in register.school_urn}
+                              | {u for v in register.partner_urns for u in reg.parse_urns(v)})
 
 
 def _name(urn) -> str:
-    s = lookups.school(int(urn))
-    return s["name"] if s else f"URN {urn}"
+    return _names.get(int(urn), f"URN {urn}")
 
 
 if register.empty:
@@ -156,9 +164,12 @@ c1.download_button("Export the register (CSV)", reg.export_csv().encode("utf-8")
 upload = c2.file_uploader("Import a register CSV", type=["csv"], key="pt_import")
 if upload is not None and c2.button("Import", key="pt_import_go"):
     try:
-        res = reg.import_csv(upload.getvalue().decode("utf-8-sig"), user=who)
+        res = reg.import_csv(upload.getvalue(), user=who)
+    except reg.ImportRefused as exc:
+        st.error(exc.summary())
+        st.dataframe(exc.table(), hide_index=True, width="stretch")
     except reg.RegisterError as exc:
-        st.error(str(exc))
+        st.error(reg.explain(exc))
     else:
         st.session_state["partnership_flash"] = "Import: " + res.summary()
         st.rerun()
@@ -189,7 +200,7 @@ with tab_add:
                 rec = reg.create(school_urn=school, partner_urns=partners, key_stage=add_ks, baseline_year=base_year,
                                  measure=add_measure, start_date=add_start, focus=add_focus, notes=add_notes, user=who)
             except reg.RegisterError as exc:
-                st.error(str(exc))
+                st.error(reg.explain(exc))
             else:
                 st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
                 st.rerun()
@@ -226,7 +237,7 @@ with tab_edit:
                 rec = reg.edit(pid, snap["version"], user=who, partner_urns=e_partners, start_date=e_start,
                                focus=e_focus, notes=e_notes)
             except reg.RegisterError as exc:  # includes StaleEdit
-                st.error(str(exc))
+                st.error(reg.explain(exc))
             else:
                 st.session_state[snap_key] = rec
                 st.session_state["partnership_flash"] = f"Partnership {pid} saved (version {rec['version']})."
@@ -241,7 +252,7 @@ with tab_edit:
                     notes = (snap["notes"] + ("\n" if snap["notes"] else "") + f"Ended: {end_note}") if end_note else None
                     rec = reg.end(pid, snap["version"], user=who, end_date=end_date, notes=notes)
                 except reg.RegisterError as exc:
-                    st.error(str(exc))
+                    st.error(reg.explain(exc))
                 else:
                     st.session_state[snap_key] = rec
                     st.session_state["partnership_flash"] = f"Partnership {pid} ended."

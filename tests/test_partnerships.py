@@ -751,3 +751,62 @@ def test_page_farthest_partner_limit_from_the_url(built_db, user_db):
         return int(lo), int(hi)
     assert km_range(wide)[1] > 60, "without a limit some Hampshire partner is over 60 km away (else nothing to test)"
     assert km_range(near)[1] <= 60
+
+
+def _break(user_db: Path, how: str) -> None:
+    """A register that cannot be used: garbage bytes, or a file from a newer version."""
+    if how == "corrupt":
+        user_db.parent.mkdir(parents=True, exist_ok=True)
+        user_db.write_bytes(b"\x00garbage, not a database\n" * 100)
+    else:
+        _new()
+        con = sqlite3.connect(user_db)
+        con.execute("pragma user_version = 9")
+        con.close()
+
+
+_BROKEN = {"corrupt": "cannot be read: it is not an SQLite database", "too new": "newer version of the dashboard"}
+
+
+@pytest.mark.parametrize("how", list(_BROKEN))
+def test_page_explains_a_broken_register_and_never_calls_it_empty(built_db, user_db, how):
+    _break(user_db, how)
+    before = user_db.read_bytes()
+    at = _page(la="850", kts_year="2017/18")
+    assert not at.exception, [e.message for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(_BROKEN[how] in e and user_db.name in e for e in errors), errors
+    assert not any(str(user_db.parent) in e for e in errors)         # the server's folders stay private
+    assert not any("No partnerships recorded yet" in i.value for i in at.info)
+    assert [h.value for h in at.main.header] == ["Suggested partnerships", "Register"]
+    assert user_db.read_bytes() == before
+
+
+@pytest.mark.parametrize("how", list(_BROKEN))
+def test_meeting_page_explains_a_broken_register_and_never_calls_it_empty(built_db, user_db, how):
+    from streamlit.testing.v1 import AppTest
+    _break(user_db, how)
+    at = AppTest.from_file(str(ROOT / "pages" / "meeting.py"), default_timeout=180)
+    at.query_params["pack"] = "partnership"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(_BROKEN[how] in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("No partnerships in the register yet" in i.value for i in at.sidebar.info)
+    # and a register that really is empty says so
+    user_db.unlink()
+    at = AppTest.from_file(str(ROOT / "pages" / "meeting.py"), default_timeout=180)
+    at.query_params["pack"] = "partnership"
+    at.run()
+    assert not at.exception and not at.error
+    assert any("No partnerships in the register yet" in i.value for i in at.sidebar.info)
+
+
+def test_keys_to_success_page_explains_a_broken_register(built_db, user_db):
+    from streamlit.testing.v1 import AppTest
+    _break(user_db, "corrupt")
+    at = AppTest.from_file(str(ROOT / "pages" / "keys-to-success.py"), default_timeout=180)
+    at.query_params["la"] = "850"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(_BROKEN["corrupt"] in e.value for e in at.error)
+    assert not any("No KS4 partnerships in the register yet" in i.value for i in at.info)
