@@ -17,8 +17,24 @@ Safety when several people use the dashboard at once:
 * Optimistic concurrency: each partnership carries a ``version``. An edit names the version it was
   based on; if someone else saved in between, the edit is refused with :class:`StaleEdit` (who
   changed it, and when), never silently overwritten.
-* An append-only ``audit`` table (triggers refuse UPDATE and DELETE on it) records who changed what,
-  and when: one row per changed field.
+* An append-only ``audit`` table records who changed what, and when: one row per changed field.
+  Triggers refuse UPDATE and DELETE on it, and also an insert that names an existing row (SQLite's
+  REPLACE deletes the row it replaces without firing DELETE triggers) or goes back before the last
+  one. ``changed_by`` is the name the officer types: there is no sign-in yet.
+
+The file itself:
+
+* Its layout carries a version (``PRAGMA user_version``, :data:`SCHEMA_VERSION`), read from the
+  header before SQLite opens the file. A file from a newer dashboard is refused untouched
+  (:class:`RegisterTooNew`); an older layout is migrated step by step on the first write.
+* A file that is not a register (not SQLite, damaged, another database) is :class:`RegisterCorrupt`;
+  reading never presents it as an empty register. Only a missing or empty file is empty.
+* Reading opens the file read-only (``mode=ro``), so a register on a read-only file system or
+  without write permission can still be read and exported; changes are refused
+  (:class:`RegisterReadOnly`). A full disk is :class:`RegisterFull` (the change rolled back).
+* The file is created 0600 (SQLite gives its WAL and index the same mode) in a folder created 0700:
+  it holds officers' names and notes.
+* An import (:func:`import_csv`) is checked row by row before anything is written, and capped.
 
 The tracker (:func:`progress`) follows **both** schools of a partnership from its baseline year:
 each school's disadvantaged pupils and their gap, against the school's own family, year by year,
