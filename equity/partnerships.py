@@ -554,7 +554,7 @@ def _iso_date(value, name: str) -> str | None:
             raise ValueError
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise RegisterError(f"{name}: not a date (YYYY-MM-DD): {value!r}") from None
+        raise RegisterError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _check(values: dict, *, creating: bool) -> tuple[dict, list[tuple[str, str]]]:
@@ -620,7 +620,8 @@ def _clean(values: dict, *, creating: bool) -> dict:
     """Check and normalise the editable fields; raise RegisterError with a plain message."""
     out, problems = _check(values, creating=creating)
     if problems:
-        raise RegisterError(problems[0][1])
+        column, problem = problems[0]
+        raise RegisterError(f"{column}: {problem}" if column in ("start_date", "end_date") else problem)
     return out
 
 
@@ -894,6 +895,11 @@ def import_csv(data: str | bytes, *, user: str, path=None, analytics=None) -> Im
             rows.append(raw)
     except csv.Error as exc:
         raise RegisterError(f"CSV line {reader.line_num}: not readable as CSV ({exc}). Nothing was imported.") from None
+
+    # a register that cannot take the import (newer version, damaged, read-only) says so first
+    target = Path(path) if path else user_db_path()
+    if target.exists():
+        connect(target).close()
 
     # 1. every row on its own, and every URN against the analytics database
     problems: list[ImportProblem] = []

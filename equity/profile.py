@@ -405,7 +405,7 @@ def partnerships_for(urn: int, user_db=None) -> tuple[pd.DataFrame | None, str]:
     try:
         reg = mod.register(path=user_db)
     except Exception as exc:
-        return None, f"The partnership register could not be read ({exc})."
+        return None, f"The partnership register could not be read ({getattr(mod, 'explain', str)(exc)})."
     if reg.empty:
         return reg, ""
     urn = int(urn)
