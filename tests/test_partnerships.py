@@ -810,3 +810,24 @@ def test_keys_to_success_page_explains_a_broken_register(built_db, user_db):
     assert not at.exception, [e.message for e in at.exception]
     assert any(_BROKEN["corrupt"] in e.value for e in at.error)
     assert not any("No KS4 partnerships in the register yet" in i.value for i in at.info)
+
+
+def test_page_import_lists_every_bad_cell_and_reads_a_windows_1252_file(built_db, user_db):
+    at = _page(la="850", kts_year="2017/18")
+    at.text_input(key="who").set_value("officer T").run()
+    bad = (_HEADER + "-5,138190,4,2016/17,p8,2018-09-01,,Café,,active\n"
+           "141200,138190,4,2016/17,nonsense_measure,2019-02-01 garbage,,,,active\n").encode("cp1252")
+    at.file_uploader(key="pt_import").set_value(("register.csv", bad, "text/csv")).run()
+    at.button(key="pt_import_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("The import was refused: 3 problem(s) in 2 of 2 row(s). Nothing was imported." == e.value
+               for e in at.error), [e.value for e in at.error]
+    shown = next(d.value for d in at.dataframe if "problem" in d.value.columns)
+    assert sorted(zip(shown.line, shown.column)) == [(2, "school_urn"), (3, "measure"), (3, "start_date")]
+    assert not user_db.exists() or reg.register().empty
+    good = (_HEADER + "141200,138190,4,2016/17,p8,2018-09-01,,Café maths,,active\n").encode("cp1252")
+    at.file_uploader(key="pt_import").set_value(("register.csv", good, "text/csv")).run()
+    at.button(key="pt_import_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("1 partnership(s) added" in s.value and "Windows-1252" in s.value for s in at.success)
+    assert list(reg.register().focus) == ["Café maths"]
