@@ -621,12 +621,15 @@ def selection_adjusted(t: pd.DataFrame, key_stage: int, measure: str, year: int,
     average (the plain mean of its family members' figures that year, or the phase's mean where
     fewer than 3 members have one) in proportion to its noise: reliability = tau² / (tau² + se²),
     tau² being how much schools' true figures differ around their family's average (method of
-    moments over every school with a figure). Returns (table with urn, prior, value_adjusted,
-    se_adjusted, reliability; info with tau, schools, phase_mean, on_family_mean).
+    moments over every school with a figure). The adjusted figure's standard error adds the
+    uncertainty of the average it is pulled toward (spread of the members' figures / sqrt(members)).
+    Returns (table with urn, prior, value_adjusted, se_adjusted, reliability; info with tau,
+    schools, phase_mean, on_family_mean).
     """
     d = t[t.value.notna() & (t.se > 0)][["urn", "value", "se"]].drop_duplicates("urn")
     phase_mean = float(d.value.mean()) if len(d) else float("nan")
     prior = pd.Series(phase_mean, index=d.urn.to_numpy())
+    prior_se = pd.Series(float(d.value.std() / math.sqrt(len(d))) if len(d) > 1 else 0.0, index=prior.index)
     on_family = 0
     try:
         fams = _families().all_families(size=settings.family_size, radius_km=radius, weights=settings.weights,
@@ -635,14 +638,17 @@ def selection_adjusted(t: pd.DataFrame, key_stage: int, measure: str, year: int,
         fams = None
     if fams is not None and len(fams):
         vals = d.set_index("urn").value
-        f = fams.assign(v=fams.member_urn.map(vals)).dropna(subset=["v"]).groupby("urn").v.agg(["mean", "count"])
+        f = fams.assign(v=fams.member_urn.map(vals)).dropna(subset=["v"]).groupby("urn").v.agg(["mean", "count",
+                                                                                               "std"])
         f = f[f["count"] >= 3]
         has = prior.index.isin(f.index)
         prior[has] = f.loc[prior.index[has], "mean"].to_numpy()
+        prior_se[has] = (f["std"] / np.sqrt(f["count"])).loc[prior.index[has]].to_numpy()
         on_family = int(has.sum())
     pr = prior.loc[d.urn].to_numpy()
     tau2 = stats.between_variance(d.value.to_numpy() - pr, d.se.to_numpy() ** 2) if len(d) > 2 else float("nan")
-    adj, se_adj, rel = stats.shrink(d.value, d.se, pr, tau2 if np.isfinite(tau2) else 0.0)
+    adj, se_adj, rel = stats.shrink(d.value, d.se, pr, tau2 if np.isfinite(tau2) else 0.0,
+                                    prior_se.loc[d.urn].to_numpy())
     out = pd.DataFrame({"urn": d.urn.to_numpy(), "prior": pr, "value_adjusted": adj, "se_adjusted": se_adj,
                         "reliability": rel})
     info = {"method": "empirical Bayes", "tau": math.sqrt(tau2) if np.isfinite(tau2) else float("nan"),

@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import norm
 
 Z95 = 1.959963984540054  # the two-sided 95% point of the normal distribution
 
@@ -127,28 +126,23 @@ def random_effects_line(x, y, v) -> RandomEffectsLine:
         noise_share=min(1.0, float(np.mean(v)) / total) if total and total > 0 else float("nan"))
 
 
-def shrink(value, se, prior, tau2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shrink(value, se, prior, tau2: float, prior_se=0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Empirical-Bayes shrinkage of each unit's result toward its ``prior`` (for example its
     family's mean).
 
     reliability = tau2 / (tau2 + se²): the share of a unit's difference from the prior that is
     likely real rather than noise. Returns (shrunk value = prior + reliability x (value - prior),
-    its standard error sqrt(reliability) x se, reliability). A small school's extreme result moves
-    most; this is what makes a school picked *because* its result is extreme look less extreme,
-    as its next result is likely to (regression to the mean).
+    its standard error, reliability). The standard error is sqrt(reliability x se² +
+    (1 - reliability)² x prior_se²): the unit's own noise, shrunk, plus the uncertainty of the
+    prior it is pulled toward. A small school's extreme result moves most; this is what makes a
+    school picked *because* its result is extreme look less extreme, as its next result is likely
+    to (regression to the mean).
     """
     value, se, prior = (np.asarray(a, dtype=float) for a in (value, se, prior))
+    prior_se = np.broadcast_to(np.asarray(prior_se, dtype=float), value.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(se > 0, tau2 / (tau2 + se ** 2), 1.0) if tau2 > 0 else np.zeros_like(se)
-    return prior + rel * (value - prior), np.sqrt(rel) * se, rel
-
-
-def best_of_k_z(k: int, level: float = 0.95) -> float:
-    """The critical value that keeps ``level`` for the best of ``k`` comparisons (Sidak): the
-    chance that at least one of k null differences clears it is 1 - level."""
-    k = max(int(k), 1)
-    alpha = 1 - (level ** (1 / k))
-    return float(norm.ppf(1 - alpha / 2))
+    return prior + rel * (value - prior), np.sqrt(rel * se ** 2 + (1 - rel) ** 2 * prior_se ** 2), rel
 
 
 def mahalanobis_matrix(corr: np.ndarray, weights) -> np.ndarray:

@@ -175,7 +175,8 @@ with tab_school:
             "URN": st.column_config.NumberColumn(format="%d"),
         })
         st.caption("▶ = this school. Position 1 = the best figure for disadvantaged pupils among the school and its "
-                   "family. Context distance: 0 = the same intake, 1 = one standard deviation apart on average. "
+                   "family. Context distance: 0 = the same intake, larger = less alike (figures that move together, such as prior "
+                   "attainment and % disadvantaged, count once). "
                    "Figures for groups of fewer than 6 pupils are never shown.")
         st.download_button("Download the family table (CSV)", show.to_csv(index=False).encode("utf-8"),
                            file_name=f"family_{used}_ks{ks}_{yrs.file_label(year)}.csv", mime="text/csv",

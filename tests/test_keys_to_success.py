@@ -234,9 +234,12 @@ def test_margins_allow_for_selection_by_empirical_bayes(built_db, suggestions):
                   and ci_high > ci_low""").drop_duplicates("urn").set_index("urn")
     raw["se"] = (raw.ci_high - raw.ci_low) / (2 * 1.959963984540054)
     fams = families.all_families(key_stage=4, start_year=2017)
-    f = fams.assign(v=fams.member_urn.map(raw.value)).dropna(subset=["v"]).groupby("urn").v.agg(["mean", "count"])
+    f = fams.assign(v=fams.member_urn.map(raw.value)).dropna(subset=["v"]).groupby("urn").v.agg(["mean", "count",
+                                                                                                 "std"])
     f = f[f["count"] >= 3]
     raw["prior"] = raw.index.map(f["mean"])
+    raw["prior_se"] = raw.index.map(f["std"] / np.sqrt(f["count"]))
+    raw["prior_se"] = raw.prior_se.where(raw.prior.notna(), raw.value.std() / math.sqrt(len(raw)))
     raw["prior"] = raw.prior.fillna(raw.value.mean())
     r, w = raw.value - raw.prior, 1 / raw.se ** 2
     q = (w * (r - (w * r).sum() / w.sum()) ** 2).sum()
@@ -244,7 +247,7 @@ def test_margins_allow_for_selection_by_empirical_bayes(built_db, suggestions):
     assert sug.adjustment["tau"] == pytest.approx(math.sqrt(tau2), rel=1e-6)
     rel = tau2 / (tau2 + raw.se ** 2)
     adj = raw.prior + rel * r
-    se_adj = np.sqrt(rel) * raw.se
+    se_adj = np.sqrt(rel * raw.se ** 2 + (1 - rel) ** 2 * raw.prior_se ** 2)  # own noise shrunk + the average's
     pair = sug.pairs.set_index(["school_urn", "partner_urn"]).loc[(116445, 125271)]
     assert pair.margin_published == pytest.approx(0.65)
     assert pair.margin_published_low == pytest.approx(0.17, abs=0.005)
