@@ -85,7 +85,7 @@ def _write(fam, args) -> None:
                                                        "pct_disadvantaged", "pct_eal", "pct_sen")},
             "method": {"key_stage": m["key_stage"], "academic_year": m["academic_year"], "variables": m["variables"],
                        "weights": m["weights"], "size": m["size"], "radius_km": m["radius_km"],
-                       "distance": "weighted root-mean-square difference of z-scores (standard deviations)",
+                       "distance": "weighted Mahalanobis distance of z-scores (correlated figures counted once)",
                        "excluded_from_pool": m["excluded_reasons"], "dropped_variables": m["dropped_variables"]},
             "members": [{k: _clean(v) for k, v in row.items()} for row in fam[cols].to_dict("records")],
         }

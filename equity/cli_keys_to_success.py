@@ -4,8 +4,9 @@ suggested partners, as a table, CSV or JSON.
 JSON: ``{"rule": {..., "text": ...}, "schools": [{"urn", "name", "reasons", ...}],
 "suggested_partnerships": [{"school_urn", "partner_urns", "measure", "margin", "margin_low", "km", ...}],
 "unmatched": [{"urn", "name", "reason"}]}``. ``margin`` is the supporter's figure minus the
-school's for disadvantaged pupils on ``measure``; ``margin_low`` the lower end of its 95% interval
-(above zero: clearly stronger).
+school's for disadvantaged pupils on ``measure``, allowing for how the two were picked (both figures
+pulled toward their family's average: see ``keys_to_success.selection_adjusted``); ``margin_low``
+the lower end of its 95% interval (above zero: clearly stronger).
 """
 from __future__ import annotations
 

@@ -16,9 +16,13 @@ The method (a choice of ours, stated on screen; see docs/DOMAIN.md "Families of 
    average of a variable it lacks would pair it with schools it may not resemble. A variable known
    for fewer than half the pool in a year (KS2 SEN in 2018/19, for example) is left out for that
    year instead, and that is stated.
-4. **Distance.** Weighted Euclidean distance on the z-scores, with the weights scaled to sum to 1:
-   ``distance = sqrt(sum_i w_i * (z_i(a) - z_i(b))**2)``, a weighted root-mean-square difference in
-   standard deviations (0 = identical context, 1 = a typical school-to-school difference of one SD).
+4. **Distance.** A weighted Mahalanobis distance on the z-scores, with the weights scaled to sum
+   to 1: ``distance² = d' W^½ R^-1 W^½ d``, d the difference of the two schools' z-scores, W the
+   weights and R the correlation matrix of the variables across the pool's schools
+   (:func:`equity.stats.mahalanobis_matrix`). Prior attainment and % disadvantaged move together
+   (correlation about -0.6 among secondary schools): a plain weighted distance would count that
+   shared part, deprivation, twice. With uncorrelated variables this is the weighted root-mean-square
+   difference in standard deviations (0 = identical context).
 5. **Family.** A school's family is its ``size`` nearest schools by that distance (12-20, default
    20), from anywhere in England (across LA boundaries), **leaving out every school within the
    competition radius** (straight-line km between school locations, default 5 km; see
@@ -30,9 +34,12 @@ The method (a choice of ours, stated on screen; see docs/DOMAIN.md "Families of 
 6. **Closeness.** Each member is rated *very close*, *close* or *fair* by the thirds of all
    member distances in all families at the same settings.
 7. **Validation.** How much a disadvantaged outcome varies within families compared with across
-   all schools (:func:`validation`).
+   all schools, and how much of it the family median explains, for the chosen measure and key
+   stage (:func:`validation`, :func:`validation_table`); where families explain little (KS2
+   results, for example), the pages say so.
 
-All families are computed at once with a k-d tree on the weighted z-scores (scipy ``cKDTree``),
+All families are computed at once with a k-d tree on the z-scores mapped so that Euclidean distance
+is the Mahalanobis distance (:func:`equity.stats.mahalanobis_transform`; scipy ``cKDTree``),
 then filtered by the radius with a haversine distance on the candidates (well under a second for
 the ~3,300 secondary schools of England; ``bench/families_timing.py`` measures it).
 """
@@ -48,7 +55,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from .cache import per_build
-from . import db, years as yrs
+from . import db, stats, years as yrs
 from .measures import MEASURES
 
 # ---- constants ---------------------------------------------------------------------------------
@@ -90,7 +97,7 @@ CLOSENESS = ("very close", "close", "fair")
 # cautious side for the spread within one school. Percentages use the binomial error instead.
 PUPIL_SD = {"p8": 1.28, "p8_vs_national_other": 1.28, "att8": 20.0, "att8_vs_national_other": 20.0,
             "ebacc_aps": 2.2, "read_prog": 6.2, "writ_prog": 5.8, "mat_prog": 5.5}
-Z95 = 1.96
+Z95 = stats.Z95
 
 
 class FamilyUnavailable(LookupError):
@@ -226,7 +233,8 @@ class Space:
     dropped: dict  # variable -> why it is not used this year
     means: dict
     sds: dict
-    X: np.ndarray = field(repr=False)  # z-scores times sqrt(normalised weight), rows as schools
+    X: np.ndarray = field(repr=False)  # z-scores mapped so Euclidean distance = weighted Mahalanobis, rows as schools
+    corr: np.ndarray = field(default=None, repr=False)  # correlations of the variables in use across the pool
 
 
 @lru_cache(maxsize=32)
@@ -285,9 +293,26 @@ def _space_cached(key_stage: int, start_year: int, weights: tuple, include_speci
     normalised = {v: w[v] / total for v in variables}
     for v in variables:
         keep[f"z_{v}"] = (keep[v] - means[v]) / sds[v]
-    X = np.column_stack([keep[f"z_{v}"].to_numpy(float) * math.sqrt(normalised[v]) for v in variables])
+    Z = np.column_stack([keep[f"z_{v}"].to_numpy(float) for v in variables])
+    corr = _correlations(Z)
+    X = stats.mahalanobis_transform(Z, corr, [normalised[v] for v in variables])
     return Space(key_stage, start_year, keep, excluded.sort_values("urn").reset_index(drop=True), tuple(variables),
-                 {v: w[v] for v in variables}, normalised, dropped, means, sds, X)
+                 {v: w[v] for v in variables}, normalised, dropped, means, sds, X, corr)
+
+
+def _correlations(Z: np.ndarray) -> np.ndarray:
+    """Correlation matrix of the z-score columns; a variable with no spread counts as uncorrelated,
+    and a nearly singular matrix is pulled slightly toward the identity so it can be inverted."""
+    k = Z.shape[1]
+    if k < 2 or len(Z) < 3:
+        return np.eye(k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        R = np.corrcoef(Z, rowvar=False)
+    R = np.where(np.isfinite(R), R, 0.0)
+    np.fill_diagonal(R, 1.0)
+    if np.linalg.eigvalsh(R).min() < 1e-6:
+        R = 0.99 * R + 0.01 * np.eye(k)
+    return R
 
 
 def space(*, weights: dict | None = None, key_stage: int = 4, start_year: int | None = None,
@@ -369,7 +394,7 @@ def all_families(*, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_
     """Every school's family at once: a long DataFrame with one row per (school, member).
 
     Columns: ``urn`` (the school), ``member_urn``, ``rank`` (1 = nearest in context), ``distance``
-    (weighted RMS difference of the z-scores, in standard deviations), ``km`` (straight-line
+    (weighted Mahalanobis distance of the z-scores, see the module's method), ``km`` (straight-line
     distance between the two schools; NaN where either has no location), ``closeness``.
     ``attrs['method']`` describes the settings (see :func:`method`).
     """
@@ -421,6 +446,8 @@ def _method(key_stage, start_year, weights, size, radius_km, include_special, in
         "location_sources": {str(k): int(v) for k, v in sp.schools.location_source.fillna("none").value_counts().items()},
         "smaller_families": small,
         "means": dict(sp.means), "sds": dict(sp.sds),
+        "correlations": {f"{a}~{b}": round(float(sp.corr[i, j]), 3) for i, a in enumerate(sp.variables)
+                         for j, b in enumerate(sp.variables) if i < j},
         "closeness_thresholds": fam.attrs.get("closeness_thresholds"),
         "idaci_available": bool(sp.schools.idaci.notna().any()) if "idaci" in sp.schools else False,
         "prior_scale": str(sp.schools.prior_scale.dropna().iloc[0]) if sp.schools.prior_scale.notna().any() else None,
@@ -454,7 +481,12 @@ def describe_method(m: dict) -> str:
         f"in {m['las']} LAs, each school's family is the {m['size']} schools whose intake is most like its own on "
         f"{used}. Each figure is first put on a common scale (how many standard deviations from the average "
         f"school), then the differences are combined with the weights into one *context distance* "
-        f"(0 = the same intake; 1 = one standard deviation apart on average).",
+        f"(0 = the same intake; the larger, the less alike). Figures that move together count once, not twice: "
+        f"the distance allows for their correlation across the schools (a Mahalanobis distance)"
+        + (f"; for example prior attainment and % disadvantaged correlate at "
+           f"{m['correlations']['prior_attainment~pct_disadvantaged']:+.2f}, so a difference in both is largely "
+           f"one difference in deprivation." if "prior_attainment~pct_disadvantaged" in m.get("correlations", {})
+           else "."),
         f"Schools less than **{m['radius_km']:g} km** away are never in a school's family, because they may "
         "compete for the same pupils; families are drawn from anywhere in England, across LA boundaries. "
         "Ties are broken by URN.",
@@ -801,10 +833,46 @@ def validation(measure: str | None = None, *, size: int = DEFAULT_SIZE, radius_k
     within = float(g["std"].mean()) if len(g) else float("nan")
     r2 = float(np.corrcoef(g.own, g["median"])[0, 1] ** 2) if len(g) > 2 else float("nan")
     return {"measure": measure, "measure_label": MEASURES[measure].label, "years": res.attrs["years"],
-            "schools": int(len(g)), "overall_sd": overall, "within_family_sd": within, "within_la_sd": within_la,
-            "spread_ratio": within / overall if overall else float("nan"),
+            "key_stage": int(key_stage), "schools": int(len(g)), "overall_sd": overall, "within_family_sd": within,
+            "within_la_sd": within_la, "spread_ratio": within / overall if overall else float("nan"),
             "la_ratio": within_la / overall if overall else float("nan"), "las": int(len(la)), "r2": r2,
-            "method": m}
+            "strength": strength(r2), "method": m}
+
+
+# How much the family median explains, in words. A random grouping explains about 0%; below 10%
+# a family says little more about a school's result than any other schools would.
+STRENGTH = ((0.10, "little"), (0.30, "some"), (0.60, "a fair part"), (1.01, "much"))
+
+
+def strength(r2: float) -> str:
+    """'little', 'some', 'a fair part' or 'much' of schools' differences explained by families
+    (:data:`STRENGTH`); 'unknown' without enough schools."""
+    if not np.isfinite(r2):
+        return "unknown"
+    return next(word for top, word in STRENGTH if r2 < top)
+
+
+def explains_little(v: dict) -> bool:
+    """Whether families explain little of the outcome (or it cannot be checked)."""
+    return v["strength"] in ("little", "unknown")
+
+
+def validation_table(key_stage: int = 4, start_year: int | None = None, *, size: int = DEFAULT_SIZE,
+                     radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None, pooled: bool = False,
+                     path=None) -> pd.DataFrame:
+    """:func:`validation` for every measure of the key stage and year: one row per measure with
+    measure, label, schools, spread_ratio, la_ratio, r2 and strength, headline measures first."""
+    year = _family_year(key_stage, start_year, path)
+    rows = []
+    for ms in measures_for(key_stage, year, path):
+        v = validation(ms, size=size, radius_km=radius_km, weights=weights, key_stage=key_stage, start_year=year,
+                       pooled=pooled, path=path)
+        rows.append({k: v[k] for k in ("measure", "measure_label", "schools", "spread_ratio", "la_ratio", "r2",
+                                       "strength")})
+    out = pd.DataFrame(rows, columns=["measure", "measure_label", "schools", "spread_ratio", "la_ratio", "r2",
+                                      "strength"])
+    out.attrs.update(key_stage=int(key_stage), start_year=year)
+    return out
 
 
 def describe_validation(v: dict) -> str:
@@ -818,6 +886,10 @@ def describe_validation(v: dict) -> str:
         text += f"; within an LA it varies {v['la_ratio']:.0%} as much"
     text += (f". The family median explains {v['r2']:.0%} of the differences between schools' results "
              "(100% = families fully predict results; a random grouping would explain about 0%).")
+    if explains_little(v):
+        text += (f" **On this measure families explain little**: a family's results say hardly more about a "
+                 f"school's than a group of schools picked at random would, so read its family as schools "
+                 "with a similar intake, not as a yardstick for this result.")
     return text
 
 
@@ -894,7 +966,7 @@ def scatter_data(urn: int | None, measure: str | None = None, *, size: int = DEF
                      path=path)
         used = fam.attrs["urn"]
         i = np.flatnonzero(sp.schools.urn.to_numpy() == used)[0]
-        out["distance"] = np.sqrt(((sp.X - sp.X[i]) ** 2).sum(axis=1))
+        out["distance"] = np.sqrt(((sp.X - sp.X[i]) ** 2).sum(axis=1))  # Mahalanobis: X is transformed
         out.loc[out.urn.isin(fam.urn), "role"] = "family"
         out.loc[out.urn == used, "role"] = "this school"
     out.attrs.update(measure=measure, measure_label=MEASURES[measure].label)

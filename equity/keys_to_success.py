@@ -11,6 +11,10 @@ Everything here is a choice of ours, shown on screen and editable:
   schools: each gets a partner from its own family (similar context, outside the competition radius)
   who is *clearly* stronger on the measure the school was selected for (the 95% interval of the
   difference lies above zero), preferably in another LA, and no supporter takes more than K schools.
+  The margin allows for how the two were picked (:func:`selection_adjusted`): the school was picked
+  for a low figure and the partner is the best of about 20 candidates, so both published figures
+  are partly luck. Each is pulled toward its family's average by its noise (empirical Bayes)
+  before the difference and its interval are taken.
 * **Hubs** (:func:`hubs`): schools above their family's average for disadvantaged pupils in every
   year we hold (at least two).
 * **Cohort comparison** (:func:`compare_cohort`, :func:`backtest`): change since baseline of the
@@ -36,10 +40,10 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from .cache import per_build
-from . import db, years
+from . import db, stats, years
 from .measures import MEASURES
 
-Z95 = 1.959963984540054
+Z95 = stats.Z95
 
 # Measures a rule may select on and a match may claim strength on: each has an interval (above).
 OUTCOME_MEASURES = {
@@ -575,6 +579,9 @@ class Suggestions:
     its 95% interval), distance in km, context distance, same LA or not, and ``explanation``.
     ``schools``: one row per selected school, matched or with the reason it could not be.
     ``edges``: every allowed (school, supporter) pair and its cost (the problem that was solved).
+    ``adjustment``: how the margins allow for selection (:func:`selection_adjusted`'s ``info``).
+    ``validation``: how much families explain this measure at this key stage
+    (:func:`equity.families.validation`), or None when it cannot be checked.
     """
     rule: Rule
     settings: MatchSettings
@@ -583,6 +590,8 @@ class Suggestions:
     schools: pd.DataFrame
     edges: pd.DataFrame
     total_cost: float
+    adjustment: dict = field(default_factory=dict)
+    validation: dict | None = None
 
     def grouped(self) -> list[dict]:
         """One entry per matched school: school_urn, partner_urns, measure, margin, margin_low, km
@@ -600,6 +609,56 @@ class Suggestions:
 def _families():
     from . import families  # written alongside this module; imported late so this one loads first
     return families
+
+
+def selection_adjusted(t: pd.DataFrame, key_stage: int, measure: str, year: int, settings: MatchSettings,
+                       radius: float, path=None) -> tuple[pd.DataFrame, dict]:
+    """Each school's figure for disadvantaged pupils allowing for selection (empirical Bayes).
+
+    A school picked *because* its figure is low, and a partner that is the best of about 20 family
+    members, both owe part of their figure to luck: their next figures will likely be less extreme
+    (regression to the mean; the winner's curse). So each figure is pulled toward its family's
+    average (the plain mean of its family members' figures that year, or the phase's mean where
+    fewer than 3 members have one) in proportion to its noise: reliability = tau² / (tau² + se²),
+    tau² being how much schools' true figures differ around their family's average (method of
+    moments over every school with a figure). The adjusted figure's standard error adds the
+    uncertainty of the average it is pulled toward (spread of the members' figures / sqrt(members)).
+    Returns (table with urn, prior, value_adjusted, se_adjusted, reliability; info with tau,
+    schools, phase_mean, on_family_mean).
+    """
+    d = t[t.value.notna() & (t.se > 0)][["urn", "value", "se"]].drop_duplicates("urn")
+    phase_mean = float(d.value.mean()) if len(d) else float("nan")
+    prior = pd.Series(phase_mean, index=d.urn.to_numpy())
+    prior_se = pd.Series(float(d.value.std() / math.sqrt(len(d))) if len(d) > 1 else 0.0, index=prior.index)
+    on_family = 0
+    try:
+        fams = _families().all_families(size=settings.family_size, radius_km=radius, weights=settings.weights,
+                                        key_stage=key_stage, start_year=year, path=path)
+    except (KeyError, ValueError, LookupError):
+        fams = None
+    if fams is not None and len(fams):
+        vals = d.set_index("urn").value
+        f = fams.assign(v=fams.member_urn.map(vals)).dropna(subset=["v"]).groupby("urn").v.agg(["mean", "count",
+                                                                                               "std"])
+        f = f[f["count"] >= 3]
+        has = prior.index.isin(f.index)
+        prior[has] = f.loc[prior.index[has], "mean"].to_numpy()
+        prior_se[has] = (f["std"] / np.sqrt(f["count"])).loc[prior.index[has]].to_numpy()
+        on_family = int(has.sum())
+    pr = prior.loc[d.urn].to_numpy()
+    tau2 = stats.between_variance(d.value.to_numpy() - pr, d.se.to_numpy() ** 2) if len(d) > 2 else float("nan")
+    adj, se_adj, rel = stats.shrink(d.value, d.se, pr, tau2 if np.isfinite(tau2) else 0.0,
+                                    prior_se.loc[d.urn].to_numpy())
+    out = pd.DataFrame({"urn": d.urn.to_numpy(), "prior": pr, "value_adjusted": adj, "se_adjusted": se_adj,
+                        "reliability": rel})
+    info = {"method": "empirical Bayes", "tau": math.sqrt(tau2) if np.isfinite(tau2) else float("nan"),
+            "schools": int(len(d)), "on_family_mean": on_family, "phase_mean": phase_mean,
+            "text": (f"Both figures are pulled toward their family's average by their noise before the margin is "
+                     f"taken (empirical Bayes: schools' true figures differ by about "
+                     f"{math.sqrt(tau2) if np.isfinite(tau2) else float('nan'):.2f} around their family's average, "
+                     f"over {len(d):,} schools), because the school was picked for a low figure and the partner is "
+                     f"the best of its family: both are partly luck, and the next figures are likely less extreme.")}
+    return out, info
 
 
 def _family_edges(selected: pd.DataFrame, rule: Rule, settings: MatchSettings, radius: float, path) -> pd.DataFrame:
@@ -646,12 +705,25 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
     of = ofsted_as_of(date(rule.year + 1, 8, 31), path)[["urn", "grade"]]
     sup = t.merge(of.rename(columns={"grade": "ofsted_grade"}), on="urn", how="left")
     sup = sup.rename(columns={c: f"p_{c}" for c in sup.columns})
+    adj, adjustment = selection_adjusted(t, rule.key_stage, rule.measure, rule.year, settings, radius, path)
+    adj = adj.set_index("urn")
     sch = selected[["urn", "name", "la_code", "phase", "value", "se", "ci_low", "ci_high", "cohort",
                     "pct_disadvantaged", "prior_attainment"]].rename(columns=lambda c: f"s_{c}")
     e = edges.merge(sch, left_on="school_urn", right_on="s_urn").merge(sup, left_on="partner_urn", right_on="p_urn")
+    for who in ("s", "p"):
+        u = e[f"{who}_urn"]
+        e[f"{who}_value_adjusted"] = u.map(adj.value_adjusted)
+        e[f"{who}_se_adjusted"] = u.map(adj.se_adjusted)
+        e[f"{who}_reliability"] = u.map(adj.reliability)
     sign = 1 if MEASURES.get(rule.measure, MEASURES["p8"]).higher_is_better else -1
-    e["margin"] = sign * (e.p_value - e.s_value)
-    e["margin_se"] = np.sqrt(e.s_se ** 2 + e.p_se ** 2)
+    # as published: the two figures and their noise
+    e["margin_published"] = sign * (e.p_value - e.s_value)
+    se_pub = np.sqrt(e.s_se ** 2 + e.p_se ** 2)
+    e["margin_published_low"] = e.margin_published - Z95 * se_pub
+    e["margin_published_high"] = e.margin_published + Z95 * se_pub
+    # allowing for selection: what "clearly stronger" is judged on
+    e["margin"] = sign * (e.p_value_adjusted - e.s_value_adjusted)
+    e["margin_se"] = np.sqrt(e.s_se_adjusted ** 2 + e.p_se_adjusted ** 2)
     e["margin_low"] = e.margin - Z95 * e.margin_se
     e["margin_high"] = e.margin + Z95 * e.margin_se
     e["same_la"] = e.s_la_code == e.p_la_code
@@ -707,7 +779,8 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
                if pd.notna(r.p_pct_disadvantaged) and pd.notna(r.s_pct_disadvantaged) else "similar context")
         return (f"{r.p_name} ({r.partner_urn}) for {r.s_name}: in {yl} its disadvantaged pupils' {label} was "
                 f"{_fmt(rule.measure, r.p_value)} ({int(r.p_cohort)} pupils) against {_fmt(rule.measure, r.s_value)} "
-                f"({int(r.s_cohort)} pupils), {_fmt(rule.measure, r.margin, True)} better "
+                f"({int(r.s_cohort)} pupils), {_fmt(rule.measure, r.margin_published, True)} as published; allowing "
+                f"for chance and for how the two were picked, {_fmt(rule.measure, r.margin, True)} better "
                 f"(95% interval {_fmt(rule.measure, r.margin_low, True)} to {_fmt(rule.measure, r.margin_high, True)}). "
                 f"Similar context ({ctx}; family distance {r.distance:.2f}{close}), {r.km:.0f} km away "
                 f"(outside the {radius:g} km competition radius), {where}; it would support "
@@ -718,9 +791,14 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
     pairs = pairs.rename(columns={"s_name": "school_name", "p_name": "partner_name", "s_la_code": "school_la",
                                   "p_la_code": "partner_la", "s_value": "school_value", "p_value": "partner_value",
                                   "s_cohort": "school_pupils", "p_cohort": "partner_pupils"})
+    pairs = pairs.rename(columns={"s_value_adjusted": "school_value_adjusted",
+                                  "p_value_adjusted": "partner_value_adjusted",
+                                  "s_reliability": "school_reliability", "p_reliability": "partner_reliability"})
     keep = ["school_urn", "school_name", "school_la", "partner_urn", "partner_name", "partner_la", "school_value",
-            "partner_value", "margin", "margin_low", "margin_high", "school_pupils", "partner_pupils", "km",
-            "distance", "same_la", "cost", "explanation"]
+            "partner_value", "margin", "margin_low", "margin_high", "margin_published", "margin_published_low",
+            "margin_published_high", "school_value_adjusted", "partner_value_adjusted", "school_reliability",
+            "partner_reliability", "school_pupils", "partner_pupils", "km", "distance", "same_la", "cost",
+            "explanation"]
     pairs = pairs.reindex(columns=keep)
 
     # Why a school got no partner.
@@ -739,11 +817,17 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
     sch_out = selected[["urn", "name", "la_code", "value", "cohort", "reasons_text"]].copy()
     sch_out["status"] = status
     sch_out["partners"] = [", ".join(str(u) for u in pairs.loc[pairs.school_urn == u, "partner_urn"]) for u in schools]
-    edges_out = e[["school_urn", "partner_urn", "p_name", "p_la_code", "margin", "margin_low", "km", "distance",
-                   "same_la", "cost", "excluded_because"]].rename(columns={"p_name": "partner_name",
-                                                                           "p_la_code": "partner_la"})
+    edges_out = e[["school_urn", "partner_urn", "p_name", "p_la_code", "margin", "margin_low", "margin_published",
+                   "margin_published_low", "km", "distance", "same_la", "cost",
+                   "excluded_because"]].rename(columns={"p_name": "partner_name", "p_la_code": "partner_la"})
+    try:
+        valid = _families().validation(rule.measure, size=settings.family_size, radius_km=radius,
+                                       weights=settings.weights, key_stage=rule.key_stage, start_year=rule.year,
+                                       path=path)
+    except (KeyError, ValueError, LookupError):
+        valid = None
     return Suggestions(rule, settings, radius, pairs, sch_out, edges_out,
-                       float(pairs.cost.sum()) if len(pairs) else 0.0)
+                       float(pairs.cost.sum()) if len(pairs) else 0.0, adjustment, valid)
 
 
 # ---- hubs ------------------------------------------------------------------------------------------

@@ -22,14 +22,16 @@ Method (the choices are ours and are shown on the page):
 * **Neighbourhood decile**: where the neighbourhood's average score would fall among England's
   32,844 LSOAs (1 = as deprived as the most deprived 10% of LSOAs). Cut points are the scores at
   each tenth of England's LSOAs ranked by the same score.
-* **Better or worse than the neighbourhood predicts**: a straight line fitted by weighted least
-  squares (weights = the number of disadvantaged pupils) of the disadvantaged pupils' result on
-  the neighbourhood score, across the schools with a result. Each school's difference from its
-  line value comes with a 95% interval: the school's noise is its published confidence interval
-  where there is one (Progress 8, KS2 progress), the binomial error for percentages, otherwise
-  the spread of schools around the line scaled by the school's number of disadvantaged pupils;
-  the uncertainty of the line itself is added. A school is "above" or "below" its prediction only
-  when the whole interval is.
+* **Better or worse than the neighbourhood predicts**: a straight line of the disadvantaged
+  pupils' result on the neighbourhood score across the schools with a result, allowing for real
+  differences between schools (random effects: each school weighted 1 / (its noise² + tau²), tau²
+  the between-school variance around the line by the method of moments), with a robust
+  (sandwich) interval for the slope and the share of the real between-school differences the line
+  explains. A school's noise is its published confidence interval where there is one (Progress 8,
+  KS2 progress), the binomial error for percentages, otherwise a pupil-level spread over the root
+  of its number of disadvantaged pupils. A school is "above" or "below" its prediction only when
+  its result lies outside the range where 95% of schools in such a neighbourhood would fall, so the
+  share flagged means the same on every measure (about 5% by chance alone).
 """
 from __future__ import annotations
 
@@ -41,14 +43,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import db
+from . import db, stats
 from .measures import MEASURES
 from .years import label
 
 RADIUS_KM = 1.5
 MIN_RADIUS_KM, MAX_RADIUS_KM = 0.5, 5.0
 EARTH_KM = 6371.0088
-Z95 = 1.959964
+Z95 = stats.Z95
 
 PROXY_NOTE = ("A school's location stands in for where its pupils live: we do not hold pupils' home postcodes, "
               "so a school that draws pupils from further away (faith, selective, rural schools) may serve "
@@ -335,17 +337,27 @@ def outcomes_by_decile(key_stage: int, measure: str, start_year: int, *, radius_
 
 
 def _sampling_se(measure: str, value, cohort, ci_low, ci_high) -> tuple[np.ndarray, str]:
-    """Each school's own noise: from the published CI where given; binomial for percentages;
-    else NaN (filled from the model's spread). Returns (se, how)."""
+    """Each school's own noise (standard error of its disadvantaged pupils' figure), decided
+    before the line is fitted: the published CI where given; the binomial error for a
+    percentage (for a gap to national other pupils, whose disadvantaged percentage is not in the
+    row, the largest binomial error, at 50%); else the pupil-level spread of the measure
+    (``families.PUPIL_SD``) over the root of the number of pupils. Returns (se, how)."""
+    from .families import PUPIL_SD
     v = np.asarray(value, dtype=float)
     n = np.asarray(cohort, dtype=float)
     se = np.full(v.shape, np.nan)
-    how = "spread of schools around the line, scaled by 1/sqrt(disadvantaged pupils)"
-    if MEASURES[measure].unit == "percent":
-        p = (v / 100 * n + 1) / (n + 2)  # one success and one failure added: 0% and 100% still carry noise
-        with np.errstate(invalid="ignore", divide="ignore"):
+    how = "no known noise"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if MEASURES[measure].unit == "percent" and measure.endswith("vs_national_other"):
+            se = 50 / np.sqrt(n)
+            how = "the largest binomial error of a percentage of the school's disadvantaged pupils (at 50%)"
+        elif MEASURES[measure].unit == "percent":
+            p = (v / 100 * n + 1) / (n + 2)  # one success and one failure added: 0% and 100% still carry noise
             se = 100 * np.sqrt(p * (1 - p) / n)
-        how = "binomial error of a percentage of the school's disadvantaged pupils"
+            how = "binomial error of a percentage of the school's disadvantaged pupils"
+        elif measure in PUPIL_SD:
+            se = PUPIL_SD[measure] / np.sqrt(n)
+            how = f"a pupil-level spread of {PUPIL_SD[measure]:g} over the root of the number of disadvantaged pupils"
     ci = (np.asarray(ci_high, dtype=float) - np.asarray(ci_low, dtype=float)) / (2 * Z95)
     if np.isfinite(ci).any():
         se = np.where(np.isfinite(ci) & (ci > 0), ci, se)
@@ -353,71 +365,85 @@ def _sampling_se(measure: str, value, cohort, ci_low, ci_high) -> tuple[np.ndarr
     return se, how
 
 
-def fit_line(x, y, w) -> dict:
-    """Weighted least squares of y on x with weights w: intercept, slope, their covariance
-    (scaled by the residual spread), sigma (the spread for weight 1) and weighted R²."""
-    x, y, w = (np.asarray(a, dtype=float) for a in (x, y, w))
-    X = np.column_stack([np.ones_like(x), x])
-    XtW = X.T * w
-    A = XtW @ X
-    beta = np.linalg.solve(A, XtW @ y)
-    r = y - X @ beta
-    k = len(y)
-    sigma2 = float((w * r ** 2).sum() / max(k - 2, 1))
-    cov = sigma2 * np.linalg.inv(A)
-    ybar = float(np.average(y, weights=w))
-    ss_tot = float((w * (y - ybar) ** 2).sum())
-    return {"intercept": float(beta[0]), "slope": float(beta[1]), "cov": cov, "sigma": math.sqrt(sigma2),
-            "r2": 1 - float((w * r ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan"), "n": k}
+def fit_scope(la_codes, la_names) -> str:
+    """Where a line was fitted, in words: "in Surrey" (one LA), "in Hampshire and Surrey" (up to
+    three), else "in England (151 LAs)" or "in 12 LAs" when fewer than 100 LAs have figures."""
+    names = pd.Series(list(la_names), index=list(la_codes)).groupby(level=0).first()
+    names = names.fillna(pd.Series(names.index, index=names.index)).sort_values()
+    if len(names) == 1:
+        return f"in {names.iloc[0]}"
+    if len(names) <= 3:
+        return "in " + ", ".join(names.iloc[:-1]) + f" and {names.iloc[-1]}"
+    return f"in England ({len(names)} LAs)" if len(names) >= 100 else f"in {len(names)} LAs"
 
 
 def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius_km: float = RADIUS_KM,
                         score: str = "idaci", la_code: str | None = None, path=None) -> pd.DataFrame:
     """Schools doing better or worse for disadvantaged pupils than their neighbourhood predicts.
 
-    The line is fitted across all schools in England with a figure that year (``la_code`` only
-    limits the rows returned). One row per school: urn, name, la_code, neighbourhood score,
-    disadvantaged pupils (cohort), actual, predicted, difference (actual minus predicted; for a
-    measure where lower is better the sign is kept and ``verdict`` reads it), se, low, high (95%
-    interval of the difference) and verdict ('above prediction', 'below prediction', 'in line').
-    ``attrs['model']`` holds the line, its R², the number of schools and the noise method.
+    The line (:func:`equity.stats.random_effects_line`) is fitted across every school with a
+    figure that year (all of England where the year covers England; ``la_code`` only limits the
+    rows returned). It allows for real differences between schools: each school is weighted
+    1 / (its noise² + tau²), tau² being the between-school variance left around the line
+    (method of moments), and the slope's interval is robust (sandwich). One row per school: urn,
+    name, la_code, neighbourhood score, disadvantaged pupils (cohort), actual, predicted,
+    difference (actual minus predicted; for a measure where lower is better the sign is kept and
+    ``verdict`` reads it), se_noise (the school's own noise), se (of the difference: noise, real
+    between-school spread tau and the line's uncertainty), low, high (the range 95% of schools at
+    that neighbourhood score would fall in) and verdict ('above prediction' / 'below prediction'
+    when the result is outside that range, else 'in line'). So about 5% of schools are flagged on
+    any measure when the neighbourhood and chance are all there is; more means some schools
+    really stand out. ``attrs['model']`` holds the line, its interval, what it explains, tau,
+    the number of schools and LAs, the scope in words and the noise method.
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}")
     df = _frame(key_stage, measure, start_year, radius_km, None, path)
     col = f"{score}_score"
     df = df[df.disadvantaged.notna() & (df.cohort_disadvantaged > 0) & df[col].notna()].copy()
+    n = df.cohort_disadvantaged.to_numpy(dtype=float)
+    se_s, how = _sampling_se(measure, df.disadvantaged, n, df.ci_low, df.ci_high)
+    ok = np.isfinite(se_s) & (se_s > 0)
+    df, n, se_s = df[ok], n[ok], se_s[ok]
     if len(df) < 10:
         raise ValueError(f"too few schools ({len(df)}) with a figure for disadvantaged pupils to fit a line")
-    n = df.cohort_disadvantaged.to_numpy(dtype=float)
-    m = fit_line(df[col], df.disadvantaged, n)
     x = df[col].to_numpy(dtype=float)
-    pred = m["intercept"] + m["slope"] * x
-    X = np.column_stack([np.ones_like(x), x])
-    fit_var = np.einsum("ij,jk,ik->i", X, m["cov"], X)
-    se_s, how = _sampling_se(measure, df.disadvantaged, n, df.ci_low, df.ci_high)
-    se_s = np.where(np.isfinite(se_s), se_s, m["sigma"] / np.sqrt(n))
-    se = np.sqrt(se_s ** 2 + fit_var)
-    diff = df.disadvantaged.to_numpy(dtype=float) - pred
+    y = df.disadvantaged.to_numpy(dtype=float)
+    m = stats.random_effects_line(x, y, se_s ** 2)
+    pred = m.predict(x)
+    se = np.sqrt(se_s ** 2 + m.tau2 + m.fit_variance(x))
+    diff = y - pred
     out = pd.DataFrame({"urn": df.urn.to_numpy(), "name": df.name.to_numpy(), "la_code": df.la_code.to_numpy(),
                         "la_name": df.la_name.to_numpy(), "lat": df.lat.to_numpy(), "lon": df.lon.to_numpy(),
                         "neighbourhood_score": np.round(x, 4), "cohort": n.astype(int),
                         "actual": df.disadvantaged.to_numpy(), "predicted": np.round(pred, 2),
-                        "difference": np.round(diff, 2), "se": np.round(se, 3),
+                        "difference": np.round(diff, 2), "se_noise": np.round(se_s, 3), "se": np.round(se, 3),
                         "low": np.round(diff - Z95 * se, 2), "high": np.round(diff + Z95 * se, 2)})
     out["verdict"] = np.select([out.low > 0, out.high < 0], ["above prediction", "below prediction"], "in line")
+    flagged = float((out.verdict != "in line").mean())
+    scope = fit_scope(df.la_code, df.la_name)
+    las = int(df.la_code.nunique())
     if la_code:
         out = out[out.la_code == str(la_code)]
     better = "higher" if MEASURES[measure].higher_is_better else "lower"
     out = out.sort_values("difference", ascending=not MEASURES[measure].higher_is_better).reset_index(drop=True)
+    slope_low, slope_high = m.slope - Z95 * m.slope_se, m.slope + Z95 * m.slope_se
     out.attrs["model"] = {
-        "intercept": m["intercept"], "slope": m["slope"], "slope_se": float(math.sqrt(m["cov"][1, 1])),
-        "r2": m["r2"], "schools": m["n"], "pupils": int(n.sum()), "score": score, "radius_km": radius_km,
-        "noise": how, "better": better,
-        "text": (f"Weighted least-squares line of disadvantaged pupils' {MEASURES[measure].label} on the "
-                 f"neighbourhood {FIELDS[score][0]} score ({m['n']:,} schools in England, each weighted by its "
-                 f"disadvantaged pupils); a school's 95% interval uses {how}, plus the line's own uncertainty. "
-                 f"For this measure {better} is better.")}
+        "intercept": m.intercept, "slope": m.slope, "slope_se": m.slope_se, "slope_se_model": m.slope_se_model,
+        "slope_low": slope_low, "slope_high": slope_high, "r2": m.r2, "explained": m.explained,
+        "tau": math.sqrt(m.tau2), "tau_null": math.sqrt(m.tau2_null), "noise_share": m.noise_share,
+        "schools": m.n, "las": las, "scope": scope, "pupils": int(n.sum()), "score": score, "radius_km": radius_km,
+        "noise": how, "better": better, "flagged_share": flagged,
+        "text": (f"A line of disadvantaged pupils' {MEASURES[measure].label} on the neighbourhood "
+                 f"{FIELDS[score][0]} score, fitted across {m.n:,} schools {scope}. Schools really differ, beyond "
+                 f"the noise of their results (the spread of their true results around the line is estimated at "
+                 f"{math.sqrt(m.tau2):.2f}), so each school is weighted by 1 / (its noise² + that spread²): a big "
+                 f"school counts more than a small one, but not without limit (a random-effects line; the spread by "
+                 f"the method of moments). The slope's 95% interval is robust (sandwich), so it stays honest if "
+                 f"the noise assumed is wrong. A school's noise is {how}. A school is above or below its prediction "
+                 f"when its result lies outside the range where 95% of schools in such a neighbourhood fall "
+                 f"(its noise, the real spread between schools and the line's uncertainty), so about 5% are flagged "
+                 f"on any measure by chance; here {flagged:.0%}. For this measure {better} is better.")}
     return out
 
 

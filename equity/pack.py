@@ -812,7 +812,8 @@ def _kts_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
             slides.append(Slide(f"KS{ks}: suggested partners",
                                 f"{p.school_urn.nunique()} of {len(sel)} selected schools have a suggested partner that "
                                 f"is clearly stronger on {MEASURES[m].label} for disadvantaged pupils (the lower end of "
-                                "the 95% interval of the margin is above zero) and outside the competition radius.",
+                                "the 95% interval of the margin, allowing for how the schools were picked, is above "
+                                "zero) and outside the competition radius.",
                                 table=tab, bullets=expl,
                                 note="Suggestions come from one assignment over all selected schools; each supporter "
                                      "takes at most two schools."))

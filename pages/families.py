@@ -66,6 +66,15 @@ st.sidebar.caption(f"{m_info['schools']:,} schools in {m_info['las']} LAs have a
 unit = MEASURES[measure].unit
 fmt = {"percent": "%.0f%%", "score": "%+.2f"}.get(unit, "%+.1f" if measure.endswith("vs_national_other") else "%.1f")
 phrase = F.outcome_phrase(measure)
+valid = F.validation(measure, pooled=pooled, **settings)
+if F.explains_little(valid):
+    st.warning(f"On {MEASURES[measure].label} (KS{ks}) families explain little: the family median accounts for "
+               f"{valid['r2']:.0%} of the differences between schools' results for disadvantaged pupils, about what "
+               "random groups of schools would. Read a family here as schools with a similar intake, not as a "
+               "yardstick for this result (details under *How families are made*).", icon=":material/warning:")
+else:
+    st.caption(f"On {MEASURES[measure].label} (KS{ks}) the family median explains {valid['r2']:.0%} of the "
+               f"differences between schools' results for disadvantaged pupils ({valid['strength']}).")
 
 tab_school, tab_la, tab_method = st.tabs(["A school's family", "Every school in an LA", "How families are made"])
 
@@ -166,7 +175,8 @@ with tab_school:
             "URN": st.column_config.NumberColumn(format="%d"),
         })
         st.caption("▶ = this school. Position 1 = the best figure for disadvantaged pupils among the school and its "
-                   "family. Context distance: 0 = the same intake, 1 = one standard deviation apart on average. "
+                   "family. Context distance: 0 = the same intake, larger = less alike (figures that move together, such as prior "
+                   "attainment and % disadvantaged, count once). "
                    "Figures for groups of fewer than 6 pupils are never shown.")
         st.download_button("Download the family table (CSV)", show.to_csv(index=False).encode("utf-8"),
                            file_name=f"family_{used}_ks{ks}_{yrs.file_label(year)}.csv", mime="text/csv",
@@ -320,7 +330,7 @@ with tab_method:
     st.markdown("Each member's *closeness* rates its context distance; the family table shows every figure, so you "
                 "can judge for yourself. Move the sliders in the sidebar to change the weights, family size and "
                 "radius: everything on this page, including the check below, is recomputed.")
-    v = F.validation(measure, pooled=pooled, **settings)
+    v = valid
     st.markdown("#### Do families group schools with similar results?")
     c1, c2, c3 = st.columns(3)
     c1.metric("Spread within families", f"{v['spread_ratio']:.0%}" if np.isfinite(v["spread_ratio"]) else "–",
@@ -344,6 +354,21 @@ with tab_method:
                           "years": ", ".join(yrs.label(y) for y in v["years"])})
     chart_block(fig, F.describe_validation(v), vdata, f"families_validation_ks{ks}_{yrs.file_label(year)}.csv",
                 key="fam-valid")
+    vt = F.validation_table(ks, year, size=size, radius_km=radius, weights=weights, pooled=pooled)
+    st.markdown(f"#### How much families explain, measure by measure (KS{ks}, {yrs.label(year)})")
+    little = vt[vt.strength == "little"]
+    st.markdown(f"Families explain {vt.r2.min():.0%} to {vt.r2.max():.0%} of the differences between schools' results "
+                f"for disadvantaged pupils, depending on the measure. "
+                + (f"On {len(little)} of {len(vt)} measures they explain little (under 10%): "
+                   + ", ".join(little.measure_label) + "." if len(little) else "")
+                + " Attainment follows intake, and prior attainment is one of the figures families are made of; "
+                  "progress and KS2 results follow it much less.")
+    st.dataframe(_plain(vt.rename(columns={"measure_label": "outcome", "spread_ratio": "spread within families",
+                                           "la_ratio": "spread within LAs", "r2": "explained by the family median",
+                                           "strength": "families explain"})),
+                 hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="percent") for c in
+                                ("spread within families", "spread within LAs", "explained by the family median")})
     sp = F.space(weights=weights, key_stage=ks, start_year=year)
     with st.expander(f"Schools left out of the families ({len(sp.excluded):,})"):
         st.dataframe(_plain(sp.excluded), hide_index=True, width="stretch")

@@ -233,7 +233,8 @@ if len(sv):
         if colour_by == "prediction":
             vc = sv.verdict.value_counts()
             school_sentence += (f" {int(vc.get('above prediction', 0))} are above and {int(vc.get('below prediction', 0))} "
-                                "below their prediction beyond noise.")
+                                "below their prediction (outside the range where 95% of schools in such a "
+                                "neighbourhood fall).")
     sv["radius"] = 250 + 60 * np.sqrt(sv.cohort.clip(lower=1))
     sv["tip"] = [nb.tooltip_html(f"<b>{n}</b> (URN {u})", t, f"{c} disadvantaged pupils" if c else "",
                          "located at its LSOA centre (no postcode coordinates)" if ls == "lsoa_centroid" else "")
@@ -370,7 +371,7 @@ else:
     mod = pva.attrs["model"]
     mine = pva[pva.la_code == la]
     fig2 = go.Figure()
-    fig2.add_scatter(x=pva.neighbourhood_score, y=pva.actual, mode="markers", name="Schools in England",
+    fig2.add_scatter(x=pva.neighbourhood_score, y=pva.actual, mode="markers", name=f"Schools {mod['scope']}",
                      marker=dict(color=style.NEUTRAL, size=5, opacity=0.35), hoverinfo="skip")
     for verdict, colour, symbol in [("above prediction", "#0072B2", "triangle-up"), ("in line", "#555555", "circle"),
                                     ("below prediction", "#D55E00", "triangle-down")]:
@@ -389,11 +390,16 @@ else:
                        xaxis_title=f"Neighbourhood {score.upper()} score ({radius:g} km, population-weighted)",
                        yaxis_title=f"{m.label}, disadvantaged pupils")
     vc = mine.verdict.value_counts()
-    sent2 = (f"Across {mod['schools']:,} schools in England in {yl}, each 0.1 more on the neighbourhood "
-             f"{score.upper()} score goes with {mod['slope'] * 0.1:+.1f} in disadvantaged pupils' {m.label} "
-             f"(R² {mod['r2']:.1%}: the neighbourhood explains {'little' if mod['r2'] < 0.1 else 'some'} of the "
-             f"difference between schools). In {la_name}, {int(vc.get('above prediction', 0))} of {len(mine)} schools "
-             f"are above their prediction and {int(vc.get('below prediction', 0))} below, beyond noise.")
+    explains = ("almost none" if mod["explained"] < 0.05 else "little" if mod["explained"] < 0.2
+                else "some" if mod["explained"] < 0.5 else "much")
+    sent2 = (f"Across {mod['schools']:,} schools {mod['scope']} in {yl}, each 0.1 more on the neighbourhood "
+             f"{score.upper()} score goes with {mod['slope'] * 0.1:+.2f} in disadvantaged pupils' {m.label} (95% interval "
+             f"{mod['slope_low'] * 0.1:+.2f} to {mod['slope_high'] * 0.1:+.2f}, an estimate). The neighbourhood explains "
+             f"{explains} ({mod['explained']:.0%}) of the real differences between schools: their true results spread "
+             f"by about {mod['tau']:.2f} around the line. In {la_name}, {int(vc.get('above prediction', 0))} of "
+             f"{len(mine)} schools are above their prediction and {int(vc.get('below prediction', 0))} below: outside the "
+             f"range where 95% of schools in such a neighbourhood fall (about 5% of schools by chance alone; "
+             f"{mod['flagged_share']:.0%} of all {mod['schools']:,}).")
     cols = ["urn", "name", "la_name", "neighbourhood_score", "cohort", "actual", "predicted", "difference", "low",
             "high", "verdict"]
     chart_block(fig2, sent2, _plain(mine[cols]), f"neighbourhood_prediction_{la}_{measure}_{year}.csv", key="nb_pred")

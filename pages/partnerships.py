@@ -9,6 +9,7 @@ from datetime import date
 import plotly.graph_objects as go
 import streamlit as st
 
+from equity import families
 from equity import keys_to_success as kts
 from equity import lookups, style
 from equity import partnerships as reg
@@ -67,6 +68,15 @@ else:
     st.markdown(rule.describe() + " Edit the rule in the sidebar (or on the *Keys to Success* page).")
     sug = _kts.suggestions(rule.as_dict(), la, settings, _kts.build())
     pairs = sug.pairs
+    v = sug.validation
+    if v is not None and families.explains_little(v):
+        st.warning(f"Partners come from each school's family, but on {label} (KS{ks}) families explain little: the "
+                   f"family median accounts for {v['r2']:.0%} of the differences between schools' results for "
+                   "disadvantaged pupils, about what random groups of schools would. A partner here shares the "
+                   "school's intake, not a like-for-like yardstick on this result.", icon=":material/warning:")
+    elif v is not None:
+        st.caption(f"Partners come from each school's family; on {label} (KS{ks}) the family median explains "
+                   f"{v['r2']:.0%} of the differences between schools' results for disadvantaged pupils.")
     n_sel, n_matched = len(sug.schools), sug.schools.status.eq("matched").sum()
     if n_sel == 0:
         st.info(f"The rule selects no {la_name} school in {yrs.label(rule.year)}.")
@@ -84,15 +94,17 @@ else:
             customdata=pairs.km, hovertemplate="%{y}<br>partner better by %{x:.2f}<br>%{customdata:.0f} km<extra></extra>"))
         fig.add_vline(x=0, line_color="#333")
         fig.update_layout(xaxis_title=f"How much stronger the partner is: {label}, disadvantaged pupils "
-                                      f"({yrs.label(rule.year)})", height=140 + 34 * len(pairs), margin=dict(t=20),
+                                      f"({yrs.label(rule.year)}), allowing for selection", height=140 + 34 * len(pairs), margin=dict(t=20),
                           yaxis=dict(autorange="reversed"))
         other_la = int((~pairs.same_la).sum())
         loads = pairs.partner_urn.value_counts()
         sentence = (f"**{n_matched} of {n_sel}** selected {la_name} schools get a partner ({len(pairs)} pairing(s), "
                     f"{other_la} with a school in another LA; diamonds). Every partner is clearly stronger for "
-                    f"disadvantaged pupils on {label}: margins run from {fmt(pairs.margin.min(), True)} to "
-                    f"{fmt(pairs.margin.max(), True)}, and the lowest end of any 95% interval is "
-                    f"{fmt(pairs.margin_low.min(), True)} (above zero). Partners are {pairs.km.min():.0f}-"
+                    f"disadvantaged pupils on {label}, allowing for how the schools were picked: margins run from "
+                    f"{fmt(pairs.margin.min(), True)} to {fmt(pairs.margin.max(), True)} (as published "
+                    f"{fmt(pairs.margin_published.min(), True)} to {fmt(pairs.margin_published.max(), True)}), and "
+                    f"the lowest end of any 95% interval is {fmt(pairs.margin_low.min(), True)} (above zero). "
+                    f"{sug.adjustment.get('text', '')} Partners are {pairs.km.min():.0f}-"
                     f"{pairs.km.max():.0f} km away; the busiest supporter takes {int(loads.max())} school(s) "
                     f"(cap {capacity}). One assignment over all schools, total context distance "
                     f"{sug.total_cost:.2f}.")

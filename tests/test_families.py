@@ -126,13 +126,26 @@ def test_ties_are_broken_by_urn():
     assert list(urns[members[1]]) == [200, 300, 400, 500]
 
 
-def test_distance_is_the_weighted_rms_of_z_scores(built_db):
+def test_distance_is_a_weighted_mahalanobis_distance_of_z_scores(built_db):
+    from scipy.spatial.distance import mahalanobis
     sp = F.space(path=built_db)
     fam = F.family(int(sp.schools.urn.iloc[100]), path=built_db)
     a = sp.schools.iloc[100]
     b = sp.schools[sp.schools.urn == fam.urn.iloc[0]].iloc[0]
-    by_hand = np.sqrt(sum(sp.normalised[v] * (a[f"z_{v}"] - b[f"z_{v}"]) ** 2 for v in sp.variables))
-    assert fam.distance.iloc[0] == pytest.approx(by_hand)
+    # independently: correlations of the raw figures across the pool, the weights as the page states them
+    raw = sp.schools[list(sp.variables)].to_numpy(float)
+    R = np.corrcoef(raw, rowvar=False)
+    w = np.sqrt([F.DEFAULT_WEIGHTS[v] / sum(F.DEFAULT_WEIGHTS[u] for u in sp.variables) for v in sp.variables])
+    za = np.array([(a[v] - raw[:, i].mean()) / raw[:, i].std() for i, v in enumerate(sp.variables)])
+    zb = np.array([(b[v] - raw[:, i].mean()) / raw[:, i].std() for i, v in enumerate(sp.variables)])
+    vi = np.diag(w) @ np.linalg.inv(R) @ np.diag(w)
+    assert fam.distance.iloc[0] == pytest.approx(mahalanobis(za, zb, vi), rel=1e-9)
+    # prior attainment and % disadvantaged move together, so the plain weighted distance would differ
+    i, j = sp.variables.index("prior_attainment"), sp.variables.index("pct_disadvantaged")
+    assert -0.7 < R[i, j] < -0.5
+    assert fam.attrs["method"]["correlations"]["prior_attainment~pct_disadvantaged"] == pytest.approx(R[i, j], abs=1e-3)
+    euclid = np.sqrt(((w * (za - zb)) ** 2).sum())
+    assert abs(euclid - fam.distance.iloc[0]) > 1e-3
     # z-scores are standardised within the pool
     for v in sp.variables:
         assert sp.schools[f"z_{v}"].mean() == pytest.approx(0, abs=1e-9)
@@ -209,6 +222,30 @@ def test_validation_shows_families_group_similar_results_and_moves_with_weights(
     assert no_prior["spread_ratio"] != pytest.approx(default["spread_ratio"], abs=1e-6)
     assert no_prior["spread_ratio"] > default["spread_ratio"]  # prior attainment matters for attainment
     assert no_prior["method"]["variables"] == ["pct_disadvantaged", "pct_eal", "pct_sen"]
+
+
+@pytest.mark.parametrize("ks, year", [(4, 2023), (2, 2018)])
+def test_validation_per_key_stage_and_measure_says_where_families_explain_little(built_db, ks, year):
+    t = F.validation_table(ks, year, path=built_db)
+    assert list(t.measure) == F.measures_for(ks, year, built_db)
+    assert t.r2.between(0, 1).all() and (t.schools > 100).all()
+    # each row is the validation of its own measure, independently recomputed for one of them
+    one = t.iloc[-1]
+    fams = F.all_families(key_stage=ks, start_year=year, path=built_db)
+    res = F.school_outcomes(one.measure, key_stage=ks, start_year=year, path=built_db).set_index("urn").value
+    med = fams.assign(v=fams.member_urn.map(res)).dropna(subset=["v"]).groupby("urn").v.agg(["median", "count"])
+    med = med[med["count"] >= 3].assign(own=lambda d: d.index.map(res)).dropna(subset=["own"])
+    assert one.r2 == pytest.approx(np.corrcoef(med.own, med["median"])[0, 1] ** 2, abs=1e-9)
+    if ks == 4:  # attainment follows intake; progress less so
+        row = t.set_index("measure")
+        assert row.r2["att8_vs_national_other"] > 0.5 and row.strength["att8_vs_national_other"] == "much"
+        assert 0.2 < row.r2["p8_vs_national_other"] < row.r2["att8_vs_national_other"]
+    else:  # KS2 families (two counties) explain next to nothing: say so
+        assert (t.r2 < 0.05).all() and (t.strength == "little").all()
+        v = F.validation("rwm_exp", key_stage=2, start_year=year, path=built_db)
+        assert F.explains_little(v) and "families explain little" in F.describe_validation(v)
+    v4 = F.validation("att8_vs_national_other", key_stage=4, start_year=2023, path=built_db)
+    assert "explain little" not in F.describe_validation(v4)
 
 
 def test_p8_noise_matches_dfe_confidence_intervals(built_db):
@@ -361,3 +398,15 @@ def test_page_la_tab_and_method(built_db):
     assert "Surrey schools with a KS4 family" in texts
     assert "How families are made" in texts
     assert any("Within a family" in m.value for m in at.markdown)
+    # the validation for every measure of the key stage, and no warning where families explain much
+    assert any("measure by measure" in m.value for m in at.markdown)
+    assert not any("families explain little" in w.value for w in at.warning)
+
+
+def test_page_says_plainly_where_families_explain_little(built_db):
+    at = _page(None)
+    at.radio(key="ks").set_value(2).run()
+    assert not at.exception
+    warn = " ".join(w.value for w in at.warning)
+    assert "families explain little" in warn and "KS2" in warn
+    assert any("they explain little (under 10%)" in m.value for m in at.markdown)

@@ -716,6 +716,9 @@ def test_page_suggestions_register_forms_and_tracker(built_db, user_db):
     assert not at.exception, [e.message for e in at.exception]
     sentence = next(m.value for m in at.markdown if "selected Hampshire schools get a partner" in m.value)
     assert "clearly stronger" in sentence and "cap 2" in sentence
+    assert "allowing for how the schools were picked" in sentence and "as published" in sentence
+    # families explain little of 2017/18 Progress 8 for disadvantaged pupils (about 5%): the page says so
+    assert any("families explain little" in w.value for w in at.warning)
     assert any(b.label == "Export the register (CSV)" for b in at.get("download_button"))
     # a stricter rule selects fewer schools: the sentence follows the data
     at.number_input(key="kts_max_p8").set_value(-0.9).run()
