@@ -38,8 +38,7 @@ rows_ as (
                               oeif_leadership_and_management, oeif_early_years, oeif_sixth_form) end,
            case when oeif_overall is not null
                 then ['Outstanding', 'Good', 'Requires improvement', 'Inadequate'][oeif_overall]
-                else 'no overall grade (' || coalesce(oeif_overall_label, 'none') || '); ' ||
-                     concat_ws(', ', 'quality of education ' || oeif_quality_of_education,
+                else concat_ws(', ', 'quality of education ' || oeif_quality_of_education,
                                'behaviour and attitudes ' || oeif_behaviour_and_attitudes,
                                'personal development ' || oeif_personal_development,
                                'leadership and management ' || oeif_leadership_and_management,
