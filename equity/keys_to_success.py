@@ -109,11 +109,13 @@ def _ofsted():
     return ofsted
 
 
-def ofsted_cutoff(key_stage: int, year: int, path=None) -> date | None:
+def ofsted_cutoff(key_stage: int, year: int, la_codes=None, path=None) -> date | None:
     """The date up to which Ofsted judgements count for a rule on ``year``'s results: for the latest
-    year of results held, every judgement held (a selection made now uses today's inspections); for
-    an earlier year, the end of that academic year (31 August), so a back-test never sees the future."""
-    latest = max((y for m in OUTCOME_MEASURES[key_stage] for y in years_with(key_stage, m, None, path)), default=None)
+    year of results held (in ``la_codes``, if given), every judgement held (a selection made now uses
+    today's inspections); for an earlier year, the end of that academic year (31 August), so a
+    back-test never sees the future."""
+    las = list(la_codes) if la_codes else None
+    latest = max((y for m in OUTCOME_MEASURES[key_stage] for y in years_with(key_stage, m, las, path)), default=None)
     return None if latest is None or year >= latest else date(year + 1, 8, 31)
 
 
@@ -430,7 +432,7 @@ def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
         cur["previous_value"] = np.nan
     sign = 1 if MEASURES.get(rule.measure, MEASURES["p8"]).higher_is_better else -1
     cur["change"] = cur.value - cur.previous_value
-    as_of = ofsted_cutoff(rule.key_stage, y, path)
+    as_of = ofsted_cutoff(rule.key_stage, y, la_codes, path)
     of = ofsted_as_of(as_of, path)[["urn", "grade", "single_word_grade", "inspection_date", "inherited", "framework",
                                     "summary", "below_good_run", "stuck", "previous_date", "previous_framework",
                                     "previous_summary"]]
@@ -683,7 +685,7 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
 
     t = measure_table(rule.key_stage, rule.measure, path)
     t = t[t.start_year == rule.year]
-    of = ofsted_as_of(ofsted_cutoff(rule.key_stage, rule.year, path), path)[["urn", "grade"]]
+    of = ofsted_as_of(ofsted_cutoff(rule.key_stage, rule.year, la_codes, path), path)[["urn", "grade"]]
     sup = t.merge(of.rename(columns={"grade": "ofsted_grade"}), on="urn", how="left")
     sup = sup.rename(columns={c: f"p_{c}" for c in sup.columns})
     sch = selected[["urn", "name", "la_code", "phase", "value", "se", "ci_low", "ci_high", "cohort",

@@ -48,7 +48,7 @@ england = kts.england_value(ks, rule.measure, rule.year)
 if england is not None:
     st.caption(f"For reference, DfE's published figure for disadvantaged pupils in England (state-funded schools) "
                f"in {yrs.label(rule.year)}: {fmt(england)}.")
-cut = kts.ofsted_cutoff(ks, rule.year)
+cut = kts.ofsted_cutoff(ks, rule.year, [la])
 st.caption("Ofsted judgements used: " + ("every judgement held (this is the latest year of results)" if cut is None
                                          else f"those made by {cut:%d %B %Y}, the end of that academic year"))
 with st.expander("The Ofsted and 'stuck' signs under each framework"):
@@ -89,7 +89,7 @@ else:
                     f"{fmt(sel.value.min())} to {fmt(sel.value.max())} "
                     f"(weakest: {worst['name']}, {fmt(worst.value)}, {int(worst.cohort)} pupils), and "
                     f"{sel.pct_disadvantaged.min():.0f}-{sel.pct_disadvantaged.max():.0f}% of their pupils are "
-                    f"disadvantaged. {ofsted_rules.cohort_sentence(sel, kts.ofsted_cutoff(ks, rule.year))} "
+                    f"disadvantaged. {ofsted_rules.cohort_sentence(sel, kts.ofsted_cutoff(ks, rule.year, [la]))} "
                     f"{int(sel.meets_trend.sum())} fell clearly since the year before. Selected schools are orange "
                     "diamonds.")
     else:
