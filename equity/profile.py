@@ -394,6 +394,15 @@ def ofsted_history(urn: int, path=None) -> pd.DataFrame:
                "summary", "source_file"]].reset_index(drop=True)
 
 
+def ofsted_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The history from :func:`ofsted_history` as the page lists it: date, framework, the judgement in
+    Ofsted's words (single-word grades as 'n Label'), whether it is dated, and whose inspection it was."""
+    words = [f"{int(g)} {lab}" if pd.notna(g) else lab for g, lab in zip(df.grade, df.grade_label)]
+    return pd.DataFrame({"inspected": pd.to_datetime(df.inspection_date).dt.date, "framework": df.framework_label,
+                         "judgement": words, "dated": np.where(df.dated.astype(bool), "DATED", ""),
+                         "school": df.school})
+
+
 def ofsted_sentence(df: pd.DataFrame, name: str) -> str:
     """The latest judgement held, in words with its date and framework (marked when dated), and what
     the list holds. Never calls an old grade "current"."""
@@ -443,6 +452,7 @@ def report_card(urn: int, path=None) -> tuple[pd.DataFrame, str]:
     unknown = card[~card.known.astype(bool)]
     if len(unknown):
         text += f" {len(unknown)} area(s) hold a value we do not know, shown as published."
+    card = card.assign(grade_date=pd.to_datetime(card.grade_date).dt.date)
     table = card[["area", "grade_label", "grade_date"]].rename(
         columns={"grade_label": "grade (as published)", "grade_date": "date of grade"})
     return table.reset_index(drop=True), text

@@ -334,6 +334,11 @@ def test_profile_report_card_in_full_and_history_with_dates(built_db):
     assert hist.framework.iloc[0] == "report_card" and hist.inspection_date.iloc[0] == pd.Timestamp("2026-03-17")
     assert "ungraded" in set(hist.framework) and "single_word" in set(hist.framework)
     assert hist[hist.framework == "single_word"].dated.all()
+    table = profile.ofsted_table(hist)
+    assert list(table.columns) == ["inspected", "framework", "judgement", "dated", "school"]
+    assert table.judgement.iloc[0].startswith("Needs attention") and table.dated.iloc[0] == ""
+    old = table[table.framework == ofsted.FRAMEWORKS["single_word"]]
+    assert (old.dated == "DATED").all() and "2 Good" in set(old.judgement)
     text = profile.ofsted_sentence(hist, "Maria Fidelis")
     assert text.startswith("Latest graded judgement held: report card of 17 Mar 2026: Needs attention")
 
@@ -360,3 +365,6 @@ def test_profile_page_shows_the_report_card(built_db):
     frames = [d.value for d in at.dataframe]
     card = next(f for f in frames if "area" in f.columns)
     assert list(card["grade (as published)"])[:3] == ["Expected standard", "Needs attention", "Needs attention"]
+    assert str(card["date of grade"].iloc[0]) == "2026-03-17"
+    history = next(f for f in frames if "judgement" in f.columns)
+    assert history.framework.iloc[0] == "report card (from November 2025)"
