@@ -88,6 +88,11 @@ def test_the_sample_loads_every_school_and_every_report_card_area_as_published(b
     rep = json.loads(Path(str(built_db) + ".report.json").read_text())
     f = [x for x in rep["files"] if x["file"].endswith("ofsted_mi_sample.csv")]
     assert f and f[0]["kind"] == "Ofsted management information" and f[0]["rows"] == 209
+    latest = max(pd.to_datetime(r[c], format="%d/%m/%Y") for r in rows for c in
+                 ("Inspection start date", "Inspection start date of latest OEIF graded inspection",
+                  "Date of latest ungraded inspection") if r[c] != "NULL")
+    check = [c for c in rep["checks"] if c["name"] == "Ofsted report cards"]
+    assert check[0]["message"] == f"209 schools, 8 with a report card; latest inspection {latest:%d %b %Y}"
 
 
 def test_every_judgement_is_dated_and_under_its_framework(built_db):

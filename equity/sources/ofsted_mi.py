@@ -82,9 +82,12 @@ class OfstedMI:
                             f"{len(unknown)} cell(s) hold a value we do not know; kept as text, never read as a "
                             f"grade or counted as a sign: {named}{more}", len(unknown), file=fname)
         n = int(w.fetch_text(f"select count(*) n from {STAGE}").n[0])
-        cards = int(w.fetch_text("select count(*) n from ofsted_mi where source_file = ? and rc_start_date is not null",
-                                 [fname]).n[0])
-        ctx.report.ok("Ofsted report cards", f"{n} schools, {cards} with a report card", cards, file=fname)
+        got = w.fetch_text("select count(*) filter (where rc_start_date is not null) cards, "
+                           "greatest(max(rc_start_date), max(oeif_start_date), max(ungraded_date)) latest "
+                           "from ofsted_mi where source_file = ?", [fname])
+        cards, latest = int(got.cards[0]), got.latest[0]
+        ctx.report.ok("Ofsted report cards", f"{n} schools, {cards} with a report card; latest inspection "
+                      + (f"{latest:%d %b %Y}" if latest is not None and latest == latest else "none"), cards, file=fname)
         ctx.record_file(s, self.kind, rows=n, year_evidence="inspection dates in the file")
         w.drop(STAGE)
 
