@@ -23,6 +23,9 @@ HOLDINGS = pd.DataFrame([
     ("KS4 destinations", "Every school in England", "2018/19 tables", "Sustained destinations, disadvantaged vs other"),
     ("Context", "England", "various", "Census, spine, GIAS extracts, links, Ofsted history to 2020, coordinates, "
      "absence, IoD2019 and LSOA geography"),
+    ("Ofsted", "A sample of 209 schools (Camden, Greenwich and others)", "inspections to March 2026",
+     "Ofsted management information: latest report card (8 schools), graded inspection under the previous framework "
+     "and ungraded outcome; other schools have only the history to February 2020"),
 ], columns=["Key stage", "Where", "Years", "What"])
 
 

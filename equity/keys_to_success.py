@@ -97,9 +97,30 @@ def context(key_stage: int, path=None) -> pd.DataFrame:
     return _load("keys_to_success/context", key_stage, path)
 
 
-def ofsted_as_of(as_of: date, path=None) -> pd.DataFrame:
-    """Each school's latest Ofsted grade on or before ``as_of`` (a converter inherits its predecessor's)."""
-    return db.query("keys_to_success/ofsted", {"as_of": as_of}, path=path)
+def ofsted_as_of(as_of: date | None, path=None) -> pd.DataFrame:
+    """Each school's latest graded Ofsted judgement on or before ``as_of`` (None: every judgement
+    held), under whichever framework it was made (a converter inherits its predecessor's); see
+    :func:`equity.ofsted.latest_as_of`. ``grade`` is the judgement on the old 1-4 scale or its
+    equivalent (3 = below good or equivalent, 4 = inadequate or equivalent: the rule's thresholds),
+    ``single_word_grade`` the grade itself where there was one; ``stuck`` = below good or
+    equivalent at two or more consecutive graded inspections."""
+    of = _ofsted().latest_as_of(as_of, path)
+    return of.rename(columns={"grade": "single_word_grade"}).rename(columns={"equivalent": "grade"})
+
+
+def _ofsted():
+    from . import ofsted
+    return ofsted
+
+
+def ofsted_cutoff(key_stage: int, year: int, la_codes=None, path=None) -> date | None:
+    """The date up to which Ofsted judgements count for a rule on ``year``'s results: for the latest
+    year of results held (in ``la_codes``, if given), every judgement held (a selection made now uses
+    today's inspections); for an earlier year, the end of that academic year (31 August), so a
+    back-test never sees the future."""
+    las = list(la_codes) if la_codes else None
+    latest = max((y for m in OUTCOME_MEASURES[key_stage] for y in years_with(key_stage, m, las, path)), default=None)
+    return None if latest is None or year >= latest else date(year + 1, 8, 31)
 
 
 def published(key_stage: int, path=None) -> pd.DataFrame:
@@ -289,11 +310,14 @@ class Rule:
        with the same KS2 results; England's disadvantaged pupils averaged -0.40 to -0.45 in
        2016/17-2018/19); KS2 35% or fewer reaching the expected standard in reading, writing and
        maths (England's disadvantaged pupils: 47-51%).
-    4. at least ``min_extra`` of the further signs: Ofsted grade ``ofsted_grade_at_least`` or worse
-       (3 = requires improvement) at the latest inspection before the year ended, and a fall of at
-       least ``min_fall`` since the previous comparable year. Default 0: they are reported as
-       reasons but not required, because Ofsted grades are old in many years and a one-year fall
-       is mostly noise for small groups; raise it to 1 to require one of them.
+    4. at least ``min_extra`` of the further signs: the Ofsted sign (the latest graded judgement
+       held is below good or its equivalent, ``ofsted_grade_at_least`` 3, or inadequate or
+       equivalent, 4; rules per framework in :mod:`equity.ofsted`), and a fall of at least
+       ``min_fall`` since the previous comparable year. Default 0: they are reported as reasons but
+       not required, because Ofsted judgements are years old for many schools and a one-year fall
+       is mostly noise for small groups; raise it to 1 to require one of them. Whether a school is
+       "stuck" (below good or equivalent at two or more consecutive graded inspections) is reported
+       alongside.
     """
     key_stage: int = 4
     year: int | None = None  # start year; None = latest year with results in the chosen LA(s)
@@ -342,7 +366,8 @@ class Rule:
             out.append(f"disadvantaged pupils' {label} is {thr} or lower")
         extras = []
         if self.ofsted_grade_at_least is not None:
-            extras.append(f"Ofsted grade {self.ofsted_grade_at_least} or worse at the latest inspection")
+            extras.append("Ofsted's latest graded judgement held is "
+                          + ("inadequate" if self.ofsted_grade_at_least >= 4 else "below good") + " or equivalent")
         if self.min_fall is not None:
             extras.append(f"disadvantaged pupils' {label} fell by at least {self.min_fall:g} since the year before")
         if extras and self.min_extra > 0:
@@ -354,7 +379,8 @@ class Rule:
         year = years.label(self.year) if self.year is not None else "the latest year held"
         text = f"In {year}, a school is a candidate when " + "; and ".join(self.criteria()) + "."
         if self.min_extra == 0 and (self.ofsted_grade_at_least is not None or self.min_fall is not None):
-            text += (" Ofsted grade and a falling trend are reported as further reasons but not required.")
+            text += (" The Ofsted sign (with the judgement's date and framework), whether the school is stuck, and a "
+                     "falling trend are reported as further reasons but not required.")
         return text
 
 
@@ -369,10 +395,13 @@ WHY_DEFAULTS = """\
   averaged -0.40 to -0.45 in 2016/17-2018/19); KS2 35% or fewer reaching the expected standard in
   reading, writing and maths (England's disadvantaged pupils: 47-51%). Other measures: roughly the
   weakest quarter of schools in the LAs we hold.
-- **Further signs** (Ofsted grade 3 or 4 at the latest inspection before the year ended; a fall
-  since the year before larger than the usual year-to-year noise) are reported as reasons but not
-  required by default: Ofsted grades are years old for many schools, and a one-year fall is mostly
-  noise for small groups. Require one or both in the sidebar.
+- **Further signs** (the Ofsted sign: the latest graded judgement held is below good or its
+  equivalent under the framework it was made in, see below; a fall since the year before larger
+  than the usual year-to-year noise) are reported as reasons but not required by default: Ofsted
+  judgements are years old for many schools (each is shown with its date, and marked when dated),
+  and a one-year fall is mostly noise for small groups. Require one or both in the sidebar.
+  **Stuck** schools (below good or equivalent at two or more consecutive graded inspections, as
+  DfE's RISE programme uses the word) are reported too.
 """
 
 
@@ -407,9 +436,19 @@ def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
         cur["previous_value"] = np.nan
     sign = 1 if MEASURES.get(rule.measure, MEASURES["p8"]).higher_is_better else -1
     cur["change"] = cur.value - cur.previous_value
-    of = ofsted_as_of(date(y + 1, 8, 31), path)
+    as_of = ofsted_cutoff(rule.key_stage, y, la_codes, path)
+    of = ofsted_as_of(as_of, path)[["urn", "grade", "single_word_grade", "inspection_date", "inherited", "framework",
+                                    "summary", "below_good_run", "stuck", "previous_date", "previous_framework",
+                                    "previous_summary"]]
     cur = cur.merge(of.rename(columns={"grade": "ofsted_grade", "inspection_date": "ofsted_date",
-                                       "inherited": "ofsted_inherited"}), on="urn", how="left")
+                                       "inherited": "ofsted_inherited", "framework": "ofsted_framework",
+                                       "summary": "ofsted_summary", "below_good_run": "ofsted_run",
+                                       "stuck": "ofsted_stuck"}), on="urn", how="left")
+    ofs = _ofsted()
+    cur["ofsted_latest"] = [ofs.describe(r.ofsted_framework, r.ofsted_date, r.ofsted_summary, r.single_word_grade,
+                                         as_of, bool(r.ofsted_inherited) if pd.notna(r.ofsted_inherited) else False)
+                            for r in cur.itertuples()]
+    cur["ofsted_dated"] = [ofs.is_dated(d, as_of) for d in cur.ofsted_date]
 
     cur["meets_share"] = True if rule.min_pct_disadvantaged is None else \
         cur.pct_disadvantaged >= rule.min_pct_disadvantaged
@@ -419,7 +458,8 @@ def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
     cur["meets_ofsted"] = False if rule.ofsted_grade_at_least is None else \
         cur.ofsted_grade >= rule.ofsted_grade_at_least
     cur["meets_trend"] = False if rule.min_fall is None else (sign * cur.change <= -rule.min_fall)
-    for c in ("meets_share", "meets_pupils", "meets_outcome", "meets_ofsted", "meets_trend"):
+    cur["meets_stuck"] = cur.ofsted_stuck
+    for c in ("meets_share", "meets_pupils", "meets_outcome", "meets_ofsted", "meets_trend", "meets_stuck"):
         cur[c] = pd.Series(cur[c], index=cur.index).fillna(False).astype(bool)
     cur["n_extra"] = cur.meets_ofsted.astype(int) + cur.meets_trend.astype(int)
     cur["selected"] = cur.meets_share & cur.meets_pupils & cur.meets_outcome & (cur.n_extra >= rule.min_extra)
@@ -443,8 +483,9 @@ def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
                 out.append(f"disadvantaged pupils' {label} {_fmt(rule.measure, r.value)}{ci}, "
                            f"{int(r.cohort)} pupils" + ("" if r.meets_outcome else " (above the threshold)"))
         if r.meets_ofsted:
-            out.append(f"Ofsted grade {int(r.ofsted_grade)} (inspected {pd.Timestamp(r.ofsted_date):%d %b %Y}"
-                       + (", predecessor school" if r.ofsted_inherited else "") + ")")
+            out.append(f"Ofsted {r.ofsted_latest}")
+        if r.meets_stuck:
+            out.append(ofs.stuck_words(r.ofsted_run, r.previous_framework, r.previous_date, r.previous_summary, as_of))
         if r.meets_trend:
             out.append(f"{label} fell from {_fmt(rule.measure, r.previous_value)} to {_fmt(rule.measure, r.value)} "
                        f"since {years.label(y - 1)}")
@@ -457,8 +498,9 @@ def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
     cur["rule_year"] = y
     cols = ["urn", "name", "la_code", "la_name", "phase", "start_year", "academic_year", "pct_disadvantaged",
             "prior_attainment", "cohort", "value", "ci_low", "ci_high", "se", "previous_value", "change",
-            "ofsted_grade", "ofsted_date", "meets_share", "meets_pupils", "meets_outcome", "meets_ofsted",
-            "meets_trend", "n_extra", "selected", "reasons", "reasons_text"]
+            "ofsted_grade", "ofsted_date", "ofsted_framework", "ofsted_latest", "ofsted_dated", "meets_share",
+            "meets_pupils", "meets_outcome", "meets_ofsted", "meets_trend", "meets_stuck", "n_extra", "selected",
+            "reasons", "reasons_text"]
     return cur[cols].sort_values(["selected", "value"], ascending=[False, sign > 0]).reset_index(drop=True)
 
 
@@ -702,7 +744,7 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
 
     t = measure_table(rule.key_stage, rule.measure, path)
     t = t[t.start_year == rule.year]
-    of = ofsted_as_of(date(rule.year + 1, 8, 31), path)[["urn", "grade"]]
+    of = ofsted_as_of(ofsted_cutoff(rule.key_stage, rule.year, la_codes, path), path)[["urn", "grade"]]
     sup = t.merge(of.rename(columns={"grade": "ofsted_grade"}), on="urn", how="left")
     sup = sup.rename(columns={c: f"p_{c}" for c in sup.columns})
     adj, adjustment = selection_adjusted(t, rule.key_stage, rule.measure, rule.year, settings, radius, path)
@@ -745,7 +787,7 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
             return f"fewer than {min_pupils} disadvantaged pupils"
         if settings.supporter_max_ofsted is not None and pd.notna(r.p_ofsted_grade) \
                 and r.p_ofsted_grade > settings.supporter_max_ofsted:
-            return f"Ofsted grade {int(r.p_ofsted_grade)}"
+            return "Ofsted: latest judgement held below good or equivalent"
         if not (r.km > radius):
             return "inside the competition radius"
         if settings.max_km is not None and r.km > settings.max_km:

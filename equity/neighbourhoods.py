@@ -124,8 +124,19 @@ def measure_years(path=None) -> pd.DataFrame:
 
 
 def latest_ofsted(path=None) -> pd.DataFrame:
-    """Each school's most recent graded inspection: urn, grade (1-4), grade_label, inspection_date."""
-    return db.query("neighbourhoods/ofsted_latest", path=path)
+    """Each school's most recent single-word Ofsted grade: urn, grade (1-4), grade_label, inspection_date,
+    ``dated`` (older than the cut-off, ``equity.ofsted.DATED_AFTER_YEARS``), and ``newer``: a later
+    judgement with no single-word grade (a report card, or a graded inspection from September 2024
+    with no overall grade) in words with its date, else ''."""
+    from . import ofsted
+    df = db.query("neighbourhoods/ofsted_latest", path=path)
+    df["dated"] = [ofsted.is_dated(d) for d in df.inspection_date]
+    last = ofsted.latest_as_of(None, path)
+    last = last[last.framework != "single_word"]
+    newer = dict(zip(last.urn, [ofsted.describe(f, d, s) for f, d, s in
+                                zip(last.framework, last.inspection_date, last.summary)]))
+    df["newer"] = df.urn.map(newer).fillna("")
+    return df
 
 
 def lsoa_polygons(la_code: str, path=None) -> pd.DataFrame:
@@ -516,7 +527,7 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
 
     ``colour_by``: 'disadvantaged' (the measure for disadvantaged pupils), 'gap' (other minus
     disadvantaged in the same school), 'prediction' (difference from what the neighbourhood
-    predicts, see :func:`predicted_vs_actual`) or 'ofsted' (latest grade). Columns: urn, name,
+    predicts, see :func:`predicted_vs_actual`) or 'ofsted' (latest single-word grade, dated). Columns: urn, name,
     la_code, lat, lon, location_source, cohort (disadvantaged pupils, sizes the dot), value,
     value_text, plus the neighbourhood scores. Only schools with a value are returned (Ofsted:
     schools with a result in the year, or every school in the LA when ``measure`` has none).
@@ -547,8 +558,10 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
         base = df[df.disadvantaged.notna()] if df.disadvantaged.notna().any() else df
         df = base.merge(of, on="urn", how="inner")
         df["value"] = df.grade.astype(float)
-        df["value_text"] = [f"Ofsted: {g} ({d:%b %Y})" if pd.notna(d) else f"Ofsted: {g}"
-                            for g, d in zip(df.grade_label, pd.to_datetime(df.inspection_date))]
+        from .ofsted import dated_note
+        df["value_text"] = [f"Ofsted single-word grade: {g} ({d:%d %b %Y}{dated_note(d)})"
+                            + (f"; since then: {n}" if n else "")
+                            for g, d, n in zip(df.grade_label, pd.to_datetime(df.inspection_date), df.newer)]
     else:
         raise ValueError("colour_by must be 'disadvantaged', 'gap', 'prediction' or 'ofsted'")
     df["cohort"] = df.cohort_disadvantaged.fillna(0).astype(int)

@@ -711,11 +711,17 @@ def _family_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
     of = profile.ofsted_history(urn, path)
     of = of.assign(school=[("this school" if s == "this school" else f"{s.split(':')[0]}: {namer(u)}")
                            for s, u in zip(of.school, of.urn)])
-    slides.append(Slide(f"{name}: Ofsted inspections", profile.ofsted_sentence(of, name),
-                        table=of[["inspection_date", "grade", "grade_label", "school"]].assign(
+    card, card_text = profile.report_card(urn, path)
+    slides.append(Slide(f"{name}: Ofsted inspections", profile.ofsted_sentence(of, name)
+                        + (" " + card_text if len(card) else ""),
+                        bullets=[f"{a}: {g}" for a, g in zip(card.area, card["grade (as published)"])] if len(card)
+                        else [],
+                        table=of[["inspection_date", "grade", "grade_label", "framework_label", "dated", "school"]].assign(
                             inspection_date=lambda x: pd.to_datetime(x.inspection_date).dt.strftime("%d %b %Y")),
                         note="Grades: 1 Outstanding, 2 Good, 3 Requires improvement (Satisfactory before Sept 2012), "
-                             "4 Inadequate. Predecessor schools' inspections (before academy conversion) are labelled."))
+                             "4 Inadequate; report cards (from Nov 2025) and inspections with no overall grade (Sept "
+                             "2024 - Nov 2025) in Ofsted's words. 'dated': more than the cut-off (default 4) years old. "
+                             "Predecessor schools' inspections (before academy conversion) are labelled."))
     return slides
 
 

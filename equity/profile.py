@@ -364,34 +364,98 @@ def family_position(urn: int, key_stage: int, measure: str | None = None, start_
 
 @per_build(maxsize=64)
 def ofsted_history(urn: int, path=None) -> pd.DataFrame:
-    """Dated Ofsted grades for the school and its predecessor/successor URNs, newest first.
+    """Every dated Ofsted judgement of the school and its predecessor/successor URNs, newest first:
+    the bundled history (single-word grades, to February 2020) and, for schools in Ofsted's management
+    information, the latest report card, graded inspection (with or without an overall grade) and
+    ungraded inspection.
 
-    ``school`` labels whose inspection it was ('this school', 'predecessor: NAME (URN n)').
-    Grades: 1 Outstanding, 2 Good, 3 Requires improvement (Satisfactory before September 2012),
-    4 Inadequate. Single-word judgements stopped in September 2024; the bundled history ends earlier.
+    ``school`` labels whose inspection it was ('this school', 'predecessor: NAME (URN n)'); ``urn`` is
+    the URN inspected. ``grade``: the single-word grade 1 Outstanding, 2 Good, 3 Requires improvement
+    (Satisfactory before September 2012), 4 Inadequate; NULL under the later frameworks, whose words
+    are in ``grade_label`` (= ``summary``). ``framework`` / ``framework_label`` name the framework;
+    ``dated`` marks a judgement older than the cut-off (``equity.ofsted.DATED_AFTER_YEARS``).
     """
+    from . import ofsted
     lin = lineage(urn, path)
     urns = [int(urn), *lin.related_urn.astype(int).tolist()]
-    df = db.query("profile/ofsted", {"urns": urns}, path=path)
+    df = ofsted.history(urns, path)
+    df = df[df.inspected_urn.isin(urns)].copy()
+    df["urn"] = df.inspected_urn.astype(int)
     labels = {int(urn): "this school"}
     for r in lin.itertuples():
         labels[int(r.related_urn)] = f"{r.relation}: {r.name or 'unknown'} (URN {int(r.related_urn)})"
     df["school"] = df.urn.map(labels)
-    df["grade_label"] = np.where((df.grade == 3) & (pd.to_datetime(df.inspection_date) < "2012-09-01"),
-                                 "Satisfactory", df.grade_label)
-    return df[["inspection_date", "grade", "grade_label", "school", "urn", "source_file"]]
+    single = df.framework == "single_word"
+    word = df.grade.map(ofsted.GRADE_LABELS)
+    word = np.where((df.grade == 3) & (pd.to_datetime(df.inspection_date) < "2012-09-01"), "Satisfactory", word)
+    df["grade_label"] = np.where(single, word, df.summary)
+    df.loc[~single, "grade"] = pd.NA
+    return df[["inspection_date", "grade", "grade_label", "framework", "framework_label", "dated", "school", "urn",
+               "summary", "source_file"]].reset_index(drop=True)
+
+
+def ofsted_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The history from :func:`ofsted_history` as the page lists it: date, framework, the judgement in
+    Ofsted's words (single-word grades as 'n Label'), whether it is dated, and whose inspection it was."""
+    words = [f"{int(g)} {lab}" if pd.notna(g) else lab for g, lab in zip(df.grade, df.grade_label)]
+    return pd.DataFrame({"inspected": pd.to_datetime(df.inspection_date).dt.date, "framework": df.framework_label,
+                         "judgement": words, "dated": np.where(df.dated.astype(bool), "DATED", ""),
+                         "school": df.school})
 
 
 def ofsted_sentence(df: pd.DataFrame, name: str) -> str:
+    """The latest judgement held, in words with its date and framework (marked when dated), and what
+    the list holds. Never calls an old grade "current"."""
+    from . import ofsted
     if df.empty:
-        return f"No Ofsted inspections of {name} or its predecessors in the bundled Ofsted history (to 2020)."
-    last = df.iloc[0]
+        return (f"No Ofsted judgement of {name} or its predecessors is held: the bundled history ends in February "
+                "2020 and the management information (report cards) covers a sample of schools.")
+    graded = df[df.framework != "ungraded"]
+    last = graded.iloc[0] if len(graded) else df.iloc[0]
+    who = "" if last.school == "this school" else f" (the {last.school})"
+    text = ("Latest graded judgement held" + who + ": "
+            + ofsted.describe(last.framework, last.inspection_date, last.summary, last.grade) + ". ")
+    ung = df[(df.framework == "ungraded") & (pd.to_datetime(df.inspection_date) > pd.Timestamp(last.inspection_date))]
+    if len(ung):
+        u = ung.iloc[0]
+        text += f"Since then an ungraded inspection ({pd.Timestamp(u.inspection_date):%d %b %Y}): {u.summary}. "
     own = df[df.school == "this school"]
-    text = (f"Latest inspection in the bundled history: {pd.Timestamp(last.inspection_date):%d %B %Y}, "
-            f"grade {int(last.grade)} ({last.grade_label})"
-            + ("" if last.school == "this school" else f", of the {last.school}") + ". ")
-    text += f"{len(df)} inspection(s) listed, {len(own)} under this URN."
+    text += f"{len(df)} judgement(s) listed, {len(own)} under this URN."
+    if df.framework.eq("single_word").all():
+        text += (" All are single-word grades from the bundled history (to February 2020); later inspections are not "
+                 "held for this school.")
     return text
+
+
+def report_card(urn: int, path=None) -> tuple[pd.DataFrame, str]:
+    """The school's latest Ofsted report card in full: (one row per area with its grade as published
+    and its date of grade, a sentence with the inspection and publication dates, safeguarding and any
+    category of concern). An empty table and a sentence saying so when the school has none held."""
+    from . import ofsted
+    card = ofsted.report_card(urn, path)
+    if card.empty:
+        return card, ("No report card held for this school: report cards (from November 2025) are bundled for a "
+                      "sample of schools only.")
+    first = card.iloc[0]
+    coc = first.category_of_concern if isinstance(first.category_of_concern, str) and first.category_of_concern \
+        else "none"
+    safe = first.safeguarding if isinstance(first.safeguarding, str) else "not stated"
+    if not bool(first.safeguarding_known):
+        safe += " (a value we do not know)"
+    pub = f", published {pd.Timestamp(first.publication_date):%d %B %Y}" if pd.notna(first.publication_date) else ""
+    low = card[card.grade >= 4]
+    text = (f"Report card from the inspection of {pd.Timestamp(first.inspection_date):%d %B %Y}{pub}"
+            f"{ofsted.dated_note(first.inspection_date)}: safeguarding standards {safe.lower()}; category of concern: "
+            f"{coc}. " + (f"{len(low)} area(s) graded Needs attention or Urgent improvement: "
+                          + ", ".join(f"{a} ({g})" for a, g in zip(low.area, low.grade_label)) + "."
+                          if len(low) else "No area is graded below Expected standard."))
+    unknown = card[~card.known.astype(bool)]
+    if len(unknown):
+        text += f" {len(unknown)} area(s) hold a value we do not know, shown as published."
+    card = card.assign(grade_date=pd.to_datetime(card.grade_date).dt.date)
+    table = card[["area", "grade_label", "grade_date"]].rename(
+        columns={"grade_label": "grade (as published)", "grade_date": "date of grade"})
+    return table.reset_index(drop=True), text
 
 
 # ---- partnerships --------------------------------------------------------------------------------

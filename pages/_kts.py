@@ -38,8 +38,12 @@ def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
                                 key=f"kts_pupils{ks}", bind="query-params")
     where.caption("Further signs of difficulty")
     ofsted = where.selectbox("Ofsted", [3, 4, 0], key="kts_ofsted", bind="query-params",
-                             format_func=lambda g: {0: "not used", 3: "grade 3 or 4 (below good)",
-                                                    4: "grade 4 (inadequate)"}[g])
+                             format_func=lambda g: {0: "not used", 3: "below good or equivalent",
+                                                    4: "inadequate or equivalent"}[g],
+                             help="The latest graded judgement held, under the framework it was made in: a report "
+                                  "card (an area Needs attention / Urgent improvement, safeguarding not met, a "
+                                  "category of concern), a 2024-25 inspection with no overall grade (a key judgement "
+                                  "3 or 4), or a single-word grade 3 or 4. Rules on the page.")
     fall = where.number_input("Falling trend: a fall since the year before of at least (0 = not used)", 0.0, 100.0,
                               float(d.min_fall), _step(measure), key=f"kts_fall_{measure}", bind="query-params")
     extra = where.radio("Further signs required", [0, 1, 2], key="kts_extra", bind="query-params", horizontal=True,

@@ -9,6 +9,7 @@ import streamlit as st
 
 from equity import keys_to_success as kts
 from equity import lookups, partnerships, style
+from equity import ofsted as ofsted_rules
 from equity import years as yrs
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter
@@ -47,6 +48,11 @@ england = kts.england_value(ks, rule.measure, rule.year)
 if england is not None:
     st.caption(f"For reference, DfE's published figure for disadvantaged pupils in England (state-funded schools) "
                f"in {yrs.label(rule.year)}: {fmt(england)}.")
+cut = kts.ofsted_cutoff(ks, rule.year, [la])
+st.caption("Ofsted judgements used: " + ("every judgement held (this is the latest year of results)" if cut is None
+                                         else f"those made by {cut:%d %B %Y}, the end of that academic year"))
+with st.expander("The Ofsted and 'stuck' signs under each framework"):
+    st.markdown(ofsted_rules.SIGN_RULE)
 with st.expander("Why these default thresholds?"):
     st.markdown(kts.WHY_DEFAULTS)
     st.markdown("Change any threshold in the sidebar; the page and its URL follow, so a rule can be shared as a link.")
@@ -83,7 +89,7 @@ else:
                     f"{fmt(sel.value.min())} to {fmt(sel.value.max())} "
                     f"(weakest: {worst['name']}, {fmt(worst.value)}, {int(worst.cohort)} pupils), and "
                     f"{sel.pct_disadvantaged.min():.0f}-{sel.pct_disadvantaged.max():.0f}% of their pupils are "
-                    f"disadvantaged. Ofsted last judged {int(sel.meets_ofsted.sum())} of them below good, and "
+                    f"disadvantaged. {ofsted_rules.cohort_sentence(sel, kts.ofsted_cutoff(ks, rule.year, [la]))} "
                     f"{int(sel.meets_trend.sum())} fell clearly since the year before. Selected schools are orange "
                     "diamonds.")
     else:
@@ -91,13 +97,16 @@ else:
                     f"rule: {int(ev.meets_outcome.sum())} are at or below the threshold and "
                     f"{int(ev.meets_share.sum())} have enough disadvantaged pupils, but not both.")
     table = ev[["urn", "name", "academic_year", "pct_disadvantaged", "cohort", "value", "ci_low", "ci_high",
-                "previous_value", "ofsted_grade", "selected", "reasons_text"]].rename(
-        columns={"cohort": "disadvantaged_pupils", "value": f"{rule.measure}_disadvantaged", "reasons_text": "reasons"})
+                "previous_value", "ofsted_latest", "meets_ofsted", "meets_stuck", "selected", "reasons_text"]].rename(
+        columns={"cohort": "disadvantaged_pupils", "value": f"{rule.measure}_disadvantaged", "reasons_text": "reasons",
+                 "ofsted_latest": "ofsted_latest_held_with_date", "meets_ofsted": "ofsted_sign",
+                 "meets_stuck": "stuck"})
     chart_block(fig, sentence, table, f"keys_to_success_{la}_ks{ks}_{yrs.file_label(rule.year)}.csv", key="kts_scatter")
     if len(sel):
         st.subheader("Why each school qualifies")
-        st.dataframe(sel[["urn", "name", "reasons_text"]].rename(columns={"reasons_text": "reasons"}),
-                     hide_index=True, width="stretch")
+        st.dataframe(sel[["urn", "name", "ofsted_latest", "reasons_text"]].rename(
+            columns={"reasons_text": "reasons", "ofsted_latest": "Ofsted: latest graded judgement held (framework, date)"}),
+            hide_index=True, width="stretch")
     near = kts.near_misses(ev)
     with st.expander(f"Near misses: {len(near)} schools meet all but one condition"):
         st.dataframe(near[["urn", "name", "reasons_text"]].rename(columns={"reasons_text": "what it misses"}),

@@ -16,6 +16,7 @@ from streamlit.errors import StreamlitAPIException
 
 from equity import db, style
 from equity import neighbourhoods as nb
+from equity import ofsted as ofsted_rules
 from equity.measures import MEASURES
 from equity.years import label
 from pages._shared import chart_block, key_stage_filter, la_filter
@@ -27,7 +28,7 @@ _frame.route_through_frame()
 COLOUR_BY = {"disadvantaged": "Result for disadvantaged pupils",
              "gap": "Gap: other minus disadvantaged pupils",
              "prediction": "Better or worse than the neighbourhood predicts",
-             "ofsted": "Latest Ofsted grade"}
+             "ofsted": "Latest single-word Ofsted grade (with its date)"}
 DEFAULT_MEASURE = {4: "att8_vs_national_other", 2: "rwm_exp"}
 
 
@@ -217,8 +218,15 @@ if len(sv):
         sv["fill"] = [[*nb.OFSTED_RGB.get(int(g), (150, 150, 150)), 235] for g in sv.value]
         school_legend = [(nb.OFSTED_LABELS[g], nb.OFSTED_RGB[g]) for g in (1, 2, 3, 4)]
         counts = sv.grade_label.value_counts()
-        school_sentence = (f"{len(sv):,} schools are coloured by their latest Ofsted grade: "
-                           + ", ".join(f"{int(n)} {g}" for g, n in counts.items()) + ".")
+        when = pd.to_datetime(sv.inspection_date)
+        school_sentence = (f"{len(sv):,} schools are coloured by their latest single-word Ofsted grade, inspected "
+                           f"{when.min():%b %Y} to {when.max():%b %Y}: "
+                           + ", ".join(f"{int(n)} {g}" for g, n in counts.items())
+                           + f". {int(sv.dated.sum())} of these grades are more than {ofsted_rules.DATED_AFTER_YEARS} "
+                           "years old (marked DATED when you point at a school); "
+                           f"{int((sv.newer != '').sum())} schools have a later report card or graded inspection "
+                           "without an overall grade, given in the same text. Single-word grades stopped in "
+                           "September 2024.")
     else:
         centre = 0.0 if colour_by == "prediction" else float(np.median(sv.value))
         spread = float(np.nanstd(sv.value)) or 1.0

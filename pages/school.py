@@ -4,6 +4,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from equity import ofsted as ofsted_rules
 from equity import profile
 from equity.measures import MEASURES
 from equity.pack_charts import ofsted_timeline, ranked_bar, trend_figure
@@ -134,14 +135,27 @@ else:
 
 # ---- Ofsted ----------------------------------------------------------------------------------------
 st.subheader("Ofsted inspections")
+card, card_sentence = profile.report_card(urn)
+if len(card):
+    st.markdown("**Latest report card.** " + card_sentence)
+    st.dataframe(card, hide_index=True, width="stretch")
+    st.caption("Report-card areas are graded Exceptional, Strong standard, Expected standard, Needs attention or "
+               "Urgent improvement; Early years and Post-16 only where the school has them.")
+else:
+    st.caption(card_sentence)
 of = profile.ofsted_history(urn)
 if of.empty:
     st.info(profile.ofsted_sentence(of, name))
 else:
-    chart_block(ofsted_timeline(of, f"Ofsted grades: {name} and linked schools"), profile.ofsted_sentence(of, name),
-                of.drop(columns=["source_file"]), f"ofsted-{urn}.csv", key="ofsted")
-    st.caption("1 Outstanding, 2 Good, 3 Requires improvement (Satisfactory before September 2012), 4 Inadequate. "
-               "Ofsted stopped single-word judgements in September 2024 (dotted rule).")
+    chart_block(ofsted_timeline(of, f"Ofsted single-word grades: {name} and linked schools"),
+                profile.ofsted_sentence(of, name), of.drop(columns=["source_file", "summary"]), f"ofsted-{urn}.csv",
+                key="ofsted")
+    st.markdown("**Every judgement held, newest first**")
+    st.dataframe(profile.ofsted_table(of), hide_index=True, width="stretch")
+    st.caption("The chart shows single-word grades: 1 Outstanding, 2 Good, 3 Requires improvement (Satisfactory before "
+               "September 2012), 4 Inadequate. Ofsted stopped them in September 2024 (dotted rule); report cards and "
+               "inspections without an overall grade are in the table, each with its date and framework. "
+               "'dated' = more than " + str(ofsted_rules.DATED_AFTER_YEARS) + " years old.")
 
 # ---- partnerships ------------------------------------------------------------------------------------
 st.subheader("Partnerships")

@@ -37,7 +37,9 @@ def test_rule_is_said_in_plain_words_and_follows_its_thresholds():
     assert "Progress 8 is -0.5 or lower" in text and "at least 10 disadvantaged pupils" in text
     assert "reported as further reasons but not required" in text
     stricter = kts.Rule.default(4, year=2017, max_value=-0.8, min_extra=1)
-    assert "-0.8 or lower" in stricter.describe() and "at least 1 of: Ofsted grade 3 or worse" in stricter.describe()
+    assert "-0.8 or lower" in stricter.describe() and "at least 1 of: Ofsted's latest graded judgement held is below good or equivalent" \
+        in stricter.describe()
+    assert "inadequate or equivalent" in kts.Rule.default(4, ofsted_grade_at_least=4, min_extra=1).describe()
     ks2 = kts.Rule.default(2)
     assert ks2.measure == "rwm_exp" and "35% or lower" in ks2.with_year(2018).describe()
     assert kts.Rule.from_dict(stricter.as_dict()) == stricter
@@ -79,7 +81,10 @@ def test_stricter_rules_select_subsets(built_db):
 def test_ofsted_reason_uses_the_inspection_before_the_year_ended(built_db):
     ev = kts.evaluate(kts.Rule.default(4, year=2016), ["936"])
     kings = ev.set_index("urn").loc[141200]          # Kings College Guildford, inadequate in December 2016
-    assert kings.ofsted_grade == 4 and "Ofsted grade 4 (inspected 06 Dec 2016)" in kings.reasons_text
+    assert kings.ofsted_grade == 4 and "Ofsted grade 4 Inadequate (inspected 06 Dec 2016), single-word grade" \
+        in kings.reasons_text
+    # judged before the end of 2016/17, so not dated then (the cut-off counts from the rule's date)
+    assert not kings.ofsted_dated and "DATED" not in kings.reasons_text
     assert pd.Timestamp(kings.ofsted_date) <= pd.Timestamp("2017-08-31")
     assert "fell from -0.51 to -1.33 since 2015/16" in kings.reasons_text
 

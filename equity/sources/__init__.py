@@ -10,11 +10,12 @@ from pathlib import Path
 
 from ..errors import IngestError
 from ..sniff import sniff
-from . import geography, la_tables, performance_tables, statistics_service, tables
+from . import geography, la_tables, ofsted_mi, performance_tables, statistics_service, tables
 
 LOADERS = [performance_tables.LOADER, statistics_service.LOADER, *tables.LOADERS]
 LOADERS += la_tables.LOADERS  # LA indicators: SMC, LG Inform, statistical neighbours, FSM
 LOADERS += geography.LOADERS  # IoD2019 deprivation, LSOA centroids and boundaries, look-ups
+LOADERS += ofsted_mi.LOADERS  # Ofsted management information: report cards, graded and ungraded inspections
 
 
 def register(loader) -> None:

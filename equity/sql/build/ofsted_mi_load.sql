@@ -1,0 +1,41 @@
+-- Ofsted management information (staged as stg_ofsted_mi_raw, all text, _row = data row) into
+-- ofsted_mi: one row per school. Macros: marts_ofsted_a_tables.sql.
+insert into ofsted_mi by name
+select mi_int(URN) as urn, mi_text("School name") as school_name, mi_text("Local authority") as la_name,
+       mi_text("Ofsted phase") as ofsted_phase, mi_text("Type of education") as type_of_education,
+       mi_text("Inspection number of latest full inspection") as rc_inspection_number,
+       mi_text("Inspection type") as rc_inspection_type, mi_date("Inspection start date") as rc_start_date,
+       mi_date("Publication date") as rc_publication_date,
+       mi_int("URN at time of latest full inspection") as rc_urn,
+       mi_text("Does the latest full inspection relate to the URN of the current school?") as rc_relates_to_current,
+       mi_text("Category of concern") as category_of_concern,
+       mi_text("Safeguarding standards") as safeguarding,
+       mi_text("Safeguarding standards") is null or mi_text("Safeguarding standards") in ('Met', 'Not met')
+           as safeguarding_known,
+       mi_date("Safeguarding standards - date of grade") as safeguarding_date,
+       mi_text("Inspection number of latest OEIF graded inspection") as oeif_inspection_number,
+       mi_text("Inspection type of latest OEIF graded inspection") as oeif_inspection_type,
+       mi_date("Inspection start date of latest OEIF graded inspection") as oeif_start_date,
+       mi_date("Publication date of latest OEIF graded inspection") as oeif_publication_date,
+       mi_int("URN at time of latest OEIF graded inspection") as oeif_urn,
+       mi_text("Does the latest OEIF graded inspection relate to the URN of the current school?") as oeif_relates_to_current,
+       mi_text("Latest OEIF category of concern") as oeif_category_of_concern,
+       mi_text("Latest OEIF overall effectiveness") as oeif_overall_label,
+       mi_oeif("Latest OEIF overall effectiveness") as oeif_overall,
+       mi_oeif("Latest OEIF quality of education") as oeif_quality_of_education,
+       mi_oeif("Latest OEIF behaviour and attitudes") as oeif_behaviour_and_attitudes,
+       mi_oeif("Latest OEIF personal development") as oeif_personal_development,
+       mi_oeif("Latest OEIF effectiveness of leadership and management") as oeif_leadership_and_management,
+       mi_text("Latest OEIF  safeguarding is effective?") as oeif_safeguarding_effective,
+       mi_oeif("Latest OEIF early years provision (where applicable)") as oeif_early_years,
+       mi_oeif("Latest OEIF sixth form provision (where applicable)") as oeif_sixth_form,
+       mi_text("Latest ungraded inspection number") as ungraded_inspection_number,
+       mi_date("Date of latest ungraded inspection") as ungraded_date,
+       mi_date("Ungraded inspection publication date") as ungraded_publication_date,
+       mi_int("URN at time of the ungraded inspection") as ungraded_urn,
+       mi_text("Does the ungraded inspection relate to the URN of the current school?") as ungraded_relates_to_current,
+       mi_text("Ungraded inspection overall outcome") as ungraded_outcome,
+       mi_text("Most recent category of concern") as most_recent_category_of_concern,
+       $source_file as source_file, _row as source_row
+from stg_ofsted_mi_raw
+where mi_int(URN) is not null;
