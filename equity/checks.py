@@ -23,6 +23,8 @@ def run_checks(ctx) -> None:
     else:
         r.ok("unknown codes", "every non-numeric cell holds a known missing-value code", 0)
 
+    plausibility_checks(ctx)
+
     dup = w.fetch_text("""select count(*) n from (select urn, key_stage, start_year, measure, pupil_group
                           from school_result group by all having count(*) > 1)""")
     (r.fail if int(dup.n[0]) else r.ok)("one value per school, year, measure and group",
@@ -48,3 +50,32 @@ def run_checks(ctx) -> None:
          int(pub.n[0]))
     from .sources import geography
     geography.checks(ctx)  # LSOA deprivation and school locations
+
+
+# The plausibility checks (equity/plausibility.py): one named check per problem, each a warning
+# naming the file, row, column as in the header and the raw cell; the cells are kept out.
+PLAUSIBILITY_CHECKS = {
+    "bad_number": ("numbers with thousands separators, decimal commas or exponents",
+                   "not read as numbers ('1,234' is not 1234, '4,5' is not 45, '1e3' is not 1000): "
+                   "stored as missing, status 'bad_number'"),
+    "out_of_range": ("values out of range",
+                     "impossible for their measure (percentages 0-100, Attainment 8 0-90, Progress 8 within ±5, "
+                     "counts 0 or more): stored as missing, status 'out_of_range'"),
+    "bad_urn": ("URNs not positive", "rows whose URN is 0 or negative: left out"),
+}
+REPORTED_CELLS = 1000  # listed one by one in the report file; every one is in the table rejected_cell
+
+
+def plausibility_checks(ctx) -> None:
+    w, r = ctx.writer, ctx.report
+    for problem, (name, what) in PLAUSIBILITY_CHECKS.items():
+        cells = w.fetch_text('select file, row, "column", raw, rule from rejected_cell where problem = ? '
+                             'order by file, row, "column"', [problem])
+        n = len(cells)
+        if not n:
+            r.ok(name, "none found", 0)
+            continue
+        eg = "; ".join(f"{c.file} row {c.row} column {c.column}: {c.raw!r}, expected {c.rule}" for c in cells.head(5).itertuples())
+        r.warn(name, f"{n:,} cell(s) {what}. First: {eg}", n)
+        r.cells += [{"check": name, "file": c.file, "row": int(c.row), "column": c.column, "raw": c.raw,
+                     "rule": c.rule} for c in cells.head(REPORTED_CELLS).itertuples()]
