@@ -113,3 +113,124 @@ def test_bundled_data_passes_the_plausibility_checks(built_db):
     assert got == {"numbers with thousands separators, decimal commas or exponents": 0,
                    "values out of range": 0, "URNs not positive": 0}
     assert _rows(built_db, "select count(*) from rejected_cell") == [(0,)]
+
+
+# ---- hostile files: bounded resources -----------------------------------------------------------
+
+def _skipped(report, check):
+    return [c for c in report.checks if c.name == check]
+
+
+def test_gzip_bomb_is_named_and_skipped_and_the_rest_loads(tmp_path, monkeypatch):
+    import gzip
+    monkeypatch.setenv("EQUITY_MAX_INFLATED_MB", "16")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ks4.csv").write_bytes(KS4.read_bytes())
+    zeros = b"\0" * (1 << 20)
+    with gzip.open(src / "bomb_zeros.csv.gz", "wb") as fh:  # 64 MB of zero bytes, ~64 KB on disk
+        for _ in range(64):
+            fh.write(zeros)
+    lines = b"1,2\n" * (1 << 18)
+    with gzip.open(src / "bomb_rows.csv.gz", "wb") as fh:  # a CSV header, then 64 MB of tiny rows
+        fh.write(b"URN,NOR\n")
+        for _ in range(64):
+            fh.write(lines)
+    assert (src / "bomb_zeros.csv.gz").stat().st_size < 1 << 20
+    report = build([src], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    named = {c.file.split("/")[-1]: c.message for c in _skipped(report, "files over the size cap")}
+    assert set(named) == {"bomb_zeros.csv.gz", "bomb_rows.csv.gz"}
+    assert "inflates to more than 16 MB" in named["bomb_zeros.csv.gz"]
+    assert _rows(tmp_path / "t.duckdb", "select count(distinct urn) from school_result") == [(6,)]
+
+
+def test_header_over_the_column_cap_is_skipped_before_duckdb(tmp_path):
+    f = tmp_path / "wide.csv"
+    f.write_text(",".join(f"C{i}" for i in range(100_000)) + "\n" + ",".join("1" * 100_000) + "\n")
+    report = build([f, KS4], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    (c,) = _skipped(report, "files over the column cap")
+    assert c.file.endswith("wide.csv") and "100,000 columns" in c.message and "2,000" in c.message
+    assert report.seconds < 60  # it never reached DuckDB (which ran out of memory after 32 s)
+
+
+def test_ten_million_character_field_is_named_with_row_column_and_a_short_excerpt(tmp_path):
+    f = _edited(tmp_path / "ks4_long_field.csv", {(3, "SCHNAME"): "Long name " + "A" * 10_000_000})
+    report = build([f, KS4], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    (c,) = _skipped(report, "long lines and fields")
+    assert c.file.endswith("ks4_long_field.csv")
+    assert c.message.startswith("row 3, column SCHNAME:")
+    assert "'Long name AAAA" in c.message and "A" * 81 not in c.message and len(c.message) < 400
+    assert _rows(tmp_path / "t.duckdb", "select count(distinct urn) from school_result") == [(6,)]
+
+
+# ---- identical, conflicting, unreadable and UTF-16 files -----------------------------------------
+
+def test_identical_files_load_once_whatever_their_names(tmp_path):
+    import gzip
+    src = tmp_path / "src"
+    (src / "2019").mkdir(parents=True)
+    (src / "2020").mkdir()
+    (src / "2019" / "ks4final.csv").write_bytes(KS4.read_bytes())
+    (src / "2020" / "ks4final.csv").write_bytes(KS4.read_bytes())
+    (src / "2020" / "copy.csv.gz").write_bytes(gzip.compress(KS4.read_bytes()))  # same content, compressed
+    report = build([src], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    same = _skipped(report, "identical files")
+    assert sorted(c.file.split("src/")[-1] for c in same) == ["2020/copy.csv.gz", "2020/ks4final.csv"]
+    assert all("2019/ks4final.csv" in c.message for c in same)
+    assert _rows(tmp_path / "t.duckdb", "select count(*) from source_file") == [(1,)]
+    assert _rows(tmp_path / "t.duckdb", "select count(*) from school_result_all where urn = 139948 "
+                                        "and measure = 'att8' and pupil_group = 'all' and kind = 'current'") == [(1,)]
+
+
+def test_utf16_file_with_a_bom_is_decoded(tmp_path):
+    f = tmp_path / "ks4_utf16.csv"
+    f.write_bytes(KS4.read_text(encoding="utf-8").encode("utf-16"))
+    report = build([f], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    assert any(c.name == "encoding" and "UTF-16" in c.message and c.file.endswith("ks4_utf16.csv")
+               for c in report.checks)
+    assert _rows(tmp_path / "t.duckdb", "select count(distinct urn) from school_result") == [(6,)]
+
+
+def test_utf16_without_a_bom_is_refused_by_name(tmp_path):
+    f = tmp_path / "ks4_utf16le.csv"
+    f.write_bytes(KS4.read_text(encoding="utf-8").encode("utf-16-le"))
+    report = build([f, MESSY / "ks4_cp1252.csv"], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    assert any(c.name == "encoding" and "UTF-16" in c.message and "byte-order mark" in c.message
+               and c.file.endswith("ks4_utf16le.csv") for c in report.checks)
+
+
+def test_unreadable_files_and_folders_are_reported(tmp_path, monkeypatch):
+    import os
+    from equity import sniff
+    src = tmp_path / "src"
+    (src / "locked").mkdir(parents=True)
+    (src / "locked" / "ks4.csv").write_bytes(KS4.read_bytes())
+    (src / "a_ks4.csv").write_bytes(KS4.read_bytes())
+    (src / "denied.csv").write_text("URN,NOR\n1,2\n")
+    (src / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    real_scandir, real_open = os.scandir, sniff.open_stream
+
+    def scandir(path="."):  # tests run as root: simulate a folder we may not list
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def open_stream(path):
+        if path.name == "denied.csv":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(sniff, "open_stream", open_stream)
+    report = build([src], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    named = {c.file.split("src/")[-1]: c.message for c in _skipped(report, "unreadable files and folders")}
+    assert set(named) == {"locked", "denied.csv", "gone.csv"}
+    assert "Permission denied" in named["locked"] and "Permission denied" in named["denied.csv"]
+    assert "nowhere.csv" in named["gone.csv"]
+    assert {f["file"].split("src/")[-1] for f in report.files if f["status"] == "skipped"} >= set(named)
