@@ -234,3 +234,20 @@ def test_unreadable_files_and_folders_are_reported(tmp_path, monkeypatch):
     assert "Permission denied" in named["locked"] and "Permission denied" in named["denied.csv"]
     assert "nowhere.csv" in named["gone.csv"]
     assert {f["file"].split("src/")[-1] for f in report.files if f["status"] == "skipped"} >= set(named)
+
+
+def test_two_different_files_for_the_same_la_year_and_version_are_named_as_a_conflict(tmp_path):
+    # a second copy of Surrey's 2018/19 file with one figure changed (DfE's files carry no LA in their names)
+    first = tmp_path / "a_936_ks4final.csv"
+    first.write_bytes(KS4.read_bytes())
+    other = _edited(tmp_path / "z_936_ks4final_amended.csv", {(1, "ATT8SCR"): "47.5"})
+    report = build([first, other], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    (c,) = [c for c in report.checks if c.name == "conflicting files"]
+    assert c.status == "warning" and c.count == 1
+    assert "a_936_ks4final.csv" in c.message and "z_936_ks4final_amended.csv" in c.message
+    assert "URN 139948 att8 (all) 2018/19: 46.0 vs 47.5" in c.message
+    assert "The build uses" in c.message and c.file.endswith("z_936_ks4final_amended.csv")
+    # the documented precedence is what the app reads
+    assert _rows(tmp_path / "t.duckdb", "select value from school_result where urn = 139948 and measure = 'att8' "
+                                        "and pupil_group = 'all' and kind = 'current'") == [(47.5,)]
