@@ -251,3 +251,38 @@ def test_two_different_files_for_the_same_la_year_and_version_are_named_as_a_con
     # the documented precedence is what the app reads
     assert _rows(tmp_path / "t.duckdb", "select value from school_result where urn = 139948 and measure = 'att8' "
                                         "and pupil_group = 'all' and kind = 'current'") == [(47.5,)]
+
+
+# ---- temporary folders ------------------------------------------------------------------------
+
+def test_a_killed_build_leaves_nothing_behind_after_the_next_build(tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    root = Path(__file__).resolve().parent.parent
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    db = tmp_path / "t.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", f"from equity.build import build; build(None, {str(db)!r})"],
+                            cwd=root, env={**os.environ, "TMPDIR": str(tmpdir)})
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and not (list(tmpdir.glob("equity-build-*")) and
+                                              list(tmp_path.glob(".t.duckdb.building-*"))):
+            time.sleep(0.2)
+        time.sleep(2)  # mid-way through reading the bundled files
+        assert proc.poll() is None, "the build finished before it could be killed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    left = [p.name for p in tmpdir.iterdir()]
+    assert len(left) == 1 and left[0].startswith(f"equity-build-{proc.pid}-")  # the killed build's work folder
+    assert list(tmp_path.glob(".t.duckdb.building-*"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    report = build([KS4], db)
+    assert report.outcome == "built"
+    assert list(tmpdir.iterdir()) == []  # its own work folder removed on exit, the killed one at the start
+    assert [p.name for p in tmp_path.iterdir() if ".building-" in p.name] == []
