@@ -50,6 +50,8 @@ class Context:
             cols = self.writer.read_csv(table, s.readable_path)
         except Exception as exc:  # DuckDB names the line and the problem
             raise IngestError(str(s.path), None, None, f"the CSV reader could not parse it: {exc}") from exc
+        from .plausibility import long_fields
+        long_fields(self, table, rel(s.path))
         return table, cols
 
     def record_file(self, s: Sniffed, kind: str, *, key_stage=None, start_year=None, version=None,

@@ -137,3 +137,29 @@ def screen(ctx, table: str, fname: str, columns: dict[str, Range], urn: str | No
     out.insert(0, "file", fname)
     w.insert_df("rejected_cell", out[["file", "row", "column", "raw", "problem", "rule"]])
     return len(out)
+
+
+def long_fields(ctx, table: str, fname: str) -> int:
+    """Leave out (as missing) every field longer than the field cap, naming its row, column and first
+    80 characters under the check 'long lines and fields'; returns how many. No DfE field comes near
+    the cap (32 KB): such a field is damage or an attack, never a school name."""
+    from .sniff import CHECK_LINES, EXCERPT, limits
+    w = ctx.writer
+    cap = limits()["field"]
+    widest = w.fetch_text(f"select max(length(columns(* exclude (_row)))) from {table}")
+    if not len(widest) or not any(v > cap for v in widest.iloc[0].fillna(0)):
+        return 0
+    long = w.fetch_text(f"""
+        select _row as row, col as "column", left(raw, {EXCERPT}) as excerpt, length(raw) as n
+        from (unpivot (select * from {table}) on columns(* exclude (_row)) into name col value raw)
+        where length(raw) > ? order by _row, col""", [cap])
+    for c in long.itertuples():
+        ctx.report.warn(CHECK_LINES, f"row {c.row}, column {c.column}: a field of {int(c.n):,} characters, more than "
+                        f"the cap of {cap >> 10:,} KB (EQUITY_MAX_FIELD_KB), which starts {c.excerpt!r}: left out",
+                        file=fname)
+        try:
+            col = db.quote_ident(c.column)
+        except ValueError:
+            continue  # a column no loader can name is never read
+        w.execute_text(f"update {table} set {col} = null where _row = ?", [int(c.row)])
+    return len(long)

@@ -7,7 +7,9 @@ file holds. On the way it enforces the caps of the build (see :func:`limits`):
   1024 MB) is skipped: a gzip bomb never reaches DuckDB;
 * a header with more than ``EQUITY_MAX_COLUMNS`` columns (default 2,000) is skipped;
 * a line longer than ``EQUITY_MAX_LINE_KB`` (default 1,024 KB) is skipped, naming its row, the
-  column where it passes the cap and the first 80 characters of that field.
+  column where it passes the cap and the first 80 characters of that field;
+* (after loading, :func:`equity.plausibility.long_fields`) a field longer than
+  ``EQUITY_MAX_FIELD_KB`` (default 32 KB) is left out and named the same way.
 
 Each is raised as :class:`~equity.errors.SkippedFile` with the report's check name. A file that is
 not valid UTF-8 is decoded as cp1252 (DfE's other encoding); a UTF-16 file with a byte-order mark
@@ -50,7 +52,7 @@ def limits() -> dict[str, int]:
         except ValueError:
             return default
     return {"inflated": env("EQUITY_MAX_INFLATED_MB", 1024) << 20, "columns": env("EQUITY_MAX_COLUMNS", 2000),
-            "line": env("EQUITY_MAX_LINE_KB", 1024) << 10}
+            "line": env("EQUITY_MAX_LINE_KB", 1024) << 10, "field": env("EQUITY_MAX_FIELD_KB", 32) << 10}
 
 
 @dataclass

@@ -286,3 +286,14 @@ def test_a_killed_build_leaves_nothing_behind_after_the_next_build(tmp_path, mon
     assert report.outcome == "built"
     assert list(tmpdir.iterdir()) == []  # its own work folder removed on exit, the killed one at the start
     assert [p.name for p in tmp_path.iterdir() if ".building-" in p.name] == []
+
+
+def test_a_long_field_under_the_line_cap_is_left_out_and_named(tmp_path):
+    f = _edited(tmp_path / "ks4_long_name.csv", {(2, "SCHNAME"): "B" * 100_000})
+    report = build([f], tmp_path / "t.duckdb")
+    assert report.outcome == "built"
+    (c,) = [c for c in report.checks if c.name == "long lines and fields"]
+    assert c.message.startswith("row 2, column SCHNAME: a field of 100,000 characters")
+    assert "'" + "B" * 80 + "'" in c.message and "B" * 81 not in c.message
+    assert _rows(tmp_path / "t.duckdb", "select name from school_context_all where urn = 141200") == [(None,)]
+    assert _rows(tmp_path / "t.duckdb", "select count(distinct urn) from school_result") == [(6,)]
