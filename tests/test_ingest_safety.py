@@ -297,3 +297,30 @@ def test_a_long_field_under_the_line_cap_is_left_out_and_named(tmp_path):
     assert "'" + "B" * 80 + "'" in c.message and "B" * 81 not in c.message
     assert _rows(tmp_path / "t.duckdb", "select name from school_context_all where urn = 141200") == [(None,)]
     assert _rows(tmp_path / "t.duckdb", "select count(distinct urn) from school_result") == [(6,)]
+
+
+def test_peak_memory_of_a_build_with_hostile_files_stays_bounded(tmp_path):
+    """A 2 MB gzip that inflates to 2 GB (the red-team's took the build to 3.4 GB), a 100,000-column
+    header and a 10-million-character field, built in a fresh process: its peak memory stays low."""
+    import gzip
+    import json
+    import subprocess
+    import sys
+    src = tmp_path / "src"
+    src.mkdir()
+    member = gzip.compress(b"\0" * (16 << 20))  # 16 MB of zeros in ~16 KB; 128 members inflate to 2 GB
+    with open(src / "bomb.csv.gz", "wb") as fh:
+        for _ in range(128):
+            fh.write(member)
+    (src / "wide.csv").write_text(",".join(f"C{i}" for i in range(100_000)) + "\n" + ",".join("1" * 100_000) + "\n")
+    _edited(src / "ks4_long_field.csv", {(3, "SCHNAME"): "A" * 10_000_000})
+    (src / "ks4.csv").write_bytes(KS4.read_bytes())
+    code = ("import json, resource, sys; from equity.build import build; r = build([sys.argv[1]], sys.argv[2]); "
+            "print(json.dumps({'outcome': r.outcome, 'checks': sorted({c.name for c in r.checks if c.status == 'warning'}), "
+            "'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    out = subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "t.duckdb")], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parent.parent, timeout=600)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["outcome"] == "built"
+    assert {"files over the size cap", "files over the column cap", "long lines and fields"} <= set(got["checks"])
+    assert got["peak_mb"] < 1536, got
