@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 from . import db
-from .errors import IngestError
+from .errors import IngestError, SkippedFile
 from .report import Report
-from .sniff import Sniffed, sniff
+from .sniff import CHECK_UNREADABLE, Sniffed, sniff
 
 DEFAULT_SOURCES = [db.ROOT / "data" / "raw"]
 MART_STEPS = ["build/marts_results", "build/marts_context"]
@@ -33,7 +34,13 @@ class Context:
     report: Report
     workdir: Path
     registry: dict = field(default_factory=dict)  # file name -> registered facts (year, publisher)
+    digests: dict = field(default_factory=dict)   # content SHA-256 -> the file loaded with that content
     _n: int = 0
+
+    def skip(self, path: Path, check: str, message: str, status: str = "skipped") -> None:
+        """Report a file the build does not load, under a named check, and list it."""
+        self.report.warn(check, message, file=rel(path))
+        self.report.files.append({"file": rel(path), "kind": check, "status": status})
 
     def read_csv(self, s: Sniffed) -> tuple[str, list[str]]:
         """Load a sniffed CSV into a fresh staging table; returns (table, columns)."""
@@ -43,6 +50,8 @@ class Context:
             cols = self.writer.read_csv(table, s.readable_path)
         except Exception as exc:  # DuckDB names the line and the problem
             raise IngestError(str(s.path), None, None, f"the CSV reader could not parse it: {exc}") from exc
+        from .plausibility import long_fields
+        long_fields(self, table, rel(s.path))
         return table, cols
 
     def record_file(self, s: Sniffed, kind: str, *, key_stage=None, start_year=None, version=None,
@@ -65,14 +74,34 @@ def rel(path: Path) -> str:
         return str(path)
 
 
-def discover(sources: list[Path]) -> list[Path]:
+def discover(sources: list[Path], problems: list | None = None) -> list[Path]:
+    """Every file under the source folders, in path order (hidden files left out).
+
+    A folder that cannot be listed and a link that leads nowhere are added to ``problems`` as
+    (path, message), for the report: nothing is dropped silently.
+    """
     files = []
+    problems = problems if problems is not None else []
     for src in sources:
         src = Path(src)
         if src.is_file():
             files.append(src)
         elif src.is_dir():
-            files += sorted(p for p in src.rglob("*") if p.is_file() and not p.name.startswith("."))
+            found = []
+            for top, dirs, names in os.walk(src, onerror=lambda e: problems.append(
+                    (Path(e.filename or src), f"folder cannot be read ({e.strerror or e}): its files were not loaded"))):
+                dirs.sort()
+                for n in names:
+                    p = Path(top) / n
+                    if n.startswith("."):
+                        continue
+                    if p.is_file():
+                        found.append(p)
+                    elif p.is_symlink():
+                        problems.append((p, f"a link to {os.readlink(p)}, which cannot be read: skipped"))
+            files += sorted(found)
+        elif src.is_symlink():
+            problems.append((src, f"a link to {os.readlink(src)}, which cannot be read: skipped"))
         else:
             raise FileNotFoundError(f"source folder not found: {src}")
     return files
@@ -98,14 +127,17 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
     t0 = time.perf_counter()
     _remove_abandoned_builds(db_path)
     tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
-    workdir = Path(tempfile.mkdtemp(prefix="equity-build-"))
+    workdir = _new_workdir()
     say = progress or (lambda f, t: None)
     writer = None
     try:
-        files = discover(sources)
+        problems: list = []
+        files = discover(sources, problems)
         writer = db.Writer(tmp)
         writer.run("build/schema")
         ctx = Context(writer, report, workdir, registry=_registry())
+        for path, message in problems:
+            ctx.skip(path, CHECK_UNREADABLE, message)
         for i, path in enumerate(files):
             say(i / max(len(files), 1) * 0.85, f"Reading {path.name}")
             load_file(ctx, path, LOADERS)
@@ -146,6 +178,7 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         for p in (tmp, Path(str(tmp) + ".wal")):
             if p.exists():
                 p.unlink()
+        shutil.rmtree(Path(str(tmp) + ".tmp"), ignore_errors=True)  # DuckDB's spill folder
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -160,9 +193,36 @@ def _drop_staging(writer: db.Writer) -> None:
 def _remove_abandoned_builds(db_path: Path) -> None:
     """Delete half-written files left by a build that was killed (its process is gone)."""
     for p in db_path.parent.glob(f".{db_path.name}.building-*"):
-        pid = p.name.rsplit("-", 1)[-1].removesuffix(".wal")
-        if pid.isdigit() and not _alive(int(pid)):
-            p.unlink(missing_ok=True)
+        m = re.match(r".*\.building-(\d+)", p.name)
+        if m and not _alive(int(m.group(1))):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)  # DuckDB's spill folder (.building-PID.tmp)
+            else:
+                p.unlink(missing_ok=True)
+
+
+WORK_PREFIX = "equity-build-"
+
+
+def _new_workdir() -> Path:
+    """The build's work folder (UTF-8 copies of source files), named after the build's process.
+
+    Removed when the build ends, whatever the outcome; one left behind by a killed build (its
+    process gone) is removed when the next build starts.
+    """
+    base = Path(tempfile.gettempdir())
+    for p in base.glob(WORK_PREFIX + "*"):
+        pid = p.name[len(WORK_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and "-" in p.name[len(WORK_PREFIX):]:
+            stale = not _alive(int(pid))
+        else:  # named by an older version of the build (no process id): stale after an hour
+            try:
+                stale = time.time() - p.stat().st_mtime > 3600
+            except OSError:
+                stale = False
+        if stale and p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=base))
 
 
 def _alive(pid: int) -> bool:

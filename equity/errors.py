@@ -17,3 +17,22 @@ class IngestError(Exception):
         if column:
             where.append(f"column {column}")
         super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class SkippedFile(Exception):
+    """A file the build will not load, for a reason it reports under a named check; the build carries on.
+
+    Raised for hostile or unreadable input: a compressed file inflating past the size cap, a header
+    over the column cap, a line longer than the line cap, a file or folder that cannot be read, an
+    encoding we refuse. ``check`` is the report's check name; ``row``/``column`` locate the problem
+    where there is one.
+    """
+
+    def __init__(self, file: str, check: str, problem: str, row: int | None = None, column: str | None = None):
+        self.file, self.check, self.problem, self.row, self.column = str(file), check, problem, row, column
+        where = [f"file {self.file}"]
+        if row is not None:
+            where.append(f"row {row}" if row > 0 else "header row")
+        if column:
+            where.append(f"column {column}")
+        super().__init__(f"{', '.join(where)}: {problem}")

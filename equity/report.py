@@ -25,6 +25,7 @@ class Check:
 class Report:
     checks: list[Check] = field(default_factory=list)
     files: list[dict] = field(default_factory=list)  # one per file seen: path, kind, year, rows, status
+    cells: list[dict] = field(default_factory=list)  # cells kept out by the plausibility checks (first 1000 each)
     started: str = ""
     finished: str = ""
     outcome: str = ""  # "built" or "failed"
@@ -49,7 +50,7 @@ class Report:
     def to_dict(self) -> dict:
         return {"outcome": self.outcome, "started": self.started, "finished": self.finished,
                 "seconds": round(self.seconds, 2), "files": self.files,
-                "checks": [asdict(c) for c in self.checks]}
+                "checks": [asdict(c) for c in self.checks], "cells": self.cells}
 
     def save(self, path: Path) -> None:
         tmp = Path(str(path) + ".tmp")

@@ -64,8 +64,13 @@ def test_unknown_code_is_a_warning_not_a_number(tmp_path):
     assert row == [(None, "unknown", "QQ")]
     warn = [c for c in report.checks if c.name == "unknown codes"]
     assert warn and warn[0].status == "warning" and "'QQ'" in warn[0].message and "row 3" in warn[0].message
-    # thousands separator and a quoted comma in a name
-    assert _rows(db, "select pupils_on_roll from school_context where urn = 145217") == [(1234.0,)]
+    # a thousands separator is not read as a number (it could as well be a decimal comma): the cell is
+    # missing and the report names the file, row, column and raw cell; a quoted comma in a name is text
+    assert _rows(db, "select pupils_on_roll from school_context where urn = 145217") == [(None,)]
+    sep = [c for c in report.checks if c.name.startswith("numbers with thousands separators")]
+    assert sep[0].status == "warning" and sep[0].count == 1
+    assert "ks4_unknown_code.csv row 5 column TOTPUPS: '1,234'" in sep[0].message
+    assert _rows(db, "select row, \"column\", raw, problem from rejected_cell") == [(5, "TOTPUPS", "1,234", "bad_number")]
     assert _rows(db, "select name from school_context where urn = 142490") == [("Smith, Jones and Partners Academy",)]
 
 

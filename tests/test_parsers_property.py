@@ -104,9 +104,8 @@ def damaged_file(draw, ks: int):
             "header": header}
 
 
-def _load(case) -> tuple[Path, object]:
-    """Write the case to a file and build it; returns (file, report or IngestError)."""
-    tmp = Path(tempfile.mkdtemp(prefix="equity-prop-"))
+def _load(case, tmp: Path) -> tuple[Path, object]:
+    """Write the case to a file in ``tmp`` and build it; returns (file, report or IngestError)."""
     path = tmp / f"damaged_ks{case['ks']}.csv"
     path.write_bytes(case["data"])
     try:
@@ -129,7 +128,13 @@ def _surviving_cells(case) -> list[list[str]] | None:
 
 
 def _check(case) -> None:
-    path, outcome = _load(case)
+    # hypothesis runs many cases per test, so each gets its own folder, removed when it is checked
+    with tempfile.TemporaryDirectory(prefix="equity-prop-") as tmp:
+        _check_in(case, Path(tmp))
+
+
+def _check_in(case, tmp: Path) -> None:
+    path, outcome = _load(case, tmp)
     event(f"{case['encoding']}, {'truncated' if case['cut'] else 'whole'}: "
           f"{'IngestError' if isinstance(outcome, IngestError) else 'loaded'}")
     if isinstance(outcome, IngestError):
@@ -218,10 +223,10 @@ def test_cell_parser_keeps_codes_as_reasons_and_agrees_with_the_sql_twin(raw, sq
 
 
 @pytest.fixture(scope="module")
-def sql_cells():
+def sql_cells(tmp_path_factory):
     """The build's SQL macros cell_value / cell_status on one string."""
     from equity import db
-    tmp = Path(tempfile.mkdtemp(prefix="equity-macros-"))
+    tmp = tmp_path_factory.mktemp("macros")
     w = db.Writer(tmp / "m.duckdb")
     w.run("build/schema")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import IngestError
+from ..errors import IngestError, SkippedFile
 from ..sniff import sniff
 from . import geography, la_tables, ofsted_mi, performance_tables, statistics_service, tables
 
@@ -26,12 +26,25 @@ def register(loader) -> None:
 
 def load_file(ctx, path: Path, loaders) -> None:
     from ..build import rel
-    s = sniff(path, ctx.workdir)
+    from ..sniff import content_digest
+    fname = rel(path)
+    try:
+        s = sniff(path, ctx.workdir)
+        digest = s.digest if s is not None else content_digest(path)[0]
+    except SkippedFile as exc:  # over a cap, unreadable, an encoding we refuse: named, skipped
+        ctx.skip(path, exc.check, str(exc).removeprefix(f"file {exc.file}").lstrip(", :").strip())
+        return
+    first = ctx.digests.get(digest)
+    if first is not None:  # DfE names every year's file alike: the same content under two names loads once
+        ctx.skip(path, "identical files", f"the same content as {first}, which is loaded: this copy is skipped",
+                 status=f"skipped: identical to {first}")
+        return
+    ctx.digests[digest] = fname
     if s is None:
         loader = next((l for l in loaders if getattr(l, "recognise_path", None) and l.recognise_path(path)), None)
         if loader is None:
-            ctx.report.warn("unrecognised files", "not a CSV file the build knows: listed and skipped", file=rel(path))
-            ctx.report.files.append({"file": rel(path), "kind": "unrecognised", "status": "skipped"})
+            ctx.report.warn("unrecognised files", "not a CSV file the build knows: listed and skipped", file=fname)
+            ctx.report.files.append({"file": fname, "kind": "unrecognised", "status": "skipped"})
             return
         loader.load_path(ctx, path)
         return
@@ -40,9 +53,12 @@ def load_file(ctx, path: Path, loaders) -> None:
             if s.encoding == "cp1252":
                 row, col = s.first_bad_byte
                 ctx.report.warn("encoding", f"not UTF-8 (first non-UTF-8 byte at row {row}, column {col}); "
-                                "read as Windows-1252", file=rel(path))
+                                "read as Windows-1252", file=fname)
+            elif s.encoding == "utf-16":
+                ctx.report.warn("encoding", "UTF-16 (with a byte-order mark), not UTF-8: decoded and read",
+                                file=fname)
             loader.load(ctx, s)
             return
     ctx.report.warn("unrecognised files", "columns not recognised (" + ", ".join(s.header[:6]) +
-                    ", ...): listed and skipped", file=rel(path))
-    ctx.report.files.append({"file": rel(path), "kind": "unrecognised", "status": "skipped"})
+                    ", ...): listed and skipped", file=fname)
+    ctx.report.files.append({"file": fname, "kind": "unrecognised", "status": "skipped"})

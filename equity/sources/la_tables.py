@@ -68,6 +68,9 @@ class _Base:
         check_truncated(s)
         ctx.writer.execute_text(STAGING)
         table, cols = ctx.read_csv(s)
+        from .. import plausibility  # numbers read below: value (any), sample sizes, FSM percent and headcount
+        plausibility.screen(ctx, table, rel(s.path), {c: plausibility.for_field(c.lower()) for c in cols if c.lower() in
+                                                     ("value", "sample_size", "fsm_eligible_percent", "headcount")})
         return rel(s.path), table, cols
 
     def _finish(self, ctx, s, table, fname, years: list[int], key_stage=None, evidence=""):

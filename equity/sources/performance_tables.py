@@ -141,6 +141,7 @@ class PerformanceTables:
                             "year come from other files only", file=fname)
 
         mapped = column_map(ks, list(cols), start_year)
+        self._screen(ctx, table, cols, mapped, ks, fname, f"trim({rt}) in ({school_in})")
         if not mapped:
             ctx.report.warn("measures", "no measure columns recognised: only the school list was read", file=fname)
         else:
@@ -149,6 +150,16 @@ class PerformanceTables:
         ctx.record_file(s, f"KS{ks} performance table", key_stage=ks, start_year=start_year, version=version,
                         rows=n_rows, year_evidence=evidence)
         ctx.writer.drop(table)
+
+    def _screen(self, ctx, table, cols, mapped, ks, fname, school_rows) -> None:
+        """Plausibility checks on every number this loader reads (see equity/plausibility.py)."""
+        from .. import plausibility
+        ranges = {cols[c]: plausibility.for_measure(m, f) for c, m, g, f, y, k in mapped}
+        for target, sources in CONTEXT[ks].items():
+            if target not in TEXT_FIELDS:
+                ranges.update({cols[c]: plausibility.for_field(target) for c in sources if c in cols})
+        ranges.update({cols[c]: plausibility.PERCENT for c in ("PSENSE4", "PSENAPK4") if c in cols})
+        plausibility.screen(ctx, table, fname, ranges, urn=cols["URN"], rows=school_rows)
 
     def _load_long(self, ctx, table, cols, mapped, ks, version, fname, codes) -> None:
         q = db.quote_ident

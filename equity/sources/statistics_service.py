@@ -54,6 +54,12 @@ class StatisticsServiceKS4:
             rows = list(dup.rows_[0])
             raise IngestError(fname, int(rows[1]), "school_urn",
                               f"URN {dup.school_urn[0]} appears more than once (rows {', '.join(map(str, rows))})")
+        from .. import plausibility
+        ranges = {col: plausibility.for_measure(m) for col, m in RESULTS if col in cols}
+        ranges.update({src: plausibility.for_field(t) for t, src in NUMERIC.items() if src in cols})
+        if "t_disadvantaged" in cols:
+            ranges["t_disadvantaged"] = plausibility.COUNT
+        plausibility.screen(ctx, table, fname, ranges, urn="school_urn", rows="geographic_level = 'School'")
         version = "final"
         if "version" in cols:
             v = ctx.writer.fetch_text(f"select distinct lower(trim(version)) v from {table}")

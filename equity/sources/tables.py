@@ -81,6 +81,11 @@ class Simple:
                 f"and try_cast(trim({urn}) as integer) is null order by _row limit 1")
             if len(bad):
                 raise IngestError(fname, int(bad._row[0]), self.check_urn, f"URN {bad.v[0]!r} is not a number")
+        from .. import plausibility
+        plausibility.screen(ctx, table, fname, {
+            m.group(1): plausibility.for_field(ours) for ours, template in {**self.columns, **self.optional}.items()
+            for m in [re.fullmatch(r"cell_value\(\{([^}]+)\}\)", template)] if m and m.group(1) in colset},
+            urn=self.check_urn)
         start, evidence = self.year(ctx, s, table) if self.needs_year else (None, "")
         select = []
         for ours, template in {**self.columns, **self.optional}.items():
@@ -194,6 +199,11 @@ class Destinations:
                                     "and try_cast(trim(URN) as integer) is null order by _row limit 1")
         if len(bad):
             raise IngestError(fname, int(bad._row[0]), "URN", f"URN {bad.URN[0]!r} is not a number")
+        from .. import plausibility
+        ranges = {base + sfx: plausibility.PERCENT for base in self.MEASURES.values() for sfx, _ in self.GROUPS.values()}
+        ranges.update({cohort: plausibility.COUNT for _, cohort in self.GROUPS.values()})
+        plausibility.screen(ctx, table, fname, {c: r for c, r in ranges.items() if c in cols}, urn="URN",
+                            rows="trim(RECTYPE) in ('1','2')")
         for measure, base in self.MEASURES.items():
             for grp, (sfx, cohort) in self.GROUPS.items():
                 col = base + sfx
@@ -240,6 +250,10 @@ class HeadlineResults:
             raise IngestError(fname, None, "Academic Year", f"expected one year, found {ys}")
         start = ys[0] - 1  # 'Academic Year' 2016 means the year ending in 2016: 2015/16
         cohort = "KS4 Pupils" if ks == 4 else "KS2 Pupils"
+        from .. import plausibility
+        ranges = {col: plausibility.for_measure(m) for m, col in (self.KS4 if ks == 4 else self.KS2).items()}
+        plausibility.screen(ctx, table, fname, {c: r for c, r in {**ranges, cohort: plausibility.COUNT}.items()
+                                                if c in cols}, urn="URN")
         for measure, col in (self.KS4 if ks == 4 else self.KS2).items():
             c, n = db.quote_ident(col), db.quote_ident(cohort)
             ctx.writer.execute_text(

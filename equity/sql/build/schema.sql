@@ -1,15 +1,20 @@
 -- Staging tables filled by the source loaders, and helpers shared by every loader.
+-- cell_value: a plain number only (sign, digits, one decimal point, optional %). '1,234', '4,5' and
+-- '1e3' are status 'bad_number', never 1234, 45 or 1000. Python twin: equity.codes.parse_cell.
 create or replace macro cell_value(v) as (
-    case when isfinite(try_cast(nullif(replace(replace(trim(v), '%', ''), ',', ''), '') as double))
-         then try_cast(nullif(replace(replace(trim(v), '%', ''), ',', ''), '') as double) end);
+    case when regexp_full_match(trim(v), '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)%?')
+              and isfinite(try_cast(replace(trim(v), '%', '') as double))
+         then try_cast(replace(trim(v), '%', '') as double) end);
 create or replace macro cell_status(v) as (
     case when v is null or trim(v) = '' then 'blank'
          when cell_value(v) is not null then 'ok'
+         when trim(v) = '#out_of_range' then 'out_of_range'
          when upper(trim(v)) in ('SUPP', 'NE', 'NP', 'NA', 'LOWCOV', 'NEW', 'SP', 'NOT AVAIL') then upper(trim(v))
          when upper(trim(v)) = 'N/A' then 'NA'
          when upper(trim(v)) = 'NOTAVAIL' then 'NOT AVAIL'
          when lower(trim(v)) in ('x', 'c', 'z', 'u', 'low') then lower(trim(v))
          when trim(v) in (':', '..') then 'x'
+         when regexp_full_match(trim(v), '[+-]?[0-9.,]*[0-9][0-9.,]*([eE][+-]?[0-9]+)?%?') then 'bad_number'
          else 'unknown' end);
 create or replace macro academic_year(y) as (cast(y as varchar) || '/' || lpad(cast((y + 1) % 100 as varchar), 2, '0'));
 
@@ -38,6 +43,9 @@ create table school_context_all (
     p8_banding varchar);
 
 create table unknown_token (file varchar, row integer, "column" varchar, token varchar);
+-- Cells the plausibility checks kept out (equity/plausibility.py): the column as named in the header,
+-- the raw cell, the problem (bad_number, out_of_range, bad_urn) and the rule it broke.
+create table rejected_cell (file varchar, row integer, "column" varchar, raw varchar, problem varchar, rule varchar);
 
 create table school_census (
     urn integer, la_code varchar, start_year integer, academic_year varchar, school_type varchar,
