@@ -191,7 +191,11 @@ def _registry() -> dict:
     out = {}
     if path.exists():
         with path.open(encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
+            rows = list(csv.DictReader(fh))
+        names = [r["file"] for r in rows]
+        for row in rows:
+            out[row["path"]] = row
+            if names.count(row["file"]) == 1:  # a name two bundled files share is looked up by path only
                 out[row["file"]] = row
     return out
 

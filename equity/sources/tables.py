@@ -53,7 +53,8 @@ class Simple:
             vals = [int(v) for v in y.iloc[:, 0].dropna().unique()]
             if len(vals) == 1:
                 return vals[0], "year column in the file"
-        reg = ctx.registry.get(s.path.name) or ctx.registry.get(s.path.name.removesuffix(".gz"))
+        reg = (ctx.registry.get(rel(s.path)) or ctx.registry.get(s.path.name)
+               or ctx.registry.get(s.path.name.removesuffix(".gz")))
         if reg and reg.get("start_year"):
             return int(reg["start_year"]), "register of bundled sources (data/sources.csv)"
         y = _year_from_name(s.path.name)
