@@ -33,6 +33,7 @@ class Context:
     report: Report
     workdir: Path
     registry: dict = field(default_factory=dict)  # file name -> registered facts (year, publisher)
+    year: int | None = None  # --year: start year for results files whose content, name and folder carry none
     _n: int = 0
 
     def read_csv(self, s: Sniffed) -> tuple[str, list[str]]:
@@ -83,11 +84,12 @@ def report_path(db_path: Path) -> Path:
 
 
 def build(sources: list[Path] | None = None, db_path: Path | None = None,
-          progress: Callable[[float, str], None] | None = None) -> Report:
+          progress: Callable[[float, str], None] | None = None, year: int | None = None) -> Report:
     """Build a new database from ``sources`` and swap it in at ``db_path``.
 
     Returns the report. On failure the report's outcome is ``failed``, the previous database (if
-    any) is untouched, and IngestError is re-raised after the report is saved.
+    any) is untouched, and IngestError is re-raised after the report is saved. ``year`` (a start year)
+    dates performance tables that nothing else dates (see PerformanceTables.derive_year).
     """
     from .sources import LOADERS, load_file
 
@@ -105,7 +107,7 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         files = discover(sources)
         writer = db.Writer(tmp)
         writer.run("build/schema")
-        ctx = Context(writer, report, workdir, registry=_registry())
+        ctx = Context(writer, report, workdir, registry=_registry(), year=year)
         for i, path in enumerate(files):
             say(i / max(len(files), 1) * 0.85, f"Reading {path.name}")
             load_file(ctx, path, LOADERS)

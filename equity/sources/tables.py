@@ -119,7 +119,8 @@ def _urn(col: str) -> str:
 CENSUS = Simple(
     "school census", {"URN", "NOR", "PNUMFSMEVER", "PNUMEAL"}, "school_census",
     {"urn": _urn("URN"), "la_code": _txt("LA"), "pupils_on_roll": _num("NOR"), "pct_fsm_ever": _num("PNUMFSMEVER"),
-     "pct_eal": _num("PNUMEAL"), "pct_sen_support": _num("PSENELSE"), "pct_ehcp": _num("PSENELK")},
+     # DfE's census dictionaries (2018/19 and 2024/25): PSENELSE = EHC plan, PSENELK = SEN support
+     "pct_eal": _num("PNUMEAL"), "pct_sen_support": _num("PSENELK"), "pct_ehcp": _num("PSENELSE")},
     needs_year=True, check_urn="URN", optional={"school_type": _txt("SCHOOLTYPE")})
 
 SPINE = Simple(

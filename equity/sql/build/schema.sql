@@ -11,6 +11,9 @@ create or replace macro cell_status(v) as (
          when lower(trim(v)) in ('x', 'c', 'z', 'u', 'low') then lower(trim(v))
          when trim(v) in (':', '..') then 'x'
          else 'unknown' end);
+-- Versions of one year's results: the latest wins (final, then revised, then provisional).
+create or replace macro version_rank(v) as (
+    case v when 'final' then 0 when 'revised' then 1 when 'provisional' then 2 else 3 end);
 create or replace macro academic_year(y) as (cast(y as varchar) || '/' || lpad(cast((y + 1) % 100 as varchar), 2, '0'));
 
 create table source_file (
