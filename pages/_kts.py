@@ -21,7 +21,12 @@ def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
     if not measures:
         return None
     # opens on the latest year held for the LA, on a measure DfE published that year (see kts.default_rule)
-    start = kts.default_rule(ks, [la])
+    asked = st.session_state.get("kts_year") or st.query_params.get("kts_year")  # a year chosen or in the URL
+    try:
+        asked = years.parse(asked) if asked else None
+    except ValueError:
+        asked = None
+    start = kts.default_rule(ks, [la], year=asked) if asked else kts.default_rule(ks, [la])
     measure = where.selectbox("Measure for disadvantaged pupils", measures, format_func=kts.measure_label,
                               index=measures.index(start.measure) if start.measure in measures else 0,
                               key=f"kts_measure{ks}", bind="query-params",

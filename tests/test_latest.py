@@ -67,15 +67,19 @@ def test_keys_to_success_rule_falls_back_to_attainment_8_against_national_other_
 def test_census_fills_only_what_a_years_results_lack(built_db):
     con = duckdb.connect(str(built_db), read_only=True)
     try:
-        # Oakview Primary's 2024/25 KS2 row stops before the SEN columns: the January 2025 census fills % SEN
-        row = con.execute("select pct_sen, pct_eal, filled_from_census, census_pct_fsm_ever from school_context "
-                          "where urn = 150844 and key_stage = 2 and start_year = 2024").fetchone()
-        census = {r[0]: r for r in _csv(RAW / "dfe_csp_2024_25_calvinchankf" / "england_census.csv.gz")}
-        head = _csv(RAW / "dfe_csp_2024_25_calvinchankf" / "england_census.csv.gz")[0]
-        c = dict(zip(head, census["150844"]))
+        # Oakview Primary, new in 2024/25: its KS2 row says NEW, leaves EAL blank and stops before the SEN
+        # columns; the January 2025 census fills % SEN, % EAL and pupils on roll, and says so
+        row = con.execute("select pct_sen, pct_eal, pupils_on_roll, filled_from_census, census_pct_fsm_ever, "
+                          "pct_disadvantaged from school_context where urn = 150844 and key_stage = 2 "
+                          "and start_year = 2024").fetchone()
+        census_rows = _csv(RAW / "dfe_csp_2024_25_calvinchankf" / "england_census.csv.gz")
+        c = dict(zip(census_rows[0], next(r for r in census_rows if r[0] == "150844")))
         expected_sen = float(c["PSENELSE"].rstrip("%")) + float(c["PSENELK"].rstrip("%"))
-        assert abs(row[0] - expected_sen) < 1e-9 and row[2] == "% SEN"
-        assert row[3] == float(c["PNUMFSMEVER"].rstrip("%"))
+        assert abs(row[0] - expected_sen) < 1e-9
+        assert row[1] == float(c["PNUMEAL"].rstrip("%")) and row[2] == float(c["NOR"])
+        assert row[3] == "% EAL, % SEN, pupils on roll"
+        # FSM-ever is kept beside the file's % disadvantaged, never in its place
+        assert row[4] == float(c["PNUMFSMEVER"].rstrip("%")) and row[5] is None
         # a school whose file carries its own % SEN keeps it
         ks2 = _csv(HERTS / "919_ks2final.csv")
         h2 = ks2[0]
