@@ -80,13 +80,15 @@ def test_census_fills_only_what_a_years_results_lack(built_db):
         assert row[3] == "% EAL, % SEN, pupils on roll"
         # FSM-ever is kept beside the file's % disadvantaged, never in its place
         assert row[4] == float(c["PNUMFSMEVER"].rstrip("%")) and row[5] is None
-        # a school whose file carries its own % SEN keeps it
-        ks2 = _csv(HERTS / "919_ks2final.csv")
-        h2 = ks2[0]
-        own = next(r for r in ks2[1:] if r[0] == "1" and len(r) > h2.index("PSENELEK") and r[h2.index("PSENELEK")])
-        got = con.execute("select pct_sen, filled_from_census from school_context where urn = ? and key_stage = 2 "
-                          "and start_year = 2024", [int(own[h2.index("URN")])]).fetchone()
-        assert got[0] == float(own[h2.index("PSENELEK")].rstrip("%")) and got[1] is None
+        # a school whose file carries its own figures keeps them (KS4 2024/25: PSEN_ALL4, PTEALGRP2)
+        ks4 = _csv(HERTS / "919_ks4final.csv")
+        h4 = ks4[0]
+        own = next(r for r in ks4[1:] if r[0] == "1" and r[h4.index("PSEN_ALL4")].endswith("%")
+                   and r[h4.index("PTEALGRP2")].endswith("%"))
+        got = con.execute("select pct_sen, pct_eal, filled_from_census from school_context where urn = ? "
+                          "and key_stage = 4 and start_year = 2024", [int(own[h4.index("URN")])]).fetchone()
+        assert got == (float(own[h4.index("PSEN_ALL4")].rstrip("%")), float(own[h4.index("PTEALGRP2")].rstrip("%")),
+                       None)
         # the census's SEN columns: PSENELSE is the EHC plan share, PSENELK SEN support (DfE's dictionary)
         ehcp, support = con.execute("select pct_ehcp, pct_sen_support from school_census where urn = 150844 "
                                     "and start_year = 2024").fetchone()

@@ -37,7 +37,7 @@ CONTEXT = {
     2: {"name": ["SCHNAME"], "postcode": ["PCODE"], "nftype": ["NFTYPE"], "age_range": ["AGERANGE"],
         "pupils_on_roll": ["TOTPUPS"], "cohort": ["TELIG"], "pct_disadvantaged": ["PTFSM6CLA1A"],
         "prior_attainment": ["TKS1AVERAGE"], "pct_prior_low": ["PTKS1GROUP_L"], "pct_prior_high": ["PTKS1GROUP_H"],
-        "pct_eal": ["PTEALGRP2"], "pct_sen": ["PSENELEK", "PSENELSE"]},  # PSENELEK: EHC plan or SEN support
+        "pct_eal": ["PTEALGRP2"], "pct_sen": ["PSENELSE"]},
 }
 TEXT_FIELDS = {"name", "postcode", "nftype", "admissions", "age_range", "gender", "p8_banding"}
 PRIOR_SCALE = {4: "KS2 average point score", 2: "KS1 average point score"}

@@ -4,7 +4,8 @@
 -- census of the same academic year fills % EAL, % SEN (EHC plan + SEN support) and pupils on roll, and
 -- filled_from_census says which. The census's % ever eligible for free school meals is kept beside the
 -- file's % disadvantaged (census_pct_fsm_ever), never in its place: it is the whole school, not the year
--- group, and leaves out looked-after and adopted children.
+-- group, and leaves out looked-after and adopted children. Only from 2021/22 on (DfE's current layouts):
+-- earlier years keep exactly the context their own files carry, which families and back-tests were built on.
 create table school_context as
 with ranked as (
     select * exclude (rk) from (
@@ -17,7 +18,7 @@ cen as (
         select urn, start_year, pct_fsm_ever, pct_eal, pupils_on_roll, source_file,
                case when pct_sen_support is not null and pct_ehcp is not null then pct_sen_support + pct_ehcp end as pct_sen,
                row_number() over (partition by urn, start_year order by source_file desc) rk
-        from school_census where urn is not null and start_year is not null)
+        from school_census where urn is not null and start_year >= 2021)
     where rk = 1)
 select r.* replace (
            coalesce(r.pct_eal, cen.pct_eal) as pct_eal,
