@@ -35,6 +35,7 @@ class Context:
     workdir: Path
     registry: dict = field(default_factory=dict)  # file name -> registered facts (year, publisher)
     digests: dict = field(default_factory=dict)   # content SHA-256 -> the file loaded with that content
+    year: int | None = None  # --year: start year for results files whose content, name and folder carry none
     _n: int = 0
 
     def skip(self, path: Path, check: str, message: str, status: str = "skipped") -> None:
@@ -112,11 +113,12 @@ def report_path(db_path: Path) -> Path:
 
 
 def build(sources: list[Path] | None = None, db_path: Path | None = None,
-          progress: Callable[[float, str], None] | None = None) -> Report:
+          progress: Callable[[float, str], None] | None = None, year: int | None = None) -> Report:
     """Build a new database from ``sources`` and swap it in at ``db_path``.
 
     Returns the report. On failure the report's outcome is ``failed``, the previous database (if
-    any) is untouched, and IngestError is re-raised after the report is saved.
+    any) is untouched, and IngestError is re-raised after the report is saved. ``year`` (a start year)
+    dates performance tables that nothing else dates (see PerformanceTables.derive_year).
     """
     from .sources import LOADERS, load_file
 
@@ -135,7 +137,7 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         files = discover(sources, problems)
         writer = db.Writer(tmp)
         writer.run("build/schema")
-        ctx = Context(writer, report, workdir, registry=_registry())
+        ctx = Context(writer, report, workdir, registry=_registry(), year=year)
         for path, message in problems:
             ctx.skip(path, CHECK_UNREADABLE, message)
         for i, path in enumerate(files):
@@ -251,7 +253,11 @@ def _registry() -> dict:
     out = {}
     if path.exists():
         with path.open(encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
+            rows = list(csv.DictReader(fh))
+        names = [r["file"] for r in rows]
+        for row in rows:
+            out[row["path"]] = row
+            if names.count(row["file"]) == 1:  # a name two bundled files share is looked up by path only
                 out[row["file"]] = row
     return out
 

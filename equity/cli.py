@@ -15,10 +15,17 @@ from pathlib import Path
 def _build(args) -> int:
     from .build import build
     from .errors import IngestError
+    from .years import parse
     sources = [Path(s) for s in args.source] if args.source else None
     try:
+        year = parse(args.year) if args.year else None
+    except ValueError:
+        print(f"error: --year must be an academic year such as 2024/25, not {args.year!r}", file=sys.stderr)
+        return 2
+    try:
         report = build(sources, Path(args.db) if args.db else None,
-                       progress=None if args.quiet else lambda f, t: print(f"[{f:4.0%}] {t}", file=sys.stderr))
+                       progress=None if args.quiet else lambda f, t: print(f"[{f:4.0%}] {t}", file=sys.stderr),
+                       year=year)
     except IngestError as exc:
         print(f"Build failed: {exc}", file=sys.stderr)
         print("The previous database (if any) is unchanged.", file=sys.stderr)
@@ -39,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--source", action="append", help="folder or file to read (repeatable; default data/raw)")
     b.add_argument("--db", help="database file to write (default $EQUITY_DB or data/equity.duckdb)")
     b.add_argument("--quiet", action="store_true", help="no progress lines")
+    b.add_argument("--year", help="academic year (e.g. 2024/25) of results files that carry none: used only when a "
+                                  "file's content, name and folder cannot date it")
     b.set_defaults(func=_build)
     s = sub.add_parser("synth", help="write a SYNTHETIC national-scale data set (speed measurement only)",
                        add_help=False)

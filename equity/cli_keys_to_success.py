@@ -22,8 +22,9 @@ def register(subparsers) -> None:
                                           "suggested stronger partner for each (one optimal assignment).")
     p.add_argument("--la", required=True, help="DfE three-digit LA code, e.g. 936")
     p.add_argument("--key-stage", type=int, choices=(2, 4), default=4)
-    p.add_argument("--year", help="academic year, e.g. 2017/18 (default: latest with results)")
-    p.add_argument("--measure", help="measure to select on (default: KS4 p8, KS2 rwm_exp)")
+    p.add_argument("--year", help="academic year, e.g. 2017/18 (default: the latest held for the LA)")
+    p.add_argument("--measure", help="measure to select on (default: KS4 p8, KS2 rwm_exp; KS4 att8_vs_national_other "
+                                     "in a year with no Progress 8)")
     p.add_argument("--max-value", type=float, help="threshold on the measure for disadvantaged pupils")
     p.add_argument("--min-pct-disadvantaged", type=float, help="minimum %% of pupils disadvantaged")
     p.add_argument("--capacity", type=int, default=2, help="most schools one supporter takes (default 2)")
@@ -46,7 +47,9 @@ def _result(args):
         changes["max_value"] = args.max_value
     if args.min_pct_disadvantaged is not None:
         changes["min_pct_disadvantaged"] = args.min_pct_disadvantaged
-    rule = kts.Rule.default(args.key_stage, **changes)
+    # without --measure: the latest year held for the LA, on a measure DfE published that year
+    rule = kts.Rule.default(args.key_stage, **changes) if args.measure else \
+        kts.default_rule(args.key_stage, [args.la], args.db, **changes)
     settings = kts.MatchSettings(capacity=args.capacity, per_school=2 if args.trio else 1, radius_km=args.radius_km,
                                   max_km=args.max_km)
     sug = kts.suggest_partners(rule, [args.la], settings, path=args.db)

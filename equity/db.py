@@ -111,6 +111,23 @@ def query(name: str, params: dict | list | None = None, path: Path | str | None 
         cur.close()
 
 
+def latest_by_source_file(table: str, year_columns: list[str], date_columns: list[str],
+                          path: Path | str | None = None) -> pd.DataFrame:
+    """Per source_file of one table: the latest start year and the latest date its rows hold
+    (``source_file``, ``latest_year``, ``latest_date``). The table and column names come from the
+    database's own catalogue (catalogue/dated_columns) and are validated before use."""
+    t = table_name(table)
+    year = "max(greatest(" + ", ".join(quote_ident(c) for c in year_columns) + "))" if year_columns else "null"
+    date = ("max(greatest(" + ", ".join(f"cast({quote_ident(c)} as date)" for c in date_columns) + "))"
+            if date_columns else "cast(null as date)")
+    cur = connection(path).cursor()
+    try:
+        return cur.execute(f"select source_file, {year} as latest_year, {date} as latest_date from {t} "
+                           "where source_file is not null group by source_file").df()
+    finally:
+        cur.close()
+
+
 def table_exists(table: str, path: Path | str | None = None) -> bool:
     cur = connection(path).cursor()
     try:

@@ -47,7 +47,7 @@ Z95 = stats.Z95
 
 # Measures a rule may select on and a match may claim strength on: each has an interval (above).
 OUTCOME_MEASURES = {
-    4: ["p8", "p8_vs_national_other", "basics_94", "basics_95"],
+    4: ["p8", "p8_vs_national_other", "basics_94", "basics_95", "att8_vs_national_other"],
     2: ["rwm_exp", "read_prog", "writ_prog", "mat_prog", "rwm_exp_vs_national_other"],
 }
 # Per measure: (threshold for disadvantaged pupils' result, fall since the year before that counts
@@ -63,11 +63,17 @@ DEFAULT_THRESHOLDS = {
     "basics_94": (30.0, 10.0), "basics_95": (10.0, 10.0),
     "rwm_exp": (35.0, 10.0), "rwm_exp_vs_national_other": (-35.0, 10.0),
     "read_prog": (-3.0, 1.5), "writ_prog": (-3.0, 1.5), "mat_prog": (-3.0, 1.5),
+    # Attainment 8 of disadvantaged pupils against England's other pupils (DfE's DIFFN_ATT8), for years with
+    # no Progress 8: 20 points below is about the weakest quarter of schools (2023/24: -19.7 for all of
+    # England); a fall of 6 points is about one standard error of a year-on-year change for 20 pupils.
+    "att8_vs_national_other": (-20.0, 6.0),
 }
 _PUBLISHED_CI = {"p8", "read_prog", "writ_prog", "mat_prog"}
 _BINOMIAL = {"basics_94", "basics_95", "rwm_exp", "rwm_high", "dest_sustained", "dest_education",
              "dest_not_sustained"}
 _CONSERVATIVE_BINOMIAL = {"rwm_exp_vs_national_other", "rwm_high_vs_national_other"}
+# Attainment 8 has no published interval: a stated pupil-level spread (gaps.PUPIL_SD) / sqrt(pupils).
+_ASSUMED_SD = {"att8_vs_national_other": "att8"}
 _SD_FROM = {"p8": "p8", "p8_vs_national_other": "p8", "read_prog": "read_prog", "writ_prog": "writ_prog",
             "mat_prog": "mat_prog"}
 PHASES = {4: ("secondary", "all-through"), 2: ("primary", "all-through")}
@@ -180,6 +186,10 @@ def standard_errors(measure: str, value, ci_low, ci_high, cohort, sd: float | No
             return 100 * np.sqrt(0.25 / n), "binomial at 50% (the widest), from the number of pupils"
         if measure in _SD_FROM and sd is not None:
             return sd / np.sqrt(n), f"pupil spread implied by DfE's published intervals ({sd:.2f}) / sqrt(pupils)"
+        if measure in _ASSUMED_SD:
+            from .gaps import PUPIL_SD
+            spread = PUPIL_SD[_ASSUMED_SD[measure]]
+            return spread / np.sqrt(n), f"an assumed pupil-level spread of {spread:g} points / sqrt(pupils)"
     return np.full(value.shape, np.nan), "no interval available"
 
 
@@ -328,6 +338,7 @@ class Rule:
     ofsted_grade_at_least: int | None = 3
     min_fall: float | None = 0.25
     min_extra: int = 0
+    why_measure: str = ""  # why this measure and not the key stage's first (e.g. no Progress 8 that year)
 
     @classmethod
     def default(cls, key_stage: int = 4, **changes) -> Rule:
@@ -378,6 +389,8 @@ class Rule:
         """The rule in one plain-words paragraph."""
         year = years.label(self.year) if self.year is not None else "the latest year held"
         text = f"In {year}, a school is a candidate when " + "; and ".join(self.criteria()) + "."
+        if self.why_measure:
+            text += " " + self.why_measure
         if self.min_extra == 0 and (self.ofsted_grade_at_least is not None or self.min_fall is not None):
             text += (" The Ofsted sign (with the judgement's date and framework), whether the school is stuck, and a "
                      "falling trend are reported as further reasons but not required.")
@@ -403,6 +416,31 @@ WHY_DEFAULTS = """\
   **Stuck** schools (below good or equivalent at two or more consecutive graded inspections, as
   DfE's RISE programme uses the word) are reported too.
 """
+
+
+def default_rule(key_stage: int, la_codes=None, path=None, **changes) -> Rule:
+    """The default rule for the latest year held for the LA(s) at the key stage.
+
+    Its measure is the key stage's first (Progress 8, RWM expected standard) unless DfE published none
+    that year: then the fallback (Progress 8 -> Attainment 8 against national other pupils, DfE's
+    DIFFN_ATT8), and the rule says why (``why_measure``). Keywords override thresholds as in Rule.default.
+    """
+    from . import latest
+    las = [str(c) for c in la_codes] if la_codes else []
+    held = [latest.latest_year(c, key_stage, path) for c in las] if las else \
+        [int(y) for y in latest.la_years(path).query("key_stage == @key_stage").latest_year]
+    held = [y for y in held if y is not None]
+    year = changes.pop("year", None) or (max(held) if held else None)
+    measure = changes.pop("measure", None)
+    why = ""
+    if measure is None:
+        measure = OUTCOME_MEASURES[key_stage][0]
+        if year is not None:
+            measure, why = latest.usable_measure(key_stage, measure, year, path, allowed=OUTCOME_MEASURES[key_stage])
+            if measure not in [m for m in OUTCOME_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]:
+                have = [m for m in OUTCOME_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]
+                measure = have[0] if have else measure
+    return Rule.default(key_stage, measure=measure, year=year, why_measure=why or "", **changes)
 
 
 def _latest_year(rule: Rule, la_codes, path) -> int:

@@ -120,8 +120,13 @@ def _ks4_history() -> list[tuple[str, str, str, str]]:
             (f"P8CILOW{sfx}_{{yy}}", "p8", g, "ci_low"),
             (f"P8CIUPP{sfx}_{{yy}}", "p8", g, "ci_high"),
             (f"P8PUP{sfx}_{{yy}}", "p8", g, "cohort"),
-            (f"P8PUP{sfx}_{{yy}}", "att8", g, "cohort"),
         ]
+    # Attainment 8 and basics cohorts: the year's disadvantaged / other pupils (TFSM6CLA1A_PREV ...), as for
+    # the file's own year; the whole cohort only as P8PUP (files carry no TPUP history)
+    rows += [("P8PUP_{yy}", "att8", "all", "cohort")]
+    for g in ("disadvantaged", "other"):
+        for m in ("att8", "basics_95", "basics_94"):
+            rows.append((f"{_KS4_COHORT[g]}_{{yy}}", m, g, "cohort"))
     rows += [
         ("PTL2BASICS_95_{yy}", "basics_95", "all", "value"),
         ("PTL2BASICS_94_{yy}", "basics_94", "all", "value"),
@@ -171,12 +176,171 @@ def _ks2_history() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-# Which history columns tell a file's year: newest suffix + 1 is the file's own year.
+# Which history columns tell a file's year: a two-digit suffix names the year a year ends in
+# (KS2 ``PTRWM_EXP_24`` is 2023/24, so the file is 2024/25). ``_3YR`` (a three-year figure) and KS4's
+# ``_PREV``/``_PREV2`` (one and two years back) name no year by themselves.
 YEAR_MARKERS = {4: ("ATT8SCR", "P8MEA"), 2: ("PTRWM_EXP", "READPROG", "TELIG")}
 
-# England rows identify a file's year where it has no history columns (trimmed downloads):
-# published number of pupils at the end of the key stage, state-funded schools (KS4 RECTYPE 7).
-ENGLAND_TPUP_KS4 = {2016: 527744, 2017: 523636, 2018: 542621}
+
+# --- England figures per year -------------------------------------------------------------------
+# The state-funded England row (KS4 RECTYPE 7, KS2 RECTYPE 5) of each year, as DfE printed it, copied
+# from the bundled files themselves (``source``; ``suffix`` "" = that file's own year, else the history
+# columns it was read from). tests/test_build.py checks every figure against its file. A file with no
+# history columns is dated by matching its England row against this table (see ``england_year``).
+@dataclass(frozen=True)
+class EnglandFigures:
+    key_stage: int
+    start_year: int
+    version: str   # final / revised / provisional
+    source: str    # bundled file the figures were copied from
+    suffix: str    # "" (the file's own year) or the history suffix read: "_16", "_PREV", "_PREV2", "_24"
+    figures: dict  # DfE column (own-year name, upper case) -> value as printed
+
+
+ENGLAND_FIGURES = [
+    EnglandFigures(4, 2015, "final", "2016-2017_850_ks4final.csv.gz", "_16", {
+        "ATT8SCR": "49.9", "ATT8SCR_FSM6CLA1A": "41.1", "ATT8SCR_NFSM6CLA1A": "53.3", "P8MEA": "-0.03",
+        "TFSM6CLA1A": "149876", "TNOTFSM6CLA1A": "390780"}),
+    EnglandFigures(4, 2016, "final", "2016-2017_850_ks4final.csv.gz", "", {
+        "TPUP": "527744", "ATT8SCR": "46.3", "ATT8SCR_FSM6CLA1A": "37", "ATT8SCR_NFSM6CLA1A": "49.8", "P8MEA": "-0.03",
+        "PTL2BASICS_95": "42.70%", "PTL2BASICS_94": "63.90%", "PTFSM6CLA1ABASICS_95": "24.50%",
+        "PTNOTFSM6CLA1ABASICS_95": "49.40%", "PTFSM6CLA1ABASICS_94": "44.30%", "PTNOTFSM6CLA1ABASICS_94": "71.20%",
+        "TFSM6CLA1A": "143544", "TNOTFSM6CLA1A": "384200"}),
+    EnglandFigures(4, 2017, "final", "2017-2018_850_ks4final.csv.gz", "", {
+        "TPUP": "523636", "ATT8SCR": "46.5", "ATT8SCR_FSM6CLA1A": "36.7", "ATT8SCR_NFSM6CLA1A": "50.1", "P8MEA": "-0.02",
+        "PTL2BASICS_95": "43.30%", "PTL2BASICS_94": "64.20%", "PTFSM6CLA1ABASICS_95": "24.90%",
+        "PTNOTFSM6CLA1ABASICS_95": "50.10%", "PTFSM6CLA1ABASICS_94": "44.50%", "PTNOTFSM6CLA1ABASICS_94": "71.50%",
+        "TFSM6CLA1A": "141134", "TNOTFSM6CLA1A": "382502", "EBACCAPS": "4.04"}),
+    EnglandFigures(4, 2018, "final", "2018-2019_936_ks4final.csv.gz", "", {
+        "TPUP": "542621", "ATT8SCR": "46.7", "ATT8SCR_FSM6CLA1A": "36.7", "ATT8SCR_NFSM6CLA1A": "50.3", "P8MEA": "-0.03",
+        "PTL2BASICS_95": "43%", "PTL2BASICS_94": "65%", "PTFSM6CLA1ABASICS_95": "25%", "PTNOTFSM6CLA1ABASICS_95": "50%",
+        "PTFSM6CLA1ABASICS_94": "45%", "PTNOTFSM6CLA1ABASICS_94": "72%", "TFSM6CLA1A": "143816",
+        "TNOTFSM6CLA1A": "398805", "EBACCAPS": "4.07"}),
+    EnglandFigures(4, 2018, "provisional", "england_ks4provisional.csv.gz", "", {
+        "TPUP": "542831", "ATT8SCR": "46.5", "P8MEA": "-0.03", "PTL2BASICS_95": "43.0%", "PTL2BASICS_94": "64.4%",
+        "EBACCAPS": "4.06"}),
+    EnglandFigures(4, 2022, "final", "919_ks4final.csv", "_PREV2", {
+        "ATT8SCR": "46.3", "ATT8SCR_FSM6CLA1A": "35", "ATT8SCR_NFSM6CLA1A": "50.3", "P8MEA": "-0.03",
+        "PTL2BASICS_95": "45.30%", "PTL2BASICS_94": "65.10%", "PTFSM6CLA1ABASICS_95": "25.20%",
+        "PTNOTFSM6CLA1ABASICS_95": "52.40%", "PTFSM6CLA1ABASICS_94": "43.40%", "PTNOTFSM6CLA1ABASICS_94": "72.80%",
+        "TFSM6CLA1A": "159363", "TNOTFSM6CLA1A": "447552", "EBACCAPS": "4.05"}),
+    EnglandFigures(4, 2023, "final", "919_ks4final.csv", "_PREV", {
+        "ATT8SCR": "45.9", "ATT8SCR_FSM6CLA1A": "34.6", "ATT8SCR_NFSM6CLA1A": "50", "P8MEA": "-0.03",
+        "PTL2BASICS_95": "45.90%", "PTL2BASICS_94": "65.00%", "PTFSM6CLA1ABASICS_95": "25.80%",
+        "PTNOTFSM6CLA1ABASICS_95": "53.10%", "PTFSM6CLA1ABASICS_94": "43.40%", "PTNOTFSM6CLA1ABASICS_94": "72.80%",
+        "TFSM6CLA1A": "166470", "TNOTFSM6CLA1A": "462737", "EBACCAPS": "4.07"}),
+    EnglandFigures(4, 2024, "final", "919_ks4final.csv", "", {
+        "TPUP": "625647", "ATT8SCR": "46.1", "ATT8SCR_FSM6CLA1A": "34.9", "ATT8SCR_NFSM6CLA1A": "50.4",
+        "PTL2BASICS_95": "45.40%", "PTL2BASICS_94": "64.80%", "PTFSM6CLA1ABASICS_95": "25.80%",
+        "PTNOTFSM6CLA1ABASICS_95": "53.10%", "PTFSM6CLA1ABASICS_94": "43.80%", "PTNOTFSM6CLA1ABASICS_94": "73.10%",
+        "TFSM6CLA1A": "176227", "TNOTFSM6CLA1A": "449420", "EBACCAPS": "4.09"}),
+    EnglandFigures(2, 2015, "final", "ks2_2016-850-ks2.csv.gz", "_16", {
+        "PTRWM_EXP": "53%", "PTRWM_EXP_FSM6CLA1A": "39%", "PTRWM_EXP_NOTFSM6CLA1A": "60%", "PTRWM_HIGH": "5%",
+        "PTRWM_HIGH_FSM6CLA1A": "2%", "PTRWM_HIGH_NOTFSM6CLA1A": "7%"}),
+    EnglandFigures(2, 2016, "final", "ks2_2016-850-ks2.csv.gz", "", {
+        "TELIG": "599728", "PTRWM_EXP": "61%", "PTRWM_EXP_FSM6CLA1A": "47%", "PTRWM_EXP_NOTFSM6CLA1A": "67%",
+        "PTRWM_HIGH": "9%", "PTRWM_HIGH_FSM6CLA1A": "4%", "PTRWM_HIGH_NOTFSM6CLA1A": "11%", "TFSM6CLA1A": "189606",
+        "TNOTFSM6CLA1A": "410122"}),
+    EnglandFigures(2, 2017, "final", "ks2_2017-850-ks2.csv.gz", "", {
+        "TELIG": "619703", "PTRWM_EXP": "64%", "PTRWM_EXP_FSM6CLA1A": "51%", "PTRWM_EXP_NOTFSM6CLA1A": "70%",
+        "PTRWM_HIGH": "10%", "PTRWM_HIGH_FSM6CLA1A": "4%", "PTRWM_HIGH_NOTFSM6CLA1A": "12%", "TFSM6CLA1A": "190712",
+        "TNOTFSM6CLA1A": "428991"}),
+    EnglandFigures(2, 2018, "final", "ks2_2018-850-ks2.csv.gz", "", {
+        "TELIG": "644967", "PTRWM_EXP": "65%", "PTRWM_EXP_FSM6CLA1A": "51%", "PTRWM_EXP_NOTFSM6CLA1A": "71%",
+        "PTRWM_HIGH": "11%", "PTRWM_HIGH_FSM6CLA1A": "5%", "PTRWM_HIGH_NOTFSM6CLA1A": "13%", "TFSM6CLA1A": "197488",
+        "TNOTFSM6CLA1A": "447479"}),
+    EnglandFigures(2, 2022, "final", "919_ks2final.csv", "_23", {
+        "TELIG": "673070", "PTRWM_EXP": "60%", "PTRWM_EXP_FSM6CLA1A": "44%", "PTRWM_EXP_NOTFSM6CLA1A": "66%",
+        "PTRWM_HIGH": "8%", "PTRWM_HIGH_FSM6CLA1A": "3%", "PTRWM_HIGH_NOTFSM6CLA1A": "10%"}),
+    EnglandFigures(2, 2023, "final", "919_ks2final.csv", "_24", {
+        "TELIG": "662983", "PTRWM_EXP": "61%", "PTRWM_EXP_FSM6CLA1A": "46%", "PTRWM_EXP_NOTFSM6CLA1A": "67%",
+        "PTRWM_HIGH": "8%", "PTRWM_HIGH_FSM6CLA1A": "3%", "PTRWM_HIGH_NOTFSM6CLA1A": "10%"}),
+    EnglandFigures(2, 2024, "final", "919_ks2final.csv", "", {
+        "TELIG": "652648", "PTRWM_EXP": "62%", "PTRWM_EXP_FSM6CLA1A": "47%", "PTRWM_EXP_NOTFSM6CLA1A": "69%",
+        "PTRWM_HIGH": "8%", "PTRWM_HIGH_FSM6CLA1A": "4%", "PTRWM_HIGH_NOTFSM6CLA1A": "11%", "TFSM6CLA1A": "208051",
+        "TNOTFSM6CLA1A": "444597"}),
+]
+
+# Pupil counts must agree exactly; they never date a file by themselves (2023/24 and 2024/25 differ by 0.6%).
+COUNT_COLUMNS = {"TPUP", "TELIG", "TFSM6CLA1A", "TNOTFSM6CLA1A"}
+# Printed precision of scores: Attainment 8 to one decimal, Progress 8 and EBacc APS to two ("37" is 37.0).
+SCORE_DECIMALS = {"ATT8SCR": 1, "P8MEA": 2, "EBACCAPS": 2}
+MIN_AGREEING = 3           # figures that must agree, with none disagreeing ...
+MIN_AGREEING_OUTCOMES = 2  # ... of which at least this many are results, not pupil counts
+
+
+def _number(text: str | None) -> tuple[float, int] | None:
+    """(value, decimals printed) of a DfE cell such as '45.40%' or '-0.03'; None for codes and blanks."""
+    t = (text or "").strip().replace("%", "").replace(",", "")
+    try:
+        v = float(t)
+    except ValueError:
+        return None
+    return v, (len(t.split(".", 1)[1]) if "." in t else 0)
+
+
+def figures_agree(column: str, a: str, b: str) -> bool | None:
+    """Whether two printings of one England figure are the same number (None: one of them is not a number).
+
+    Counts must be equal; scores within half their printed precision; percentages within half the
+    coarser of the two printings ('43%' agrees with '43.30%', '45.40%' does not with '45.90%').
+    """
+    x, y = _number(a), _number(b)
+    if x is None or y is None:
+        return None
+    if column in COUNT_COLUMNS:
+        return x[0] == y[0]
+    base = next((d for k, d in SCORE_DECIMALS.items() if column.startswith(k)), None)
+    decimals = base if base is not None else min(x[1], y[1])
+    return abs(x[0] - y[0]) <= 0.5 * 10 ** -decimals + 1e-9
+
+
+@dataclass(frozen=True)
+class EnglandMatch:
+    start_year: int
+    version: str
+    agreeing: tuple[str, ...]   # the columns that agreed
+    via: str                    # "" (the row's own figures) or "_PREV" / "_PREV2" (history columns)
+
+
+def england_matches(key_stage: int, row: dict[str, str]) -> tuple[list[EnglandMatch], int]:
+    """Years whose published England figures the state-funded England ``row`` (upper-case column -> text) matches.
+
+    The row's own figures are compared with each year in ENGLAND_FIGURES; so are its ``_PREV``/``_PREV2``
+    columns (KS4), which carry the year before and two years before: a match there dates the file one or
+    two years later. A year matches when at least MIN_AGREEING figures agree (MIN_AGREEING_OUTCOMES of
+    them results, not counts) and none disagrees. Also returns the most figures any year could be compared on.
+    """
+    out, most = [], 0
+    for via, shift in (("", 0), ("_PREV", 1), ("_PREV2", 2)):
+        if via and key_stage != 4:
+            continue
+        for ref in ENGLAND_FIGURES:
+            if ref.key_stage != key_stage:
+                continue
+            verdicts = {c: figures_agree(c, row.get(c + via), v) for c, v in ref.figures.items()}
+            agree = tuple(c for c, ok in verdicts.items() if ok)
+            compared = sum(ok is not None for ok in verdicts.values())
+            most = max(most, compared)
+            if (len(agree) >= MIN_AGREEING and not any(ok is False for ok in verdicts.values())
+                    and sum(c not in COUNT_COLUMNS for c in agree) >= MIN_AGREEING_OUTCOMES):
+                out.append(EnglandMatch(ref.start_year + shift, ref.version if not via else "final", agree, via))
+    return out, most
+
+
+def england_year(key_stage: int, row: dict[str, str]) -> tuple[int | None, str, list[EnglandMatch]]:
+    """The start year an England row dates its file to: (year, why, matches).
+
+    year is None when the row matches no known year or matches two different years; ``why`` says which.
+    """
+    matches, compared = england_matches(key_stage, row)
+    years = sorted({m.start_year for m in matches})
+    if len(years) == 1:
+        return years[0], "", matches
+    if not years:
+        return None, (f"its England row matches no year we know (compared on up to {compared} figures)"
+                      if compared >= MIN_AGREEING else "its England row has too few figures to compare"), matches
+    return None, "its England row matches more than one year (" + ", ".join(map(str, years)) + ")", matches
 
 
 def column_map(key_stage: int, columns: list[str], file_start_year: int) -> list[tuple[str, str, str, str, int, str]]:

@@ -122,9 +122,14 @@ def context_table(urn: int, path=None) -> pd.DataFrame:
         add(f"Disadvantaged pupils at KS{ks}", _pct(r.pct_disadvantaged) if pd.notna(r.pct_disadvantaged) else None, y, src)
         add(f"Prior attainment of the KS{ks} cohort",
             None if pd.isna(r.prior_attainment) else f"{r.prior_attainment:g} ({r.prior_scale})", y, src)
-        add(f"English as an additional language (KS{ks})", _pct(r.pct_eal) if pd.notna(r.pct_eal) else None, y, src)
-        add(f"Special educational needs (KS{ks})", _pct(r.pct_sen) if pd.notna(r.pct_sen) else None, y, src)
-        add("Pupils on roll", None if pd.isna(r.pupils_on_roll) else int(r.pupils_on_roll), y, src)
+        filled = str(r.get("filled_from_census") or "")
+        census_src = f"school census ({y}; the results file has none)"
+        add(f"English as an additional language (KS{ks})", _pct(r.pct_eal) if pd.notna(r.pct_eal) else None, y,
+            census_src if "% EAL" in filled else src)
+        add(f"Special educational needs (KS{ks})", _pct(r.pct_sen) if pd.notna(r.pct_sen) else None, y,
+            census_src if "% SEN" in filled else src)
+        add("Pupils on roll", None if pd.isna(r.pupils_on_roll) else int(r.pupils_on_roll), y,
+            census_src if "pupils on roll" in filled else src)
     cen = census(urn, path)
     if not cen.empty:
         r = cen.iloc[-1]

@@ -20,13 +20,22 @@ def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
     measures = [m for m in kts.OUTCOME_MEASURES[ks] if m in MEASURES and kts.years_with(ks, m, [la])]
     if not measures:
         return None
+    # opens on the latest year held for the LA, on a measure DfE published that year (see kts.default_rule)
+    asked = st.session_state.get("kts_year") or st.query_params.get("kts_year")  # a year chosen or in the URL
+    try:
+        asked = years.parse(asked) if asked else None
+    except ValueError:
+        asked = None
+    start = kts.default_rule(ks, [la], year=asked) if asked else kts.default_rule(ks, [la])
     measure = where.selectbox("Measure for disadvantaged pupils", measures, format_func=kts.measure_label,
+                              index=measures.index(start.measure) if start.measure in measures else 0,
                               key=f"kts_measure{ks}", bind="query-params",
-                              help="Only measures with a 95% interval are offered, so a partner can be shown to be "
-                                   "clearly stronger.")
+                              help="Only measures with a 95% interval (or, for Attainment 8, a stated pupil spread) "
+                                   "are offered, so a partner can be shown to be clearly stronger.")
     ys = kts.years_with(ks, measure, [la])[::-1]
     year = where.selectbox("Year", ys, format_func=years.label, key="kts_year", bind="query-params")
     d = kts.Rule.default(ks, measure=measure)
+    why = start.why_measure if (measure, int(year)) == (start.measure, start.year) else ""
     unit = MEASURES[measure].unit
     word = "%" if unit == "percent" and "vs_national" not in measure else ""
     max_value = where.number_input(f"{kts.measure_label(measure)} at or below{(' (' + word + ')') if word else ''}",
@@ -50,7 +59,8 @@ def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
                         help="0: reported as reasons only; 1: at least one of them; 2: both.")
     return kts.Rule(key_stage=ks, year=int(year), measure=measure, max_value=float(max_value),
                     min_pct_disadvantaged=float(share), min_disadvantaged_pupils=int(pupils),
-                    ofsted_grade_at_least=int(ofsted) or None, min_fall=float(fall) or None, min_extra=int(extra))
+                    ofsted_grade_at_least=int(ofsted) or None, min_fall=float(fall) or None, min_extra=int(extra),
+                    why_measure=why)
 
 
 def build() -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit import config as st_config
 from streamlit.runtime.pages_manager import PagesManager
 
-from equity import lookups
+from equity import latest, lookups
 
 def route_through_frame() -> None:
     """Call first thing in every page.
@@ -53,7 +53,8 @@ def la_filter(key: str = "la", label: str = "Local authority", sidebar: bool = T
     codes = list(las.la_code)
     names = dict(zip(las.la_code, las.la_name))
     where = st.sidebar if sidebar else st
-    _url_synced(key, codes)
+    # a newcomer (no URL, nothing chosen yet) starts on the LA with the most recent results
+    _url_synced(key, codes, default=latest.default_la())
     value = where.selectbox(label, codes, format_func=lambda c: f"{names.get(c, c)} ({c})", key=key)
     _remember(key, value)
     return value
@@ -67,6 +68,12 @@ def key_stage_filter(key: str = "ks", sidebar: bool = True) -> int:
                         key=key, horizontal=True)
     _remember(key, value)
     return value
+
+
+def latest_year_note(la: str, ks: int, name: str | None = None) -> None:
+    """Say which year the page opens on (the latest held for the LA and key stage) and which headline
+    measure DfE did not publish that year."""
+    st.info(latest.year_note(la, ks, name), icon=":material/event:")
 
 
 def chart_block(fig, sentence: str, data: pd.DataFrame, filename: str, key: str | None = None) -> None:

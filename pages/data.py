@@ -13,13 +13,23 @@ st.markdown("Every number on this dashboard comes from public files published by
             "the Social Mobility Commission under the Open Government Licence v3.0. LA and England figures are "
             "shown **as published**; anything this dashboard computes is labelled an *estimate*.")
 
+st.header("What is current")
+st.markdown("For each kind of source: the latest academic year or date the database holds, and how old it is. "
+            f"A source a page relies on that is more than {catalogue.OLD_AFTER_YEARS} years old gets a warning.")
+for warning in catalogue.currency_warnings():
+    st.warning(warning, icon=":material/history:")
+current = catalogue.currency()
+st.dataframe(current[["kind", "files", "latest", "age_years", "relied_on_by"]].rename(columns={
+    "kind": "source", "latest": "latest held", "age_years": "age (years)", "relied_on_by": "pages that rely on it"}),
+    hide_index=True, width="stretch")
+
 st.header("What we actually hold")
 st.dataframe(catalogue.HOLDINGS, hide_index=True, width="stretch")
 
 st.header("Coverage by LA, measure and year (disadvantaged pupils)")
 cov = catalogue.coverage()
 ks = st.radio("Key stage", [4, 2], format_func=lambda k: f"KS{k}", horizontal=True, key="data_ks", bind="query-params")
-sub = cov[(cov.key_stage == ks) & cov.la_code.isin(["850", "936", "815"]) & (cov.measure != "att8_vs_national_other")]
+sub = cov[(cov.key_stage == ks) & cov.la_code.isin(["850", "936", "815", "919"]) & (cov.measure != "att8_vs_national_other")]
 if not sub.empty:
     table = sub.pivot_table(index=["la_name", "measure"], columns="academic_year", values="schools_with_value",
                             aggfunc="sum").fillna(0).astype(int)
@@ -57,10 +67,13 @@ st.markdown("Attribution: contains public sector information licensed under the 
 st.header("Load your own LA's files")
 st.markdown("""
 1. Download your LA's performance tables from DfE's *Compare school and college performance* site
-   (KS4 `*_ks4final.csv`, KS2 `*_ks2final.csv`, any year from 2015/16), and any of the other files listed
-   above in the same formats (census, spine, GIAS, Ofsted, IoD2019).
+   (KS4 `*_ks4final.csv`, KS2 `*_ks2final.csv`, any year from 2015/16, including 2024/25 as served with
+   `_PREV`/`_PREV2` history columns), and any of the other files listed above in the same formats (census,
+   spine, GIAS, Ofsted, IoD2019).
 2. Put them in a folder, for example `data/user/my_la/`. File names do not matter: each file is recognised
-   by its columns and its year is read from its content.
+   by its columns and its year is read from its content (history columns, then its England row matched
+   against DfE's published England figures); only then from a year in its name or folder (`2024-2025/`),
+   and last from `--year 2024/25` on the build command.
 3. Run `python -m equity build --source data/raw --source data/user/my_la`. The build prints its report;
    a file it does not recognise is listed and skipped, and a malformed file stops the build with the
    file, row and column, leaving the current database in place.

@@ -5,7 +5,7 @@ import streamlit as st
 from equity import gap_charts, gaps
 from equity.measures import GROUP_LABELS, MEASURES
 from equity.years import label as year_label
-from pages._shared import chart_block, key_stage_filter, la_filter
+from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
 
 import pages._shared as _frame  # noqa: E402
 
@@ -18,6 +18,7 @@ name = gaps.area_name(la)
 st.title(f"Gap trends: {name}")
 st.caption("Lines join only comparable years: a break in the series (a change of scale, the pandemic years, a "
            "missing year) starts a new line. LA and England figures are published; estimates are open markers.")
+latest_year_note(la, ks, name)
 
 c1, c2 = st.columns([1, 1])
 measures = gaps.GAP_MEASURES[ks]
@@ -52,8 +53,7 @@ if not end_years:
     st.info(f"No school in {name} has a published {MEASURES[measure].label} value for disadvantaged pupils.")
 else:
     c1, c2 = st.columns([1, 2])
-    default = end_years.index(max(years["gap"])) if years["gap"] else 0
-    end = c1.selectbox("Year", end_years, index=default, format_func=year_label, key="gt_year", bind="query-params")
+    end = c1.selectbox("Year", end_years, index=0, format_func=year_label, key="gt_year", bind="query-params")
     weights = c2.radio("Pooling weights", ["pupils", "3:2:1"], key="gt_weights", horizontal=True,
                        bind="query-params", format_func=lambda w: {"pupils": "by pupils",
                                                                    "3:2:1": "by pupils, 3:2:1 towards the latest year"}[w])

@@ -12,7 +12,7 @@ from equity import lookups, partnerships, style
 from equity import ofsted as ofsted_rules
 from equity import years as yrs
 from pages import _kts
-from pages._shared import chart_block, key_stage_filter, la_filter
+from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
 
 import pages._shared as _frame  # noqa: E402
 
@@ -31,6 +31,7 @@ la = la_filter()
 ks = key_stage_filter()
 las = lookups.las_with_data()
 la_name = dict(zip(las.la_code, las.la_name)).get(la, la)
+latest_year_note(la, ks, la_name)
 st.sidebar.header("Selection rule")
 rule = _kts.rule_widgets(ks, la)
 if rule is None:

@@ -4,7 +4,7 @@ import streamlit as st
 from equity import gap_charts, gaps
 from equity.measures import MEASURES
 from equity.years import label as year_label
-from pages._shared import chart_block, key_stage_filter, la_filter
+from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
 
 import pages._shared as _frame  # noqa: E402
 
@@ -18,6 +18,7 @@ st.title(f"{name}: the disadvantage gap")
 st.caption("LA and England figures are DfE's published rows (some later years as re-published by the Social "
            "Mobility Commission or LG Inform). Anything this dashboard computes is labelled an estimate. "
            "Gap = other pupils minus disadvantaged pupils.")
+latest_year_note(la, ks, name)
 
 tiles = gaps.overview_tiles(la)
 cols = st.columns(max(len(tiles), 1))

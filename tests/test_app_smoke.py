@@ -47,4 +47,33 @@ def test_data_page_shows_holdings_and_report(built_db):
     headers = [h.value for h in at.header]
     assert "What we actually hold" in headers and "Latest build" in headers
     text = " ".join(d.value.to_csv() for d in at.dataframe)
-    assert "Surrey (936)" in text and "rows read per file type" in text
+    assert "Surrey (936)" in text and "Hertfordshire (919)" in text and "rows read per file type" in text
+
+
+def test_a_newcomers_first_page_is_the_la_with_the_latest_results(built_db):
+    """No URL parameters: the overview opens on Hertfordshire, whose 2024/25 results are the most recent held,
+    says which year it shows, and why Progress 8 is not there."""
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="la").value == "919" and at.radio(key="ks").value == 4
+    assert at.title[0].value == "Hertfordshire: the disadvantage gap"
+    notes = " ".join(i.value for i in at.info)
+    assert "Latest KS4 results held for Hertfordshire: **2024/25**" in notes and "no Progress 8 for 2024/25" in notes
+    # the tiles and the funnel open on 2024/25
+    assert any("2024/25" in c.value for c in at.caption)
+    assert at.selectbox(key="ov_year").value == 2024
+    assert at.selectbox(key="ov_measure").value == "att8"
+
+
+def test_data_page_says_what_is_current(built_db):
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "What is current" in [h.value for h in at.header]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("Ofsted inspection history") and "2020-02-26" in w for w in warnings)
+    current = at.dataframe[0].value
+    assert current.set_index("source").loc["KS4 performance table", "latest held"] == "2024/25"

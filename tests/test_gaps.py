@@ -34,6 +34,7 @@ YEAR_OF_FILE = {
     "815_2019_ks4provisional.csv.gz": 2018, "england_ks4provisional.csv.gz": 2018,
     "ks2_2016-850-ks2.csv.gz": 2016, "ks2_2016-936-ks2.csv.gz": 2016, "ks2_2017-850-ks2.csv.gz": 2017,
     "ks2_2017-936-ks2.csv.gz": 2017, "ks2_2018-850-ks2.csv.gz": 2018, "ks2_2018-936-ks2.csv.gz": 2018,
+    "919_ks4final.csv": 2024, "919_ks2final.csv": 2024,
 }
 AREA_ROWS = {4: {"4": "la", "7": "england"}, 2: {"3": "la", "5": "england"}}
 # (key stage, measure) -> the DfE column for each group
@@ -59,8 +60,10 @@ def _num(cell):
 
 def _performance_tables():
     out = []
-    for path in sorted(RAW.rglob("*.csv.gz")):
-        raw = gzip.decompress(path.read_bytes())
+    for path in sorted([*RAW.rglob("*.csv.gz"), *RAW.rglob("*.csv")]):
+        raw = path.read_bytes()
+        if path.name.endswith(".gz"):
+            raw = gzip.decompress(raw)
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:  # DfE's other encoding
@@ -166,7 +169,7 @@ def test_gap_is_other_minus_disadvantaged_and_diffn_is_used_where_printed(built_
 
 def test_cli_json_equals_the_dfe_files(built_db, published_in_files):
     checked = 0
-    for la, ks in [("850", 4), ("936", 4), ("815", 4), ("850", 2), ("936", 2)]:
+    for la, ks in [("850", 4), ("936", 4), ("815", 4), ("850", 2), ("936", 2), ("919", 4), ("919", 2)]:
         # without --measure the CLI gives the headline measures: the ones in COLUMNS
         out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", la, "--key-stage", str(ks),
                               "--format", "json", "--db", str(built_db)],
@@ -196,6 +199,58 @@ def test_cli_json_equals_the_dfe_files(built_db, published_in_files):
                     for grp in ("disadvantaged", "other", "all"):
                         assert r[grp] is None or 0 <= r[grp] <= 100
     assert checked > 60
+
+
+HERTS = RAW / "dfe_csp_herts_jshi12" / "2024-2025"
+# the years a 2024/25 file carries, and the column suffix that holds each: its own, then history
+HERTS_YEARS = {4: {"2024/25": "", "2023/24": "_PREV", "2022/23": "_PREV2"},
+               2: {"2024/25": "", "2023/24": "_24", "2022/23": "_23"}}
+HERTS_MEASURES = {4: ["att8", "p8", "basics_95", "basics_94"], 2: ["rwm_exp", "rwm_high"]}
+HERTS_COLUMNS = {**COLUMNS, (4, "p8"): {**COLUMNS[(4, "p8")], "all": "P8MEA"},
+                 (4, "basics_95"): {**COLUMNS[(4, "basics_95")], "all": "PTL2BASICS_95"},
+                 (4, "basics_94"): {"disadvantaged": "PTFSM6CLA1ABASICS_94", "other": "PTNOTFSM6CLA1ABASICS_94",
+                                    "all": "PTL2BASICS_94"},
+                 (2, "rwm_high"): {**COLUMNS[(2, "rwm_high")], "all": "PTRWM_HIGH"}}
+
+
+@pytest.mark.parametrize("ks", [4, 2])
+def test_cli_json_for_hertfordshire_equals_its_2024_25_file(built_db, ks):
+    """`gaps --la 919 --measure M --format json`: for 2024/25, 2023/24 and 2022/23 the LA and England
+    figures are exactly the LA and state-funded England rows of DfE's 2024/25 file (read here with csv)."""
+    with (HERTS / f"919_ks{ks}final.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    head = [h.upper() for h in rows[0]]
+    area_row = {AREA_ROWS[ks][r[0]]: dict(zip(head, r)) for r in rows[1:] if r[0] in AREA_ROWS[ks]}
+    checked = 0
+    for measure in HERTS_MEASURES[ks]:
+        out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", "919", "--key-stage", str(ks),
+                              "--measure", measure, "--format", "json", "--db", str(built_db)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        recs = [r for r in json.loads(out.stdout) if r["source"] == "published"]
+        assert {"academic_year", "area_code", "measure", "disadvantaged", "other", "all", "source"} <= set(recs[0])
+        for year, sfx in HERTS_YEARS[ks].items():
+            for level, code in (("la", "919"), ("england", "england")):
+                printed = {g: (area_row[level].get(col + sfx) or "").strip()
+                           for g, col in HERTS_COLUMNS[(ks, measure)].items()}
+                got = [r for r in recs if r["academic_year"] == year and r["area_code"] == code]
+                numbers = {g: _num(v) for g, v in printed.items()}
+                if all(v is None for v in numbers.values()):
+                    # not published (Progress 8 in 2024/25: 'NA'): no number at all, not a 0 or NaN
+                    assert all(r[g] is None for r in got for g in ("disadvantaged", "other", "all")), got
+                    continue
+                assert len(got) == 1, (measure, year, code, got)
+                for g, v in numbers.items():
+                    assert got[0][g] == v, (measure, year, code, g, printed[g], got[0][g])
+                    checked += 1
+    assert checked >= (40 if ks == 4 else 30)
+    if ks == 4:  # Progress 8 for 2024/25 is not published: the JSON has no P8 number for that year
+        out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", "919", "--key-stage", "4", "--measure",
+                              "p8", "--format", "json", "--db", str(built_db)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+        assert "NaN" not in out.stdout
+        p8 = [r for r in json.loads(out.stdout) if r["academic_year"] == "2024/25"]
+        assert all(r[g] is None for r in p8 for g in ("disadvantaged", "other", "all", "gap"))
 
 
 MEASURE_UNIT = {"att8": "points", "p8": "score", "basics_95": "percent", "rwm_exp": "percent", "rwm_high": "percent"}

@@ -450,6 +450,12 @@ def test_page_runs_in_the_app(built_db):
     heads = [h.value for h in at.main.header]
     assert heads == ["The rule", "Candidate schools", "Do selected schools improve more than equivalent schools?",
                      "Hub schools"]
+    # a newcomer opens on the LA with the most recent results (Hertfordshire 2024/25), where DfE published no
+    # Progress 8: the rule selects on Attainment 8 against national other pupils and says why
+    assert at.selectbox(key="la").value == "919" and at.selectbox(key="kts_year").value == 2024
+    assert at.selectbox(key="kts_measure4").value == "att8_vs_national_other"
+    rule_text = next(m.value for m in at.markdown if m.value.startswith("In 2024/25, a school is a candidate"))
+    assert "no Progress 8 for 2024/25" in rule_text and "DIFFN_ATT8" in rule_text
 
 
 def test_page_restores_the_rule_from_the_url_and_the_sentence_follows_the_data(built_db):

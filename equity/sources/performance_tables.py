@@ -6,7 +6,9 @@ School rows go to ``school_result_all``; LA and England rows, published figures,
 ``published_result_all`` exactly as printed. Earlier years carried in suffixed history columns
 (``ATT8SCR_FSM6CLA1A_17``) are loaded too, marked ``kind = 'history'``.
 
-A file's year comes from its content: the newest history suffix + 1, else its England row.
+A file's year comes from its content: the newest two-digit history suffix + 1, else its state-funded
+England row matched against DfE's published England figures (``measures.ENGLAND_FIGURES``); only then
+a year in the file name or folder, then the build's ``--year``.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import pandas as pd
 from .. import db
 from ..codes import KNOWN
 from ..errors import IngestError
-from ..measures import ENGLAND_TPUP_KS4, YEAR_MARKERS, column_map
+from ..measures import YEAR_MARKERS, column_map, england_year
 from ..years import label
 
 # RECTYPE codes per key stage (read from DfE's metadata: they differ between KS4 and KS2 files)
@@ -30,7 +32,7 @@ CONTEXT = {
     4: {"name": ["SCHNAME"], "postcode": ["PCODE"], "nftype": ["NFTYPE"], "admissions": ["ADMPOL"],
         "age_range": ["AGERANGE"], "gender": ["EGENDER"], "pupils_on_roll": ["TOTPUPS"], "cohort": ["TPUP"],
         "pct_disadvantaged": ["PTFSM6CLA1A"], "prior_attainment": ["KS2APS"], "pct_prior_low": ["PTPRIORLO"],
-        "pct_prior_high": ["PTPRIORHI"], "pct_eal": ["PTEALGRP2"], "pct_sen": ["PSEN_ALL"],
+        "pct_prior_high": ["PTPRIORHI"], "pct_eal": ["PTEALGRP2"], "pct_sen": ["PSEN_ALL", "PSEN_ALL4"],
         "p8_banding": ["P8_BANDING"]},
     2: {"name": ["SCHNAME"], "postcode": ["PCODE"], "nftype": ["NFTYPE"], "age_range": ["AGERANGE"],
         "pupils_on_roll": ["TOTPUPS"], "cohort": ["TELIG"], "pct_disadvantaged": ["PTFSM6CLA1A"],
@@ -39,6 +41,24 @@ CONTEXT = {
 }
 TEXT_FIELDS = {"name", "postcode", "nftype", "admissions", "age_range", "gender", "p8_banding"}
 PRIOR_SCALE = {4: "KS2 average point score", 2: "KS1 average point score"}
+
+
+def year_in_name(text: str) -> int | None:
+    """Start year named by a file or folder name such as ``2024-2025`` or ``2016-17`` (consecutive years only)."""
+    m = re.search(r"(20\d\d)[-_](20)?(\d\d)(?!\d)", text)
+    if m and (int(m.group(1)) + 1) % 100 == int(m.group(3)):
+        return int(m.group(1))
+    return None
+
+
+def file_version(name: str, matches=()) -> str:
+    """final, revised or provisional: from the file name, else from the England figures it matched."""
+    low = name.lower()
+    for v in ("provisional", "revised"):
+        if v in low:
+            return v
+    own = {m.version for m in matches if not m.via}
+    return "provisional" if own == {"provisional"} else "final"
 
 
 class PerformanceTables:
@@ -57,29 +77,55 @@ class PerformanceTables:
         return self.key_stage(set(s.upper)) is not None
 
     # -- year ----------------------------------------------------------------------------------
-    def derive_year(self, ctx, s, table: str, ks: int, cols: dict[str, str]) -> tuple[int, str]:
+    def derive_year(self, ctx, s, table: str, ks: int, cols: dict[str, str], england=None) -> tuple[int, str]:
+        """The file's start year and the evidence for it, from (in this order): a two-digit history suffix,
+        the state-funded England row matched against DfE's published England figures, a year in the file
+        name or its folder, the build's ``--year``. Fails naming the file when none dates it, or when the
+        England row contradicts every year we know."""
+        from ..build import rel
+        fname = rel(s.path)
         pattern = re.compile(r"^(" + "|".join(YEAR_MARKERS[ks]) + r")_(\d\d)$")
         found = [(int(m.group(2)), c) for c in cols for m in [pattern.match(c)] if m]
+        eng_year, why, matches = england or self._england_year(ctx, table, ks, cols)
         if found:
             yy, col = max(found)
-            return 2000 + yy, f"newest history column {col} is {label(2000 + yy - 1)}, so the file is the year after"
-        if ks == 4 and "TPUP" in cols:
-            eng = ctx.writer.fetch_text(
-                f"select cell_value({db.quote_ident(cols['TPUP'])}) as tpup from {table} "
-                f"where trim({db.quote_ident(cols['RECTYPE'])}) = '7'")
-            if len(eng) and pd.notna(eng.tpup.iloc[0]):
-                tpup = float(eng.tpup.iloc[0])
-                year, ref = min(ENGLAND_TPUP_KS4.items(), key=lambda kv: abs(kv[1] - tpup))
-                if abs(ref - tpup) / ref < 0.005:
-                    return year, f"England row: {int(tpup):,} pupils matches the published {label(year)} figure"
-        m = re.search(r"(20\d\d)[-_](20)?(\d\d)", s.path.name)
-        if m:
-            year = int(m.group(1))
-            ctx.report.warn("file years", f"year {label(year)} taken from the file name: the content has no "
-                            "history columns or recognisable England row", file=str(s.path))
-            return year, "file name (content gave no year)"
-        raise IngestError(str(s.path), None, None, "cannot tell which academic year this file holds: no history "
-                          "columns, no recognisable England row, no year in the file name")
+            year = 2000 + yy
+            if eng_year is not None and eng_year != year:
+                raise IngestError(fname, None, col, f"history column {col} says the file is {label(year)} but its "
+                                  f"England row matches DfE's published {label(eng_year)} figures")
+            return year, f"newest history column {col} is {label(year - 1)}, so the file is the year after"
+        if eng_year is not None:
+            m = next(m for m in matches if m.start_year == eng_year)
+            what = "its own figures" if not m.via else f"its {m.via} columns (the year{'s' if m.via == '_PREV2' else ''} before)"
+            return eng_year, (f"England row ({what}) matches DfE's published {label(eng_year)} England figures: "
+                              + ", ".join(m.agreeing))
+        if matches or why.startswith("its England row matches no"):
+            raise IngestError(fname, None, cols.get("RECTYPE"), f"cannot tell which academic year this file holds: {why}; "
+                              "if it is a year the dashboard does not know yet, add its England figures to "
+                              "equity/measures.py ENGLAND_FIGURES")
+        for where, text in (("file name", s.path.name), ("folder", s.path.parent.name)):
+            year = year_in_name(text)
+            if year is not None:
+                ctx.report.warn("file years", f"year {label(year)} taken from the {where} ({text}): the content has "
+                                f"no history columns and {why}", file=fname)
+                return year, f"{where} {text} ({why})"
+        if getattr(ctx, "year", None) is not None:
+            ctx.report.warn("file years", f"year {label(ctx.year)} taken from --year: the content has no history "
+                            f"columns, {why}, and neither the file name nor its folder names a year", file=fname)
+            return ctx.year, f"--year {label(ctx.year)} ({why})"
+        raise IngestError(fname, None, None, "cannot tell which academic year this file holds: no history columns, "
+                          f"{why}, no year in the file name or its folder; name the year with --year (e.g. --year 2024/25)")
+
+    def _england_year(self, ctx, table, ks, cols):
+        """Match the state-funded England row, if the file has one, against the published England figures."""
+        eng = ctx.writer.fetch_text(
+            f"select * exclude (_row) from {table} where trim({db.quote_ident(cols['RECTYPE'])}) = "
+            f"'{RECTYPES[ks]['england'][0]}' limit 1")
+        if not len(eng):
+            return None, "no state-funded England row", []
+        row = {str(k).upper(): (None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+               for k, v in eng.iloc[0].items()}
+        return england_year(ks, row)
 
     # -- load ----------------------------------------------------------------------------------
     def load(self, ctx, s) -> None:
@@ -127,12 +173,14 @@ class PerformanceTables:
             ctx.report.warn("record types", f"{r.n} rows with RECTYPE {r.rt!r} (first at row {r.r}) are not "
                             "schools, LA or England rows: skipped", r.n, fname)
 
-        start_year, evidence = self.derive_year(ctx, s, table, ks, cols)
-        m = re.search(r"(20\d\d)-(20\d\d)", s.path.name)
-        if m and int(m.group(1)) != start_year:
-            ctx.report.warn("file years", f"the file name says {m.group(0)} but the content says {label(start_year)}: "
-                            "the content wins", file=fname)
-        version = "provisional" if "provisional" in s.path.name.lower() else "final"
+        england = self._england_year(ctx, table, ks, cols)
+        start_year, evidence = self.derive_year(ctx, s, table, ks, cols, england)
+        for where, text in (("file name", s.path.name), ("folder", s.path.parent.name)):
+            named = year_in_name(text)
+            if named is not None and named != start_year:
+                ctx.report.warn("file years", f"the {where} says {text} but the content says {label(start_year)}: "
+                                "the content wins", file=fname)
+        version = file_version(s.path.name, england[2])
         n_rows = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
         eng = ctx.writer.fetch_text(
             f"select count(*) n from {table} where trim({rt}) in ({', '.join(repr(c) for c in codes['england'])})")

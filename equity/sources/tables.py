@@ -53,7 +53,8 @@ class Simple:
             vals = [int(v) for v in y.iloc[:, 0].dropna().unique()]
             if len(vals) == 1:
                 return vals[0], "year column in the file"
-        reg = ctx.registry.get(s.path.name) or ctx.registry.get(s.path.name.removesuffix(".gz"))
+        reg = (ctx.registry.get(rel(s.path)) or ctx.registry.get(s.path.name)
+               or ctx.registry.get(s.path.name.removesuffix(".gz")))
         if reg and reg.get("start_year"):
             return int(reg["start_year"]), "register of bundled sources (data/sources.csv)"
         y = _year_from_name(s.path.name)
@@ -123,7 +124,8 @@ def _urn(col: str) -> str:
 CENSUS = Simple(
     "school census", {"URN", "NOR", "PNUMFSMEVER", "PNUMEAL"}, "school_census",
     {"urn": _urn("URN"), "la_code": _txt("LA"), "pupils_on_roll": _num("NOR"), "pct_fsm_ever": _num("PNUMFSMEVER"),
-     "pct_eal": _num("PNUMEAL"), "pct_sen_support": _num("PSENELSE"), "pct_ehcp": _num("PSENELK")},
+     # DfE's census dictionaries (2018/19 and 2024/25): PSENELSE = EHC plan, PSENELK = SEN support
+     "pct_eal": _num("PNUMEAL"), "pct_sen_support": _num("PSENELK"), "pct_ehcp": _num("PSENELSE")},
     needs_year=True, check_urn="URN", optional={"school_type": _txt("SCHOOLTYPE")})
 
 SPINE = Simple(

@@ -1,11 +1,37 @@
 -- One row per school: the newest name, LA, postcode and type we hold, its phase, and whether it is
 -- mainstream and state-funded (families leave special and independent schools out by default).
+-- Where a year's results carry no context of their own (a column missing or blank), the January
+-- census of the same academic year fills % EAL, % SEN (EHC plan + SEN support) and pupils on roll, and
+-- filled_from_census says which. The census's % ever eligible for free school meals is kept beside the
+-- file's % disadvantaged (census_pct_fsm_ever), never in its place: it is the whole school, not the year
+-- group, and leaves out looked-after and adopted children. Only from 2021/22 on (DfE's current layouts):
+-- earlier years keep exactly the context their own files carry, which families and back-tests were built on.
 create table school_context as
-select * exclude (rk) from (
-    select c.*, row_number() over (partition by urn, key_stage, start_year
-        order by case version when 'final' then 0 else 1 end, source_file desc) rk
-    from school_context_all c where urn is not null)
-where rk = 1;
+with ranked as (
+    select * exclude (rk) from (
+        select c.*, row_number() over (partition by urn, key_stage, start_year
+            order by version_rank(version), source_file desc) rk
+        from school_context_all c where urn is not null)
+    where rk = 1),
+cen as (
+    select * exclude (rk) from (
+        select urn, start_year, pct_fsm_ever, pct_eal, pupils_on_roll, source_file,
+               case when pct_sen_support is not null and pct_ehcp is not null then pct_sen_support + pct_ehcp end as pct_sen,
+               row_number() over (partition by urn, start_year order by source_file desc) rk
+        from school_census where urn is not null and start_year >= 2021)
+    where rk = 1)
+select r.* replace (
+           coalesce(r.pct_eal, cen.pct_eal) as pct_eal,
+           coalesce(r.pct_sen, cen.pct_sen) as pct_sen,
+           coalesce(r.pupils_on_roll, cen.pupils_on_roll) as pupils_on_roll),
+       nullif(concat_ws(', ',
+           case when r.pct_eal is null and cen.pct_eal is not null then '% EAL' end,
+           case when r.pct_sen is null and cen.pct_sen is not null then '% SEN' end,
+           case when r.pupils_on_roll is null and cen.pupils_on_roll is not null then 'pupils on roll' end), '')
+           as filled_from_census,
+       cen.pct_fsm_ever as census_pct_fsm_ever,
+       cen.source_file as census_file
+from ranked r left join cen on cen.urn = r.urn and cen.start_year = r.start_year;
 
 create table school as
 with ids as (

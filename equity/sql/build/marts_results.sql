@@ -8,7 +8,7 @@ with ranked as (
     select r.rowid as rid, row_number() over (
         partition by r.urn, r.key_stage, r.start_year, r.measure, r.pupil_group
         order by case r.kind when 'current' then 0 when 'history' then 1 else 2 end,
-                 case r.version when 'final' then 0 else 1 end,
+                 version_rank(r.version),
                  sf.start_year desc nulls last, r.source_file desc) as rk
     from school_result_all r left join source_file sf on sf.file = r.source_file
     where r.urn is not null)
@@ -19,7 +19,7 @@ with ranked as (
     select r.rowid as rid, row_number() over (
         partition by r.area_code, r.key_stage, r.start_year, r.measure, r.pupil_group
         order by case r.kind when 'current' then 0 when 'history' then 1 else 2 end,
-                 case r.version when 'final' then 0 else 1 end,
+                 version_rank(r.version),
                  sf.start_year desc nulls last, r.source_file desc) as rk
     from published_result_all r left join source_file sf on sf.file = r.source_file
     where r.area_code is not null and r.area_code <> '')

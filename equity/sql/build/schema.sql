@@ -16,6 +16,9 @@ create or replace macro cell_status(v) as (
          when trim(v) in (':', '..') then 'x'
          when regexp_full_match(trim(v), '[+-]?[0-9.,]*[0-9][0-9.,]*([eE][+-]?[0-9]+)?%?') then 'bad_number'
          else 'unknown' end);
+-- Versions of one year's results: the latest wins (final, then revised, then provisional).
+create or replace macro version_rank(v) as (
+    case v when 'final' then 0 when 'revised' then 1 when 'provisional' then 2 else 3 end);
 create or replace macro academic_year(y) as (cast(y as varchar) || '/' || lpad(cast((y + 1) % 100 as varchar), 2, '0'));
 
 create table source_file (

@@ -6,7 +6,7 @@ select urn, la_code, start_year, academic_year, pupil_group, value, ci_low, ci_h
 from (
     select *, row_number() over (partition by urn, start_year, pupil_group
         order by case kind when 'current' then 0 when 'history' then 1 else 2 end,
-                 case version when 'final' then 0 else 1 end, source_file desc) as rk
+                 version_rank(version), source_file desc) as rk
     from school_result_shown
     where key_stage = $key_stage and measure = $measure and list_contains($years, start_year)
       and pupil_group in ('disadvantaged', 'other'))

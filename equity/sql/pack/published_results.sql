@@ -5,4 +5,4 @@ from published_result
 where list_contains($areas, area_code)
 qualify row_number() over (partition by area_code, key_stage, start_year, measure, pupil_group
                            order by case kind when 'current' then 0 when 'history' then 1 else 2 end,
-                                    case version when 'final' then 0 else 1 end) = 1
+                                    version_rank(version)) = 1

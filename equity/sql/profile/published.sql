@@ -5,5 +5,5 @@ from published_result
 where key_stage = $key_stage and (list_contains($areas, area_code))
 qualify row_number() over (partition by area_code, start_year, measure, pupil_group
                            order by case kind when 'current' then 0 when 'history' then 1 else 2 end,
-                                    case version when 'final' then 0 else 1 end) = 1
+                                    version_rank(version)) = 1
 order by area_code, measure, pupil_group, start_year
