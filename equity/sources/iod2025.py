@@ -187,8 +187,10 @@ def read_workbook(path: Path, fname: str | None = None) -> list[tuple[str, pd.Da
                 wrong |= num.notna() & (num != np.floor(num))
             if wrong.any():
                 i = int(wrong.idxmax())
+                cell = cols[vals[f]][i]
+                cell = int(cell) if isinstance(cell, float) and cell.is_integer() else cell
                 raise IngestError(fname, rownum[i], header[vals[f]],
-                                  f"sheet {sheet!r}: {cols[vals[f]][i]!r} is not a {f.rsplit('_', 1)[1]}"
+                                  f"sheet {sheet!r}: {cell!r} is not a {f.rsplit('_', 1)[1]}"
                                   + (f" ({lo}..{hi})" if np.isfinite(hi) else ""))
             df[f] = num.astype("float64")
         out.append((sheet, df))
