@@ -359,17 +359,19 @@ if urn is not None:
         a.metric("Own 2021 LSOA: IDACI decile", f"{int(own['idaci_decile'])}" if own else "n/a",
                  help=(f"{own['name']} ({own['lsoa21']}); IDACI rank {int(own['idaci_rank']):,} of "
                        f"{nb.LSOA21_COUNT:,}; 2021 LSOA from {prof['school'].get('lsoa21_route') or 'n/a'}") if own else None)
-        b.metric(f"Neighbourhood LSOAs in England's most deprived 20%, IDACI ({radius:g} km)",
-                 f"{prof['share_20']['idaci']:.0f}%", f"median decile {prof['median_decile']['idaci']}", delta_color="off")
-        c.metric(f"Neighbourhood LSOAs in England's most deprived 20%, IMD ({radius:g} km)",
-                 f"{prof['share_20']['imd']:.0f}%", f"median decile {prof['median_decile']['imd']}", delta_color="off")
+        for col, f in ((b, "idaci"), (c, "imd")):
+            col.metric(f"Most deprived 20%, {f.upper()} ({radius:g} km)", f"{prof['share_20'][f]:.0f}%",
+                       f"median decile {prof['median_decile'][f]}", delta_color="off",
+                       help=f"Share of the neighbourhood's 2021 LSOAs in IoD2025 {f.upper()} deciles 1-2 (England's "
+                            "most deprived 20%), and the decile of its middle LSOA.")
         st.caption(prof["method"] + " " + prof["decile_note"])
         dec = prof["deciles"]
         figd = go.Figure()
         for f, colour in (("idaci", style.GROUP_COLOURS["disadvantaged"]), ("imd", style.GROUP_COLOURS["other"])):
             figd.add_bar(x=dec.decile, y=dec[f"{f}_pct"], name=f.upper(), marker_color=colour,
                          customdata=dec[f"{f}_lsoas"], hovertemplate="Decile %{x}: %{y:.0f}% (%{customdata} LSOAs)<extra></extra>")
-        figd.update_layout(barmode="group", height=300, margin=dict(t=30, b=40), legend=dict(orientation="h"),
+        figd.update_layout(barmode="group", height=300, margin=dict(t=30, b=40),
+                           legend=dict(orientation="h", yanchor="bottom", y=1.02),
                            xaxis=dict(title="IoD2025 decile (1 = most deprived 10% of England's 2021 LSOAs)", dtick=1),
                            yaxis_title="% of the neighbourhood's LSOAs")
         chart_block(figd, (f"Of the {len(prof['lsoas'])} 2021 LSOAs in this neighbourhood, "
@@ -409,12 +411,13 @@ fig.add_bar(x=have.decile, y=have.disadvantaged, name="Disadvantaged pupils",
 if have.other.notna().any():
     fig.add_bar(x=have.decile, y=have.other, name="Other pupils", marker_color=style.GROUP_COLOURS["other"],
                 marker_pattern_shape="/")
-fig.update_layout(barmode="group", height=380, margin=dict(t=30, b=40),
+fig.update_layout(barmode="group", height=380, margin=dict(t=40, b=40),
                   xaxis=dict(title=(f"Neighbourhood median IoD2025 {score.upper()} decile (1 = most deprived 10% of "
                                     "England's 2021 LSOAs)") if on25 else
                              f"Neighbourhood {score.upper()} decile (1 = most deprived 10% of England's LSOAs)",
                              dtick=1),
-                  yaxis_title=m.label + (" (%)" if m.unit == "percent" else ""), legend=dict(orientation="h"))
+                  yaxis_title=m.label + (" (%)" if m.unit == "percent" else ""),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.02))
 where = "England" if scope == "england" else la_name
 if len(have) >= 2:
     lo_, hi_ = have.iloc[0], have.iloc[-1]
@@ -457,7 +460,7 @@ else:
     xs = np.linspace(pva.neighbourhood_score.min(), pva.neighbourhood_score.max(), 50)
     fig2.add_scatter(x=xs, y=mod["intercept"] + mod["slope"] * xs, mode="lines", name="Prediction (line)",
                      line=dict(color="black", width=2))
-    fig2.update_layout(height=420, margin=dict(t=30, b=40), legend=dict(orientation="h"),
+    fig2.update_layout(height=420, margin=dict(t=40, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.02),
                        xaxis_title=(f"{mod['variable']} ({radius:g} km)"[0].upper() + f"{mod['variable']} ({radius:g} km)"[1:]),
                        yaxis_title=f"{m.label}, disadvantaged pupils")
     vc = mine.verdict.value_counts()

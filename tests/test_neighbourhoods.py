@@ -621,7 +621,7 @@ def test_page_hertfordshire_on_iod2025_draws_2021_lsoas_offline_and_says_why_dec
     at = _page(la="919", urn=str(urn))
     assert not at.exception
     prof = nb.profile(urn, 1.5, index="iod2025")
-    metric = next(m for m in at.metric if m.label.startswith("Neighbourhood LSOAs in England's most deprived 20%, IDACI"))
+    metric = next(m for m in at.metric if m.label.startswith("Most deprived 20%, IDACI"))
     assert metric.value == f"{prof['share_20']['idaci']:.0f}%"
     old = _page(la="919", iod="iod2019")
     assert not old.exception and "LSOAs are shaded by IoD2019" in _map_sentence(old)
