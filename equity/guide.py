@@ -20,9 +20,10 @@ GLOSSARY = {
     "Keys to Success": "Schools facing the most challenging circumstances, selected by a transparent rule for "
                        "intensive support through partnerships with stronger schools.",
     "Hub school": "A school that stays above its family for disadvantaged pupils year after year.",
-    "LSOA": "Lower-layer super output area: a neighbourhood of about 1,500 people, the unit of the IoD2019.",
-    "IMD / IDACI": "Index of Multiple Deprivation 2019 / Income Deprivation Affecting Children Index. Decile 1 = most "
-                   "deprived 10% of neighbourhoods in England.",
+    "LSOA": "Lower-layer super output area: a neighbourhood of about 1,500 people, the unit of the IoD (2011 LSOAs "
+            "for IoD2019, 2021 LSOAs for IoD2025).",
+    "IMD / IDACI": "Index of Multiple Deprivation (2019 or 2025) / Income Deprivation Affecting Children Index. "
+                   "Decile 1 = most deprived 10% of neighbourhoods in England.",
     "Funnel plot": "Results plotted against cohort size with control limits that narrow as cohorts grow, so a small "
                    "school's swing is not read as failure.",
     "Academic year": "Written 2017/18: September 2017 to August 2018.",
@@ -67,9 +68,13 @@ METHODS = {
         "Progress is compared with matched schools that were not selected (difference-in-differences with a "
         "bootstrap interval), so regression to the mean is not mistaken for improvement. Until partnerships have "
         "results, a back-test from 2016/17 to 2018/19 is shown and labelled hypothetical.",
-    "Neighbourhoods": "Deprivation is averaged as scores (IMD score rebuilt from the IoD2019 transformed domain "
-        "scores; IDACI scores as published, else interpolated from rank), never ranks, weighted by population, over "
-        "the LSOAs within 1.5 km of a school. A school's location stands in for where its pupils live, which it does "
+    "Neighbourhoods": "Results from 2022/23 on are read against IoD2025 (2021 LSOAs), older ones against IoD2019 "
+        "(either can be chosen). IoD2019 deprivation is averaged as scores (IMD score rebuilt from the IoD2019 "
+        "transformed domain scores; IDACI scores as published, else interpolated from rank), never ranks, weighted "
+        "by population, over the LSOAs within 1.5 km of a school. IoD2025 publishes ranks and deciles only, so its "
+        "LSOAs are combined by deciles: the share of the neighbourhood's LSOAs in each decile and in England's most "
+        "deprived 20%, and their median decile; that share is what the line below receives with IoD2025. "
+        "A school's location stands in for where its pupils live, which it does "
         "only roughly. Schools doing better or worse than their neighbourhood predicts come from a straight line of "
         "disadvantaged pupils' result on the neighbourhood's deprivation score. Schools really differ, beyond the "
         "noise of their results, so the line allows for that (a random-effects line): each school counts by 1 / (its "

@@ -32,6 +32,21 @@ Method (the choices are ours and are shown on the page):
   of its number of disadvantaged pupils. A school is "above" or "below" its prediction only when
   its result lies outside the range where 95% of schools in such a neighbourhood would fall, so the
   share flagged means the same on every measure (about 5% by chance alone).
+
+**IoD2025 on 2021 LSOAs** (the default for results from 2022/23 on; IoD2019 stays for older years
+and can be chosen for any year). MHCLG's Files 1 and 3 give IMD, IDACI and IDAOPI *ranks and
+deciles* for England's 33,755 2021 LSOAs, not scores, and the bundle holds no 2021 populations or
+population-weighted centroids. So with IoD2025:
+
+* a 2021 LSOA is located at the centre of its (simplified) polygon, and the neighbourhood is the
+  school's own 2021 LSOA plus every 2021 LSOA whose centre is within ``radius_km``;
+* areas are **combined by deciles, never by averaging ranks**: the share of the neighbourhood's
+  LSOAs in each national decile, the share among England's most deprived 20% (deciles 1-2), and the
+  neighbourhood's median decile (the decile of its middle LSOA, lower of the two middle ones when
+  the count is even). LSOAs count equally (each holds roughly 1,000-3,000 residents);
+* outcomes by decile group schools by that median decile, and the line "better or worse than the
+  neighbourhood predicts" receives the share of neighbourhood LSOAs in deciles 1-2 (0-100) in
+  place of a score.
 """
 from __future__ import annotations
 
@@ -71,6 +86,24 @@ FIELDS = {
 }
 SCORES = ("imd", "idaci")  # the scores a school's neighbourhood is summarised by
 
+# IoD2025 (2021 LSOAs): label, decile column, rank column. Files 1 and 3 publish no scores.
+FIELDS25 = {
+    "imd": ("Index of Multiple Deprivation (IMD)", "imd_decile", "imd_rank"),
+    "idaci": ("Income deprivation affecting children (IDACI)", "idaci_decile", "idaci_rank"),
+    "idaopi": ("Income deprivation affecting older people (IDAOPI)", "idaopi_decile", "idaopi_rank"),
+}
+INDEXES = {"iod2025": "IoD2025 (2021 LSOAs)", "iod2019": "IoD2019 (2011 LSOAs)"}
+# Results from 2022/23 on are read against IoD2025 (its indicators mostly date from 2021-2023),
+# older results against IoD2019 (indicators mostly 2015-2017).
+IOD2025_FROM = 2022
+LSOA21_COUNT = 33755
+DECILE_NOTE = ("IoD2025 (Files 1 and 3) publishes ranks and deciles for each 2021 LSOA, not scores. A rank is a "
+               "position, not an amount, so ranks are never averaged: areas are combined by deciles, as the share "
+               "of a neighbourhood's LSOAs in each national decile, the share among England's most deprived 20% "
+               "(deciles 1-2) and the neighbourhood's median decile. Each LSOA counts equally (2021 LSOAs hold "
+               "about 1,000-3,000 residents; their populations are not in the bundled files), and is placed at the "
+               "centre of its polygon (no population-weighted centres for 2021 LSOAs here).")
+
 
 class NoLocation(LookupError):
     """The school has no location (no postcode coordinates and no LSOA), so no neighbourhood."""
@@ -93,6 +126,50 @@ def _schools(key) -> pd.DataFrame:
     return db.query("neighbourhoods/schools", path=key[0])
 
 
+@lru_cache(maxsize=4)
+def _lsoas21(key) -> pd.DataFrame:
+    if not db.table_exists("lsoa21", key[0]):
+        return pd.DataFrame(columns=["lsoa21", "name", "lad24cd", "lad24nm", "la_code", "lat", "lon", "area_km2",
+                                     "imd_rank", "imd_decile", "idaci_rank", "idaci_decile", "idaopi_rank",
+                                     "idaopi_decile", "imd_score", "idaci_score", "idaopi_score"])
+    return db.query("neighbourhoods/lsoa21_points", path=key[0])
+
+
+def available_2025(path=None) -> bool:
+    """Whether the database holds IoD2025 deciles for 2021 LSOAs with a location."""
+    return len(lsoas21(path)) > 0
+
+
+def lsoas21(path=None) -> pd.DataFrame:
+    """Every English 2021 LSOA with an IoD2025 decile and a polygon: ranks and deciles of IMD, IDACI
+    and IDAOPI (1 = most deprived 10%), district, DfE LA, polygon centre (lat, lon) and area."""
+    return _lsoas21(_key(path))
+
+
+def default_index(start_year: int, path=None) -> str:
+    """'iod2025' for results from 2022/23 on (when the database holds IoD2025), else 'iod2019'."""
+    return "iod2025" if int(start_year) >= IOD2025_FROM and available_2025(path) else "iod2019"
+
+
+def _check_index(index: str) -> str:
+    if index not in INDEXES:
+        raise ValueError(f"index must be one of {tuple(INDEXES)} (got {index!r})")
+    return index
+
+
+def deprivation_variable(score: str, index: str) -> tuple[str, str]:
+    """(column of :func:`all_scores`, label) of the neighbourhood deprivation a school is compared by.
+
+    IoD2019: the population-weighted average score. IoD2025 has no scores: the share (0-100) of
+    the neighbourhood's 2021 LSOAs among England's most deprived 20% (deciles 1-2)."""
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {SCORES}")
+    if _check_index(index) == "iod2025":
+        return f"{score}_share_20", (f"% of neighbourhood LSOAs in England's most deprived 20% by "
+                                     f"{FIELDS25[score][0]}, IoD2025")
+    return f"{score}_score", f"neighbourhood {FIELDS[score][0]} score, IoD2019"
+
+
 def available(path=None) -> bool:
     """Whether the database holds LSOA deprivation (the ``lsoa`` table with rows)."""
     return db.table_exists("lsoa", path) and len(lsoas(path)) > 0
@@ -105,7 +182,8 @@ def lsoas(path=None) -> pd.DataFrame:
 
 def schools(path=None) -> pd.DataFrame:
     """Every school with a location: urn, name, la_code, phase, lat, lon, location_source
-    ('postcode' or 'lsoa_centroid'), lsoa11 and lsoa_source."""
+    ('postcode' or 'lsoa_centroid'), lsoa11 and lsoa_source, lsoa21 and lsoa21_route (how the 2011
+    LSOA led to the 2021 one: unchanged, merged, or which part of a split)."""
     return _schools(_key(path))
 
 
@@ -137,6 +215,13 @@ def latest_ofsted(path=None) -> pd.DataFrame:
                                 zip(last.framework, last.inspection_date, last.summary)]))
     df["newer"] = df.urn.map(newer).fillna("")
     return df
+
+
+def lsoa21_polygons(la_code: str, path=None) -> pd.DataFrame:
+    """The 2021 LSOA polygons of one LA (GeoJSON geometry text) with IoD2025 ranks and deciles."""
+    if not db.table_exists("lsoa21", path):
+        return pd.DataFrame(columns=["lsoa21", "name", "la_code", "geometry"])
+    return db.query("neighbourhoods/lsoa21_polygons", {"la_code": str(la_code)}, path=path)
 
 
 def lsoa_polygons(la_code: str, path=None) -> pd.DataFrame:
@@ -177,9 +262,11 @@ def _check_radius(radius_km: float) -> float:
     return r
 
 
-def neighbourhood_pairs(school_df: pd.DataFrame, lsoa_df: pd.DataFrame, radius_km: float = RADIUS_KM) -> pd.DataFrame:
+def neighbourhood_pairs(school_df: pd.DataFrame, lsoa_df: pd.DataFrame, radius_km: float = RADIUS_KM,
+                        code: str = "lsoa11") -> pd.DataFrame:
     """Which LSOAs make up each school's neighbourhood: long table (school row i, lsoa row j,
     km, own) of the school's own LSOA and every LSOA whose centroid is within ``radius_km``.
+    ``code`` names the LSOA column of both frames ('lsoa11', or 'lsoa21' for IoD2025).
 
     Vectorised: a k-d tree on the LSOA centroids in 3-D (so distances are exact on the sphere).
     """
@@ -192,7 +279,7 @@ def neighbourhood_pairs(school_df: pd.DataFrame, lsoa_df: pd.DataFrame, radius_k
     counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
     i = np.repeat(idx, counts)
     j = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]) if len(lists) else np.array([], dtype=np.int64)
-    own = pd.Index(lsoa_df.lsoa11).get_indexer(school_df.lsoa11)
+    own = pd.Index(lsoa_df[code]).get_indexer(school_df[code])
     has_own = own >= 0
     pairs = pd.DataFrame({"i": np.concatenate([i, np.flatnonzero(has_own)]),
                           "j": np.concatenate([j, own[has_own]])}).drop_duplicates()
@@ -253,22 +340,77 @@ def neighbourhood_scores(school_df: pd.DataFrame, lsoa_df: pd.DataFrame, radius_
     return out
 
 
+def median_decile(deciles) -> float:
+    """The decile of the middle LSOA (the lower of the two middle ones for an even count): an order
+    statistic, so it needs no averaging of deciles or ranks. NaN when there are none."""
+    d = np.sort(np.asarray([x for x in deciles if pd.notna(x)], dtype=float))
+    return float(d[(len(d) - 1) // 2]) if len(d) else float("nan")
+
+
+def neighbourhood_deciles(school_df: pd.DataFrame, lsoa21_df: pd.DataFrame, radius_km: float = RADIUS_KM) -> pd.DataFrame:
+    """IoD2025 for every school: its own 2021 LSOA's deciles and its neighbourhood combined by deciles.
+
+    The neighbourhood is the school's own 2021 LSOA plus every 2021 LSOA whose polygon centre is
+    within ``radius_km``. Columns: urn, lsoa21, n_lsoas and, for each of imd, idaci and idaopi:
+    own_<f>_decile (published), <f>_share_20 (% of the neighbourhood's LSOAs in national deciles 1-2,
+    i.e. among England's most deprived 20%), <f>_decile_nbhd (median decile, see
+    :func:`median_decile`) and <f>_d1 ... <f>_d10 (% of its LSOAs in each decile). Each LSOA counts
+    equally; ranks are never averaged. Schools without a location or 2021 LSOA get missing values.
+    """
+    n = len(school_df)
+    out = pd.DataFrame({"urn": school_df.urn.to_numpy(), "lsoa21": school_df.lsoa21.to_numpy()})
+    if not len(lsoa21_df):
+        out["n_lsoas"] = np.nan
+        return out
+    pairs = neighbourhood_pairs(school_df, lsoa21_df, radius_km, code="lsoa21")
+    i, j = pairs.i.to_numpy(), pairs.j.to_numpy()
+    own = pd.Index(lsoa21_df.lsoa21).get_indexer(school_df.lsoa21)
+    count = np.bincount(i, minlength=n).astype(float)
+    out["n_lsoas"] = np.where(count > 0, count, np.nan)
+    for f, (_, dcol, _) in FIELDS25.items():
+        dec = lsoa21_df[dcol].to_numpy(dtype=float)
+        out[f"own_{f}_decile"] = np.where(own >= 0, dec[np.maximum(own, 0)], np.nan)
+        dj = dec[j]
+        good = np.isfinite(dj)
+        have = np.bincount(i[good], minlength=n).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for k in range(1, 11):
+                out[f"{f}_d{k}"] = np.where(have > 0, 100 * np.bincount(i[good & (dj == k)], minlength=n) / have, np.nan)
+            out[f"{f}_share_20"] = out[f"{f}_d1"] + out[f"{f}_d2"]
+        # median decile: with the pairs sorted by school then decile, the lower middle one
+        order = np.lexsort((dj[good], i[good]))
+        ii, dd = i[good][order], dj[good][order]
+        start = np.searchsorted(ii, np.arange(n))
+        pick = start + (np.maximum(have.astype(int), 1) - 1) // 2
+        med = np.full(n, np.nan)
+        ok = have > 0
+        med[ok] = dd[pick[ok]]
+        out[f"{f}_decile_nbhd"] = med
+    return out
+
+
 @lru_cache(maxsize=8)
-def _all_scores(key, radius_km: float) -> pd.DataFrame:
+def _all_scores(key, radius_km: float, index: str = "iod2019") -> pd.DataFrame:
     s = _schools(key)
+    cols = ["urn", "name", "la_code", "la_name", "phase", "is_mainstream", "lat", "lon", "location_source",
+            "lsoa_source"]
+    if index == "iod2025":
+        sc = neighbourhood_deciles(s, _lsoas21(key), radius_km)
+        return s[cols + ["lsoa21_route"]].merge(sc, on="urn")
     sc = neighbourhood_scores(s, _lsoas(key), radius_km)
-    return s[["urn", "name", "la_code", "la_name", "phase", "is_mainstream", "lat", "lon", "location_source",
-              "lsoa_source"]].merge(sc, on="urn")
+    return s[cols].merge(sc, on="urn")
 
 
-def all_scores(radius_km: float = RADIUS_KM, path=None) -> pd.DataFrame:
-    """:func:`neighbourhood_scores` for every school with a location (cached per build and radius),
-    with the school's name, LA, phase and location."""
-    return _all_scores(_key(path), round(_check_radius(radius_km), 3))
+def all_scores(radius_km: float = RADIUS_KM, path=None, index: str = "iod2019") -> pd.DataFrame:
+    """Every school with a location and its neighbourhood, cached per build, radius and index:
+    IoD2019 :func:`neighbourhood_scores` (population-weighted average scores) or IoD2025
+    :func:`neighbourhood_deciles` (combined by deciles), with the school's name, LA, phase and
+    location."""
+    return _all_scores(_key(path), round(_check_radius(radius_km), 3), _check_index(index))
 
 
-def profile(urn: int, radius_km: float = RADIUS_KM, path=None) -> dict:
-    """One school's neighbourhood.
+def profile(urn: int, radius_km: float = RADIUS_KM, path=None, index: str = "iod2019") -> dict:
+    """One school's neighbourhood (IoD2025: see :func:`profile_2025`).
 
     Returns a dict: ``school`` (name, LA, location and where it came from), ``own`` (its LSOA's
     row), ``lsoas`` (the neighbourhood's LSOAs: code, name, km from the school, population,
@@ -276,6 +418,8 @@ def profile(urn: int, radius_km: float = RADIUS_KM, path=None) -> dict:
     (population-weighted averages), their national deciles, ``radius_km``, ``method`` and
     ``proxy_note``. Raises :class:`NoLocation` when the school has no location.
     """
+    if _check_index(index) == "iod2025":
+        return profile_2025(urn, radius_km, path)
     r = _check_radius(radius_km)
     s = schools(path)
     row = s[s.urn == int(urn)]
@@ -302,10 +446,49 @@ def profile(urn: int, radius_km: float = RADIUS_KM, path=None) -> dict:
     return out
 
 
+def profile_2025(urn: int, radius_km: float = RADIUS_KM, path=None) -> dict:
+    """One school's neighbourhood on IoD2025 (2021 LSOAs, deciles only).
+
+    Returns a dict: ``school`` (including its lsoa21 and lsoa21_route), ``own`` (its 2021 LSOA's
+    row or None), ``lsoas`` (code, name, km from the school, own flag, IMD/IDACI/IDAOPI ranks and
+    deciles), ``deciles`` (one row per decile 1-10: LSOAs and % of the neighbourhood's LSOAs by IMD,
+    IDACI and IDAOPI), ``share_20`` and ``median_decile`` per index, ``radius_km``, ``method``,
+    ``decile_note`` and ``proxy_note``. Raises :class:`NoLocation` when the school has no location.
+    """
+    r = _check_radius(radius_km)
+    s = schools(path)
+    row = s[s.urn == int(urn)]
+    if row.empty:
+        raise NoLocation(f"URN {urn}: no location (no postcode coordinates and no LSOA)")
+    L = lsoas21(path)
+    pairs = neighbourhood_pairs(row.reset_index(drop=True), L, r, code="lsoa21")
+    members = L.iloc[pairs.j.to_numpy()].reset_index(drop=True)
+    members.insert(2, "km", pairs.km.round(3).to_numpy())
+    members.insert(3, "own", pairs.own.to_numpy())
+    dec = pd.DataFrame({"decile": range(1, 11)})
+    out = {"school": row.iloc[0].to_dict(), "radius_km": r, "proxy_note": PROXY_NOTE, "decile_note": DECILE_NOTE,
+           "own": members[members.own].iloc[0].to_dict() if members.own.any() else None,
+           "lsoas": members[["lsoa21", "name", "km", "own", "imd_rank", "imd_decile", "idaci_rank", "idaci_decile",
+                             "idaopi_rank", "idaopi_decile"]],
+           "share_20": {}, "median_decile": {}}
+    for f, (_, dcol, _) in FIELDS25.items():
+        d = members[dcol].dropna()
+        counts = d.astype(int).value_counts()
+        dec[f"{f}_lsoas"] = [int(counts.get(k, 0)) for k in range(1, 11)]
+        dec[f"{f}_pct"] = (100 * dec[f"{f}_lsoas"] / len(d)).round(1) if len(d) else np.nan
+        out["share_20"][f] = float(100 * (d <= 2).mean()) if len(d) else float("nan")
+        m = median_decile(d)
+        out["median_decile"][f] = int(m) if math.isfinite(m) else None
+    out["deciles"] = dec
+    out["method"] = (f"Own 2021 LSOA plus every 2021 LSOA whose polygon centre is within {r:g} km of the school "
+                     f"({len(members)} LSOAs), combined by IoD2025 deciles: each LSOA counts once.")
+    return out
+
+
 # ---- outcomes by neighbourhood -----------------------------------------------------------------
 
-def _frame(key_stage, measure, start_year, radius_km, la_code, path) -> pd.DataFrame:
-    sc = all_scores(radius_km, path)
+def _frame(key_stage, measure, start_year, radius_km, la_code, path, index="iod2019") -> pd.DataFrame:
+    sc = all_scores(radius_km, path, index)
     o = outcomes(key_stage, measure, start_year, path).drop(columns=["la_code"])
     df = o.merge(sc, on="urn", how="inner")
     if la_code:
@@ -314,7 +497,8 @@ def _frame(key_stage, measure, start_year, radius_km, la_code, path) -> pd.DataF
 
 
 def outcomes_by_decile(key_stage: int, measure: str, start_year: int, *, radius_km: float = RADIUS_KM,
-                       score: str = "idaci", la_code: str | None = None, path=None) -> pd.DataFrame:
+                       score: str = "idaci", la_code: str | None = None, path=None,
+                       index: str = "iod2019") -> pd.DataFrame:
     """Disadvantaged (and other) pupils' results by the deprivation decile of the school's
     neighbourhood (1 = as deprived as England's most deprived 10% of LSOAs).
 
@@ -322,11 +506,12 @@ def outcomes_by_decile(key_stage: int, measure: str, start_year: int, *, radius_
     disadvantaged pupils (each school counts by its number of disadvantaged pupils), the same
     for other pupils where the measure has them, and the gap (other minus disadvantaged).
     Only schools showing a disadvantaged figure (6 or more pupils) count. ``la_code`` limits
-    the schools to one LA; deciles stay national.
+    the schools to one LA; deciles stay national. With ``index='iod2025'`` a school's decile is
+    its neighbourhood's median IoD2025 decile (no scores to average).
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}")
-    df = _frame(key_stage, measure, start_year, radius_km, la_code, path)
+    df = _frame(key_stage, measure, start_year, radius_km, la_code, path, index)
     df = df[df.disadvantaged.notna() & (df.cohort_disadvantaged > 0) & df[f"{score}_decile_nbhd"].notna()]
     rows = []
     for d in range(1, 11):
@@ -343,7 +528,7 @@ def outcomes_by_decile(key_stage: int, measure: str, start_year: int, *, radius_
     out["gap"] = (out.other - out.disadvantaged).round(2)
     out.attrs.update({"key_stage": key_stage, "measure": measure, "start_year": start_year,
                       "academic_year": label(int(start_year)), "score": score, "radius_km": radius_km,
-                      "la_code": la_code, "schools": int(out.schools.sum())})
+                      "la_code": la_code, "schools": int(out.schools.sum()), "index": index})
     return out
 
 
@@ -389,7 +574,8 @@ def fit_scope(la_codes, la_names) -> str:
 
 
 def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius_km: float = RADIUS_KM,
-                        score: str = "idaci", la_code: str | None = None, path=None) -> pd.DataFrame:
+                        score: str = "idaci", la_code: str | None = None, path=None,
+                        index: str = "iod2019") -> pd.DataFrame:
     """Schools doing better or worse for disadvantaged pupils than their neighbourhood predicts.
 
     The line (:func:`equity.stats.random_effects_line`) is fitted across every school with a
@@ -406,11 +592,13 @@ def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius
     any measure when the neighbourhood and chance are all there is; more means some schools
     really stand out. ``attrs['model']`` holds the line, its interval, what it explains, tau,
     the number of schools and LAs, the scope in words and the noise method.
+    The deprivation it receives is :func:`deprivation_variable`: the IoD2019 score, or with
+    ``index='iod2025'`` the % of neighbourhood LSOAs in England's most deprived 20%.
     """
     if score not in SCORES:
         raise ValueError(f"score must be one of {SCORES}")
-    df = _frame(key_stage, measure, start_year, radius_km, None, path)
-    col = f"{score}_score"
+    df = _frame(key_stage, measure, start_year, radius_km, None, path, index)
+    col, xlabel = deprivation_variable(score, index)
     df = df[df.disadvantaged.notna() & (df.cohort_disadvantaged > 0) & df[col].notna()].copy()
     n = df.cohort_disadvantaged.to_numpy(dtype=float)
     se_s, how = _sampling_se(measure, df.disadvantaged, n, df.ci_low, df.ci_high)
@@ -444,9 +632,9 @@ def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius
         "slope_low": slope_low, "slope_high": slope_high, "r2": m.r2, "explained": m.explained,
         "tau": math.sqrt(m.tau2), "tau_null": math.sqrt(m.tau2_null), "noise_share": m.noise_share,
         "schools": m.n, "las": las, "scope": scope, "pupils": int(n.sum()), "score": score, "radius_km": radius_km,
-        "noise": how, "better": better, "flagged_share": flagged,
-        "text": (f"A line of disadvantaged pupils' {MEASURES[measure].label} on the neighbourhood "
-                 f"{FIELDS[score][0]} score, fitted across {m.n:,} schools {scope}. Schools really differ, beyond "
+        "noise": how, "better": better, "flagged_share": flagged, "index": index, "variable": xlabel,
+        "text": (f"A line of disadvantaged pupils' {MEASURES[measure].label} on the "
+                 f"{xlabel}, fitted across {m.n:,} schools {scope}. Schools really differ, beyond "
                  f"the noise of their results (the spread of their true results around the line is estimated at "
                  f"{math.sqrt(m.tau2):.2f}), so each school is weighted by 1 / (its noise² + that spread²): a big "
                  f"school counts more than a small one, but not without limit (a random-effects line; the spread by "
@@ -502,6 +690,21 @@ def diverging_bins(centre: float, spread: float) -> list[tuple[str, tuple[int, i
     return list(zip(labels, DIVERGING_RGB))
 
 
+def aggregate_lsoas21(lsoa21_df: pd.DataFrame, field: str = "imd", cell_deg: tuple[float, float] = (0.1, 0.15)) -> pd.DataFrame:
+    """IoD2025 2021 LSOAs pooled into grid cells (as :func:`aggregate_lsoas`) and combined by
+    deciles: per cell the mean position of its LSOA centres, the number of LSOAs, the % of them in
+    England's most deprived 20% by ``field`` (a key of FIELDS25) and their median decile."""
+    dcol = FIELDS25[field][1]
+    d = lsoa21_df[lsoa21_df[dcol].notna()].copy()
+    d["gy"] = np.floor(d.lat / cell_deg[0]).astype(int)
+    d["gx"] = np.floor(d.lon / cell_deg[1]).astype(int)
+    d["low20"] = (d[dcol] <= 2).astype(float)
+    g = d.groupby(["gy", "gx"]).agg(lsoas=("lsoa21", "size"), lat=("lat", "mean"), lon=("lon", "mean"),
+                                    share_20=("low20", "mean"), decile=(dcol, median_decile)).reset_index()
+    g["share_20"] = (100 * g.share_20).round(1)
+    return g[["lat", "lon", "lsoas", "share_20", "decile"]]
+
+
 def aggregate_lsoas(lsoa_df: pd.DataFrame, field: str = "imd", cell_deg: tuple[float, float] = (0.1, 0.15)) -> pd.DataFrame:
     """LSOA centroids pooled into grid cells (default 0.1 deg latitude x 0.15 deg longitude, about
     11 x 10 km) for a national map: per cell the population-weighted centre, the number of LSOAs,
@@ -522,7 +725,7 @@ def aggregate_lsoas(lsoa_df: pd.DataFrame, field: str = "imd", cell_deg: tuple[f
 
 
 def school_values(key_stage: int, measure: str, start_year: int, colour_by: str, *, radius_km: float = RADIUS_KM,
-                  score: str = "idaci", la_code: str | None = None, path=None) -> pd.DataFrame:
+                  score: str = "idaci", la_code: str | None = None, path=None, index: str = "iod2019") -> pd.DataFrame:
     """Schools to draw on a map with the value they are coloured by.
 
     ``colour_by``: 'disadvantaged' (the measure for disadvantaged pupils), 'gap' (other minus
@@ -532,7 +735,7 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
     value_text, plus the neighbourhood scores. Only schools with a value are returned (Ofsted:
     schools with a result in the year, or every school in the LA when ``measure`` has none).
     """
-    sc = all_scores(radius_km, path)
+    sc = all_scores(radius_km, path, index)
     o = outcomes(key_stage, measure, start_year, path).drop(columns=["la_code"])
     df = sc.merge(o, on="urn", how="left")
     if la_code:
@@ -548,7 +751,8 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
         df["value"] = df.other - df.disadvantaged
         df["value_text"] = [f"Gap (other minus disadvantaged): {v:.1f}" for v in df.value]
     elif colour_by == "prediction":
-        p = predicted_vs_actual(key_stage, measure, start_year, radius_km=radius_km, score=score, path=path)
+        p = predicted_vs_actual(key_stage, measure, start_year, radius_km=radius_km, score=score, path=path,
+                                index=index)
         df = df.merge(p[["urn", "difference", "low", "high", "verdict"]], on="urn", how="inner")
         df["value"] = df.difference
         df["value_text"] = [f"{fmt(a)} vs {v:+.1f} predicted difference ({lo:+.1f} to {hi:+.1f}): {vd}"
@@ -571,6 +775,30 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
 def tooltip_html(*parts) -> str:
     """Tooltip text: the non-empty parts, one per line."""
     return "<br/>".join(str(p) for p in parts if p)
+
+
+def lsoa21_layer_rows(la_code: str, field: str = "idaci", path=None) -> tuple[str, pd.DataFrame]:
+    """What a map draws for the 2021 LSOAs of one LA on IoD2025, shaded by ``field`` (a key of
+    FIELDS25): ('polygons', one row per polygon part with ``polygon`` = list of rings), or
+    ('polygons', empty) when the database holds none for the LA. Each row has lsoa21, name,
+    decile, rank, ``fill`` (RGBA) and ``tip``."""
+    lab, dcol, rcol = FIELDS25[field]
+    polys = lsoa21_polygons(la_code, path)
+    rows = []
+    for r in polys.itertuples(index=False):
+        for part in json.loads(r.geometry)["coordinates"]:
+            rows.append({"lsoa21": r.lsoa21, "name": r.name, "decile": getattr(r, dcol), "rank": getattr(r, rcol),
+                         "imd_decile": r.imd_decile, "idaci_decile": r.idaci_decile, "polygon": part})
+    df = pd.DataFrame(rows, columns=["lsoa21", "name", "decile", "rank", "imd_decile", "idaci_decile", "polygon"])
+    if df.empty:
+        return "polygons", df
+    df["fill"] = decile_rgba(df.decile)
+    df["tip"] = [tooltip_html(f"<b>{n}</b> ({c})",
+                              f"{lab}: decile {int(d) if pd.notna(d) else 'n/a'} (1 = most deprived 10%), "
+                              f"rank {int(k):,} of {LSOA21_COUNT:,}" if pd.notna(k) else f"{lab}: n/a",
+                              f"IMD decile {int(i)}; IDACI decile {int(a)} (IoD2025)" if pd.notna(i) and pd.notna(a) else "")
+                 for n, c, d, k, i, a in zip(df.name, df.lsoa21, df.decile, df["rank"], df.imd_decile, df.idaci_decile)]
+    return "polygons", df.reset_index(drop=True)
 
 
 def lsoa_layer_rows(la_code: str, field: str = "idaci", path=None) -> tuple[str, pd.DataFrame]:

@@ -111,8 +111,9 @@ def _legend(rows: list[tuple[str, tuple[int, int, int]]], title: str) -> None:
 
 st.title("Neighbourhoods")
 st.markdown("How deprived is the area around each school, and do disadvantaged pupils do better or worse than "
-            "the neighbourhood would lead us to expect? Deprivation is from the English Indices of Deprivation "
-            "2019, for each of England's 32,844 small areas (LSOAs, about 1,500 residents each).")
+            "the neighbourhood would lead us to expect? Deprivation is from the English Indices of Deprivation: "
+            "IoD2025 for England's 33,755 2021 small areas (LSOAs, about 1,500 residents each) for results from "
+            "2022/23 on, IoD2019 for its 32,844 2011 LSOAs before that (either can be chosen).")
 st.info(nb.PROXY_NOTE, icon=":material/info:")
 
 if not nb.available():
@@ -125,8 +126,6 @@ ks = key_stage_filter()
 st.sidebar.header("Map settings")
 view = _coded(st.sidebar.radio, "Area", ["la", "england"], "view", "la", horizontal=True,
               format_func=lambda v: "Selected LA" if v == "la" else "All of England")
-shade = _coded(st.sidebar.selectbox, "Shade neighbourhoods by", list(nb.FIELDS), "shade", "idaci",
-               format_func=lambda f: nb.FIELDS[f][0])
 my = nb.measure_years()
 my = my[my.key_stage == ks]
 measures = list(dict.fromkeys([m for m in [DEFAULT_MEASURE[ks]] if m in set(my.measure)] + list(my.measure)))
@@ -137,20 +136,40 @@ measure = _coded(st.sidebar.selectbox, "Measure", measures, "measure", measures[
                  format_func=lambda m: MEASURES[m].label)
 years = sorted(my[my.measure == measure].start_year.astype(int), reverse=True)
 year = _coded(st.sidebar.selectbox, "Year", years, "year", years[0], format_func=label)
+auto_index = nb.default_index(int(year))
+index_choice = _coded(st.sidebar.radio, "Deprivation index", ["auto", "iod2025", "iod2019"], "iod", "auto",
+                      format_func=lambda v: f"Matched to the year ({nb.INDEXES[auto_index]})" if v == "auto"
+                      else nb.INDEXES[v],
+                      help="IoD2025 (2021 LSOAs) for results from 2022/23 on, IoD2019 (2011 LSOAs) for older "
+                           "years. IoD2025 publishes ranks and deciles only, so its areas are combined by deciles.")
+index = auto_index if index_choice == "auto" else index_choice
+if index == "iod2025" and not nb.available_2025():
+    st.warning("The database has no IoD2025 deciles: showing IoD2019. Rebuild with the IoD2025 files under data/raw.")
+    index = "iod2019"
+on25 = index == "iod2025"
+fields = nb.FIELDS25 if on25 else nb.FIELDS
+shade = _coded(st.sidebar.selectbox, "Shade neighbourhoods by", list(fields), "shade", "idaci",
+               format_func=lambda f: fields[f][0])
 colour_by = _coded(st.sidebar.selectbox, "Colour schools by", list(COLOUR_BY), "colour", "disadvantaged",
                    format_func=COLOUR_BY.get)
-score = _coded(st.sidebar.radio, "Neighbourhood deprivation score", list(nb.SCORES), "score", "idaci",
+score = _coded(st.sidebar.radio, "Neighbourhood deprivation", list(nb.SCORES), "score", "idaci",
                horizontal=True, format_func=lambda s: s.upper(),
                help="IDACI: share of children aged 0-15 in income-deprived families. IMD: all seven "
-                    "domains. Used for the neighbourhood averages, the decile chart and the prediction.")
+                    "domains. Used for the neighbourhood summaries, the decile chart and the prediction "
+                    "(IoD2019: population-weighted average score; IoD2025: deciles of the neighbourhood's LSOAs).")
 radius = st.sidebar.slider("Neighbourhood radius (km)", nb.MIN_RADIUS_KM, nb.MAX_RADIUS_KM, nb.RADIUS_KM, 0.25,
                            key="nb_radius", bind="query-params",
                            help="A school's neighbourhood: its own LSOA plus every LSOA whose population-weighted "
-                                "centroid is within this distance. 1.5 km is about a 20-minute walk.")
+                                "centroid (IoD2025: the centre of its 2021 polygon) is within this distance. 1.5 km "
+                                "is about a 20-minute walk.")
 m = MEASURES[measure]
 yl = label(int(year))
 
-scores_all = nb.all_scores(radius)
+scores_all = nb.all_scores(radius, index=index)
+if on25:
+    st.info(f"Deprivation: IoD2025 on 2021 LSOAs, matched to {yl} results. " + nb.DECILE_NOTE, icon=":material/info:")
+else:
+    st.caption(f"Deprivation: IoD2019 on 2011 LSOAs (scores, averaged weighted by population) for {yl} results.")
 la_schools = scores_all[scores_all.la_code == la].sort_values("name")
 la_name = la_schools.la_name.dropna().iloc[0] if la_schools.la_name.notna().any() else la
 names = dict(zip(la_schools.urn.astype(int), la_schools.name))
@@ -160,14 +179,15 @@ urn = _coded(st.selectbox, "School (optional: shows its neighbourhood and its fa
 # ---- the map --------------------------------------------------------------------------------------
 try:
     sv = nb.school_values(ks, measure, int(year), colour_by, radius_km=radius, score=score,
-                          la_code=None if view == "england" else la)
+                          la_code=None if view == "england" else la, index=index)
 except ValueError as exc:
     st.warning(str(exc))
     sv = pd.DataFrame(columns=["urn", "name", "lat", "lon", "value", "value_text", "cohort", "location_source"])
 layers, legend_rows = [], []
-flab, fdec, fscore, _ = nb.FIELDS[shade]
+flab = fields[shade][0]
 if view == "la":
-    kind, lrows = nb.lsoa_layer_rows(la, shade)
+    kind, lrows = nb.lsoa21_layer_rows(la, shade) if on25 else nb.lsoa_layer_rows(la, shade)
+    code = "lsoa21" if on25 else "lsoa11"
     if kind == "polygons" and len(lrows):
         layers.append(pdk.Layer("PolygonLayer", lrows[["polygon", "fill", "tip"]], id="lsoas", get_polygon="polygon",
                                 get_fill_color="fill", get_line_color=[255, 255, 255, 90], line_width_min_pixels=0.5,
@@ -176,10 +196,11 @@ if view == "la":
         layers.append(pdk.Layer("ScatterplotLayer", lrows[["lat", "lon", "fill", "tip"]], id="lsoas",
                                 get_position=["lon", "lat"], get_fill_color="fill", get_radius=180,
                                 radius_min_pixels=2, pickable=True))
-    n_areas = lrows.lsoa11.nunique() if len(lrows) else 0
-    dec_counts = lrows.drop_duplicates("lsoa11").decile.value_counts() if len(lrows) else pd.Series(dtype=int)
-    area_text = ((f"{la_name}'s {n_areas:,} LSOAs are shaded by {flab} decile" if kind != "centroids around schools"
-                  else f"The {n_areas:,} LSOAs around {la_name}'s schools are shaded by {flab} decile")
+    n_areas = lrows[code].nunique() if len(lrows) else 0
+    dec_counts = lrows.drop_duplicates(code).decile.value_counts() if len(lrows) else pd.Series(dtype=int)
+    what, by = ("2021 LSOAs", f"IoD2025 {flab}") if on25 else ("LSOAs", f"IoD2019 {flab}")
+    area_text = ((f"{la_name}'s {n_areas:,} {what} are shaded by {by} decile" if kind != "centroids around schools"
+                  else f"The {n_areas:,} {what} around {la_name}'s schools are shaded by {by} decile")
                  + (" (boundaries)" if kind == "polygons" else " (dots at each LSOA's population-weighted centre: "
                     "no boundaries are bundled for this LA)"))
     if n_areas:
@@ -189,6 +210,16 @@ if view == "la":
     view_lons = lrows.lon if "lon" in lrows else pd.Series([p[0] for poly in lrows.polygon for p in poly[0]])
     if not len(lrows):
         view_lats, view_lons = la_schools.lat, la_schools.lon
+elif on25:
+    cells = nb.aggregate_lsoas21(nb.lsoas21(), shade)
+    cells["fill"] = nb.decile_rgba(cells.decile, alpha=190)
+    cells["tip"] = [f"{int(n)} 2021 LSOAs: median {flab} decile {int(d)}; {p:.0f}% in England's most deprived 20%"
+                    for n, d, p in zip(cells.lsoas, cells.decile, cells.share_20)]
+    layers.append(pdk.Layer("ScatterplotLayer", cells[["lat", "lon", "fill", "tip"]], id="lsoas",
+                            get_position=["lon", "lat"], get_fill_color="fill", get_radius=5200, pickable=True))
+    area_text = (f"England's 2021 LSOAs are pooled into {len(cells):,} squares of about 11 by 10 km, each shaded by the "
+                 f"median IoD2025 {flab} decile of its LSOAs (deciles are not averaged)")
+    view_lats, view_lons = cells.lat, cells.lon
 else:
     cells = nb.aggregate_lsoas(nb.lsoas(), shade)
     cells["fill"] = nb.decile_rgba(cells.decile, alpha=190)
@@ -301,12 +332,23 @@ with c2:
     if school_legend:
         _legend(school_legend, "Schools: " + COLOUR_BY[colour_by] + ("" if colour_by == "ofsted" else
                                                                      " (dot size = disadvantaged pupils)"))
-table = sv[[c for c in ["urn", "name", "la_name", "value", "value_text", "cohort", "imd_score", "idaci_score",
-                        "imd_decile_nbhd", "idaci_decile_nbhd", "lsoa11", "location_source"] if c in sv]].copy()
-table = table.rename(columns={"value": COLOUR_BY[colour_by], "value_text": "detail", "cohort": "disadvantaged pupils",
-                              "imd_score": f"neighbourhood IMD score ({radius:g} km)",
-                              "idaci_score": f"neighbourhood IDACI score ({radius:g} km)",
-                              "imd_decile_nbhd": "neighbourhood IMD decile", "idaci_decile_nbhd": "neighbourhood IDACI decile"})
+if on25:
+    table = sv[[c for c in ["urn", "name", "la_name", "value", "value_text", "cohort", "imd_share_20", "idaci_share_20",
+                            "imd_decile_nbhd", "idaci_decile_nbhd", "own_idaci_decile", "lsoa21", "lsoa21_route",
+                            "location_source"] if c in sv]].copy()
+    table = table.rename(columns={
+        "value": COLOUR_BY[colour_by], "value_text": "detail", "cohort": "disadvantaged pupils",
+        "imd_share_20": f"% of neighbourhood LSOAs in England's most deprived 20%, IMD ({radius:g} km)",
+        "idaci_share_20": f"% of neighbourhood LSOAs in England's most deprived 20%, IDACI ({radius:g} km)",
+        "imd_decile_nbhd": "neighbourhood median IMD decile", "idaci_decile_nbhd": "neighbourhood median IDACI decile",
+        "own_idaci_decile": "own 2021 LSOA: IDACI decile", "lsoa21": "2021 LSOA", "lsoa21_route": "2021 LSOA from"})
+else:
+    table = sv[[c for c in ["urn", "name", "la_name", "value", "value_text", "cohort", "imd_score", "idaci_score",
+                            "imd_decile_nbhd", "idaci_decile_nbhd", "lsoa11", "location_source"] if c in sv]].copy()
+    table = table.rename(columns={"value": COLOUR_BY[colour_by], "value_text": "detail", "cohort": "disadvantaged pupils",
+                                  "imd_score": f"neighbourhood IMD score ({radius:g} km)",
+                                  "idaci_score": f"neighbourhood IDACI score ({radius:g} km)",
+                                  "imd_decile_nbhd": "neighbourhood IMD decile", "idaci_decile_nbhd": "neighbourhood IDACI decile"})
 with st.expander("Show map data (schools)"):
     st.dataframe(_plain(table), hide_index=True, width="stretch")
 st.download_button("Download CSV", _plain(table).to_csv(index=False).encode("utf-8"),
@@ -316,10 +358,39 @@ st.download_button("Download CSV", _plain(table).to_csv(index=False).encode("utf
 if urn is not None:
     st.subheader(f"The neighbourhood of {names.get(int(urn), urn)}")
     try:
-        prof = nb.profile(int(urn), radius)
+        prof = nb.profile(int(urn), radius, index=index)
     except nb.NoLocation as exc:
         st.warning(str(exc))
-    else:
+        prof = None
+    if prof is not None and on25:
+        own = prof["own"]
+        a, b, c = st.columns(3)
+        a.metric("Own 2021 LSOA: IDACI decile", f"{int(own['idaci_decile'])}" if own else "n/a",
+                 help=(f"{own['name']} ({own['lsoa21']}); IDACI rank {int(own['idaci_rank']):,} of "
+                       f"{nb.LSOA21_COUNT:,}; 2021 LSOA from {prof['school'].get('lsoa21_route') or 'n/a'}") if own else None)
+        for col, f in ((b, "idaci"), (c, "imd")):
+            col.metric(f"Most deprived 20%, {f.upper()} ({radius:g} km)", f"{prof['share_20'][f]:.0f}%",
+                       f"median decile {prof['median_decile'][f]}", delta_color="off",
+                       help=f"Share of the neighbourhood's 2021 LSOAs in IoD2025 {f.upper()} deciles 1-2 (England's "
+                            "most deprived 20%), and the decile of its middle LSOA.")
+        st.caption(prof["method"] + " " + prof["decile_note"])
+        dec = prof["deciles"]
+        figd = go.Figure()
+        for f, colour in (("idaci", style.GROUP_COLOURS["disadvantaged"]), ("imd", style.GROUP_COLOURS["other"])):
+            figd.add_bar(x=dec.decile, y=dec[f"{f}_pct"], name=f.upper(), marker_color=colour,
+                         customdata=dec[f"{f}_lsoas"], hovertemplate="Decile %{x}: %{y:.0f}% (%{customdata} LSOAs)<extra></extra>")
+        figd.update_layout(barmode="group", height=300, margin=dict(t=30, b=40),
+                           legend=dict(orientation="h", yanchor="bottom", y=1.02),
+                           xaxis=dict(title="IoD2025 decile (1 = most deprived 10% of England's 2021 LSOAs)", dtick=1),
+                           yaxis_title="% of the neighbourhood's LSOAs")
+        chart_block(figd, (f"Of the {len(prof['lsoas'])} 2021 LSOAs in this neighbourhood, "
+                           f"{prof['share_20']['idaci']:.0f}% are among England's most deprived 20% by IDACI and "
+                           f"{prof['share_20']['imd']:.0f}% by IMD (IoD2025)."),
+                    _plain(dec), f"neighbourhood_deciles_{urn}_{radius:g}km.csv", key="nb_profile_deciles")
+        st.dataframe(_plain(prof["lsoas"]), hide_index=True, width="stretch")
+        st.download_button("Download CSV", _plain(prof["lsoas"]).to_csv(index=False).encode("utf-8"),
+                           file_name=f"neighbourhood_{urn}_{radius:g}km.csv", mime="text/csv", key="dl-profile")
+    elif prof is not None:
         own = prof["own"]
         a, b, c = st.columns(3)
         a.metric("Own LSOA: IDACI score", f"{own['idaci_score']:.3f}" if own else "n/a",
@@ -339,7 +410,7 @@ st.subheader("Results for disadvantaged pupils by neighbourhood deprivation")
 scope = _coded(st.radio, "Schools", ["england", "la"], "scope", "england", horizontal=True,
                format_func=lambda v: "All of England" if v == "england" else f"{la_name} only")
 byd = nb.outcomes_by_decile(ks, measure, int(year), radius_km=radius, score=score,
-                            la_code=la if scope == "la" else None)
+                            la_code=la if scope == "la" else None, index=index)
 have = byd[byd.schools > 0]
 fig = go.Figure()
 fig.add_bar(x=have.decile, y=have.disadvantaged, name="Disadvantaged pupils",
@@ -349,10 +420,13 @@ fig.add_bar(x=have.decile, y=have.disadvantaged, name="Disadvantaged pupils",
 if have.other.notna().any():
     fig.add_bar(x=have.decile, y=have.other, name="Other pupils", marker_color=style.GROUP_COLOURS["other"],
                 marker_pattern_shape="/")
-fig.update_layout(barmode="group", height=380, margin=dict(t=30, b=40),
-                  xaxis=dict(title=f"Neighbourhood {score.upper()} decile (1 = most deprived 10% of England's LSOAs)",
+fig.update_layout(barmode="group", height=380, margin=dict(t=40, b=40),
+                  xaxis=dict(title=(f"Neighbourhood median IoD2025 {score.upper()} decile (1 = most deprived 10% of "
+                                    "England's 2021 LSOAs)") if on25 else
+                             f"Neighbourhood {score.upper()} decile (1 = most deprived 10% of England's LSOAs)",
                              dtick=1),
-                  yaxis_title=m.label + (" (%)" if m.unit == "percent" else ""), legend=dict(orientation="h"))
+                  yaxis_title=m.label + (" (%)" if m.unit == "percent" else ""),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.02))
 where = "England" if scope == "england" else la_name
 if len(have) >= 2:
     lo_, hi_ = have.iloc[0], have.iloc[-1]
@@ -360,7 +434,8 @@ if len(have) >= 2:
             f"({int(lo_.schools)} schools, {int(lo_.disadvantaged_pupils):,} disadvantaged pupils) disadvantaged pupils' "
             f"{m.label} averaged {lo_.disadvantaged:.1f}, against {hi_.disadvantaged:.1f} in decile {int(hi_.decile)} "
             f"({int(hi_.schools)} schools). Each school counts by its number of disadvantaged pupils; "
-            f"{int(byd.schools.sum()):,} schools in all.")
+            f"{int(byd.schools.sum()):,} schools in all."
+            + (" A neighbourhood's decile here is the median IoD2025 decile of its 2021 LSOAs." if on25 else ""))
     if have.gap.notna().any():
         g = have.dropna(subset=["gap"])
         sent += (f" The gap to other pupils in the same schools is {g.gap.iloc[0]:.1f} in decile {int(g.decile.iloc[0])} "
@@ -372,7 +447,7 @@ chart_block(fig, sent, _plain(byd), f"by_neighbourhood_decile_{measure}_{year}.c
 # ---- better or worse than the neighbourhood predicts --------------------------------------------
 st.subheader("Schools doing better or worse than their neighbourhood predicts")
 try:
-    pva = nb.predicted_vs_actual(ks, measure, int(year), radius_km=radius, score=score)
+    pva = nb.predicted_vs_actual(ks, measure, int(year), radius_km=radius, score=score, index=index)
 except ValueError as exc:
     st.info(str(exc))
 else:
@@ -394,15 +469,17 @@ else:
     xs = np.linspace(pva.neighbourhood_score.min(), pva.neighbourhood_score.max(), 50)
     fig2.add_scatter(x=xs, y=mod["intercept"] + mod["slope"] * xs, mode="lines", name="Prediction (line)",
                      line=dict(color="black", width=2))
-    fig2.update_layout(height=420, margin=dict(t=30, b=40), legend=dict(orientation="h"),
-                       xaxis_title=f"Neighbourhood {score.upper()} score ({radius:g} km, population-weighted)",
+    fig2.update_layout(height=420, margin=dict(t=40, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.02),
+                       xaxis_title=(f"{mod['variable']} ({radius:g} km)"[0].upper() + f"{mod['variable']} ({radius:g} km)"[1:]),
                        yaxis_title=f"{m.label}, disadvantaged pupils")
     vc = mine.verdict.value_counts()
+    step, step_text = ((10, f"each 10 percentage points more of the neighbourhood's LSOAs among England's most "
+                            f"deprived 20% by {score.upper()} (IoD2025)") if on25 else
+                       (0.1, f"each 0.1 more on the neighbourhood {score.upper()} score"))
     explains = ("almost none" if mod["explained"] < 0.05 else "little" if mod["explained"] < 0.2
                 else "some" if mod["explained"] < 0.5 else "much")
-    sent2 = (f"Across {mod['schools']:,} schools {mod['scope']} in {yl}, each 0.1 more on the neighbourhood "
-             f"{score.upper()} score goes with {mod['slope'] * 0.1:+.2f} in disadvantaged pupils' {m.label} (95% interval "
-             f"{mod['slope_low'] * 0.1:+.2f} to {mod['slope_high'] * 0.1:+.2f}, an estimate). The neighbourhood explains "
+    sent2 = (f"Across {mod['schools']:,} schools {mod['scope']} in {yl}, {step_text} goes with {mod['slope'] * step:+.2f} in disadvantaged pupils' {m.label} (95% interval "
+             f"{mod['slope_low'] * step:+.2f} to {mod['slope_high'] * step:+.2f}, an estimate). The neighbourhood explains "
              f"{explains} ({mod['explained']:.0%}) of the real differences between schools: their true results spread "
              f"by about {mod['tau']:.2f} around the line. In {la_name}, {int(vc.get('above prediction', 0))} of "
              f"{len(mine)} schools are above their prediction and {int(vc.get('below prediction', 0))} below: outside the "

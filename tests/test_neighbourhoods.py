@@ -401,7 +401,7 @@ def _map_sentence(at) -> str:
 
 
 def test_page_draws_deprivation_and_schools_without_a_base_map(built_db):
-    at = _page(la="936")
+    at = _page(la="936", iod="iod2019")
     assert not at.exception
     spec = _deck(at)
     layers = {l["id"]: l for l in spec["layers"]}
@@ -417,7 +417,7 @@ def test_page_draws_deprivation_and_schools_without_a_base_map(built_db):
 
 
 def test_page_restores_a_chosen_school_with_its_neighbourhood(built_db, surrey_school):
-    at = _page(la="936", urn=str(surrey_school["urn"]), nb_radius="2.0")
+    at = _page(la="936", urn=str(surrey_school["urn"]), nb_radius="2.0", iod="iod2019")
     assert not at.exception
     assert at.selectbox(key="nb_urn").value == surrey_school["urn"]
     assert at.slider(key="nb_radius").value == 2.0
@@ -430,7 +430,7 @@ def test_page_restores_a_chosen_school_with_its_neighbourhood(built_db, surrey_s
 
 
 def test_page_sentence_changes_with_the_la_and_the_view(built_db):
-    hants = _map_sentence(_page(la="850"))
+    hants = _map_sentence(_page(la="850", iod="iod2019"))
     assert "Hampshire's 832 LSOAs" in hants
     england = _page(view="england", shade="imd")
     assert england.radio(key="view").value == "england" and england.selectbox(key="shade").value == "imd"
@@ -442,9 +442,282 @@ def test_page_sentence_changes_with_the_la_and_the_view(built_db):
 
 
 def test_page_centroids_where_no_boundaries_are_bundled(built_db):
-    at = _page(la="330")
+    at = _page(la="330", iod="iod2019")
     assert not at.exception
     spec = _deck(at)
     lsoas = next(l for l in spec["layers"] if l["id"] == "lsoas")
     assert lsoas["@@type"] == "ScatterplotLayer" and 500 < len(lsoas["data"]) < 1000
     assert "population-weighted centre" in _map_sentence(at)
+
+
+# ---- IoD2025 on 2021 LSOAs ------------------------------------------------------------------------------
+
+IOD25 = RAW / "mhclg_iod2025_sianreilly"
+LSOA21 = RAW / "ons_lsoa21_geographr"
+FILE1 = IOD25 / "File_1_IoD2025_Index_of_Multiple_Deprivation.xlsx"
+FILE3 = IOD25 / "File_3_IoD2025_Supplementary_Indices_IDACI_and_IDAOPI.xlsx"
+# Hertfordshire's ten districts (2024 codes): the county the DfE calls LA 919
+HERTS_DISTRICTS = {"E07000095", "E07000096", "E07000098", "E07000099", "E07000102", "E07000103",
+                   "E07000240", "E07000241", "E07000242", "E07000243"}
+
+
+@pytest.fixture(scope="module")
+def raw_iod25() -> pd.DataFrame:
+    """File 3 read here with openpyxl (not the loader's reader): code, district and the six values."""
+    import openpyxl
+    wb = openpyxl.load_workbook(FILE3, read_only=True, data_only=True)
+    ws = wb["IoD2025 IDACI & IDAOPI"]
+    rows = list(ws.iter_rows(values_only=True))
+    wb.close()
+    df = pd.DataFrame(rows[1:], columns=["lsoa21", "name", "lad", "lad_name", "imd_rank", "imd_decile", "idaci_rank",
+                                         "idaci_decile", "idaopi_rank", "idaopi_decile"])
+    assert rows[0][0] == "LSOA code (2021)" and "IDACI) Decile" in rows[0][7]
+    return df
+
+
+def _report(built_db) -> dict:
+    from equity.build import report_path
+    return json.loads(report_path(built_db).read_text())
+
+
+def _check(report: dict, name: str) -> dict:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def test_iod2025_loads_every_2021_lsoa_with_ranks_and_deciles_and_no_scores(built_db, raw_iod25):
+    s = _sql(built_db, """select count(*) n, count(distinct lsoa21) d, count(imd_decile) imd, count(idaci_decile) idaci,
+                            count(idaopi_decile) idaopi, count(imd_score) + count(idaci_score) scores, count(lat) located,
+                            count(la_code) la from lsoa21""").iloc[0]
+    assert s.n == s.d == len(raw_iod25) == 33755
+    assert s.imd == s.idaci == s.idaopi == s.located == s.la == 33755
+    assert s.scores == 0  # Files 1 and 3 publish no scores
+
+
+def test_iod2025_ranks_and_deciles_equal_the_xlsx(built_db, raw_iod25):
+    herts = raw_iod25[raw_iod25.lad.isin(HERTS_DISTRICTS)]
+    picks = pd.concat([raw_iod25.head(2), raw_iod25.tail(1), herts.iloc[[0, len(herts) // 2, -1]],
+                       raw_iod25[raw_iod25.idaci_rank == 1]]).drop_duplicates("lsoa21")
+    db_rows = _sql(built_db, "select * from lsoa21 where lsoa21 in (select unnest(?))", [list(picks.lsoa21)])
+    m = picks.merge(db_rows, on="lsoa21", suffixes=("_raw", ""))
+    assert len(m) == len(picks) >= 7
+    for f in ("imd_rank", "imd_decile", "idaci_rank", "idaci_decile", "idaopi_rank", "idaopi_decile"):
+        assert (m[f + "_raw"].astype(float) == m[f]).all(), f
+    assert (m.lad == m.lad24cd).all()
+    # File 1's IMD (read with calamine) is the same as File 3's for every LSOA
+    from python_calamine import CalamineWorkbook
+    f1 = CalamineWorkbook.from_path(str(FILE1)).get_sheet_by_name("IMD25").to_python()
+    f1 = pd.DataFrame(f1[1:], columns=["lsoa21", "n", "c", "cn", "imd_rank", "imd_decile"])
+    both = f1.merge(raw_iod25, on="lsoa21", suffixes=("_1", "_3"))
+    assert len(both) == 33755 and (both.imd_rank_1 == both.imd_rank_3).all()
+
+
+def test_lookup_change_codes_as_in_the_raw_file(built_db):
+    import csv
+    import gzip
+    with gzip.open(LSOA21 / "lookup_lsoa11_lsoa21_ltla22.csv.gz", "rt", encoding="utf-8") as fh:
+        raw = [r["change_code"] for r in csv.DictReader(fh)]
+    assert {c: raw.count(c) for c in "USMX"} == {"U": 33647, "S": 1900, "M": 239, "X": 9}
+    got = _sql(built_db, "select change_code c, count(*) n from lsoa11_lsoa21 group by 1")
+    assert dict(zip(got.c, got.n)) == {"U": 33647, "S": 1900, "M": 239, "X": 9}
+    msg = _check(_report(built_db), "LSOA 2011 to 2021 look-up")["message"]
+    assert "S split 1,900" in msg and "M merged 239" in msg and "X irregular 9" in msg
+
+
+def test_boundaries_are_england_only_and_missing_ones_are_counted(built_db):
+    b = _sql(built_db, "select count(*) n, count(*) filter (where lsoa21 like 'E01%') e, min(area_km2) a from lsoa21_boundary").iloc[0]
+    assert b.n == b.e == 33755 and b.a > 0
+    rep = _report(built_db)
+    assert _check(rep, "2021 LSOAs missing from the boundaries")["count"] == 0
+    assert "1,917 Welsh skipped" in _check(rep, "LSOA 2021 boundaries")["message"]
+
+
+def test_a_2021_lsoa_missing_from_the_boundaries_is_counted(tmp_path):
+    from equity import build
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / FILE1.name).write_bytes(FILE1.read_bytes())
+    doc = geography.read_geojson(LSOA21 / "lsoa21_boundaries.geojson.gz")
+    welsh = next(f for f in doc["features"] if f["properties"]["LSOA21CD"].startswith("W"))
+    keep = [f for f in doc["features"] if f["properties"]["LSOA21CD"] in {"E01000001", "E01000002"}] + [welsh]
+    (src / "three.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": keep}))
+    rep = build.build([src], tmp_path / "t.duckdb")
+    assert _check(rep.to_dict(), "2021 LSOAs missing from the boundaries")["count"] == 33755 - 2
+    assert "1 Welsh skipped" in _check(rep.to_dict(), "LSOA 2021 boundaries")["message"]
+
+
+def test_schools_get_a_2021_lsoa_through_the_lookup(built_db):
+    routes = _sql(built_db, "select lsoa21_route r, count(*) n from school where lsoa21 is not null group by 1")
+    counts = dict(zip(routes.r, routes.n))
+    in_lookup = _sql(built_db, """select count(*) n from school where lsoa11 in (select lsoa11 from lsoa11_lsoa21)""").n[0]
+    assert sum(counts.values()) == in_lookup > 25000
+    assert counts["unchanged (U)"] > 24000 and counts["merged (M)"] > 50
+    assert counts["split (S): the part holding the school"] > 500
+    # unchanged and merged: the one 2021 LSOA the look-up gives for the school's 2011 LSOA
+    bad = _sql(built_db, """select count(*) n from school s join lsoa11_lsoa21 k on k.lsoa11 = s.lsoa11
+                            where s.lsoa21_route in ('unchanged (U)', 'merged (M)') and k.lsoa21 <> s.lsoa21""").n[0]
+    assert bad == 0
+    # splits: the chosen polygon holds the school's point (checked here with the ray-casting of geography)
+    sp = _sql(built_db, """select s.urn, s.lat, s.lon, b.geometry from school s join lsoa21_boundary b using (lsoa21)
+                           where s.lsoa21_route = 'split (S): the part holding the school' order by s.urn limit 40""")
+    for r in sp.itertuples():
+        polys = json.loads(r.geometry)["coordinates"]
+        assert sum(geography._inside((r.lon, r.lat), ring) for poly in polys for ring in poly) % 2 == 1, r.urn
+    # the largest part when the point is in none: no other candidate is larger
+    lg = _sql(built_db, """select s.urn, max(b.area_km2) biggest, any_value(c.area_km2) chosen from school s
+                           join lsoa11_lsoa21 k on k.lsoa11 = s.lsoa11 join lsoa21_boundary b on b.lsoa21 = k.lsoa21
+                           join lsoa21_boundary c on c.lsoa21 = s.lsoa21
+                           where s.lsoa21_route like 'split (S): largest part%' group by s.urn""")
+    assert len(lg) > 0 and (lg.biggest == lg.chosen).all()
+    rep = _report(built_db)
+    msg = _check(rep, "schools placed in a 2021 LSOA")["message"]
+    assert f"unchanged (U): {counts['unchanged (U)']:,}" in msg
+    changes = _check(rep, "2011 to 2021 LSOA changes at schools")["message"]
+    split = sum(n for r, n in counts.items() if r.startswith("split"))
+    assert f"{split:,} schools in a 2011 LSOA that was split" in changes
+    assert f"{counts['merged (M)']:,} in one that was merged" in changes
+
+
+def test_iod2025_is_the_default_from_2022_23_results(built_db):
+    assert nb.default_index(2022) == nb.default_index(2024) == "iod2025"
+    assert nb.default_index(2021) == nb.default_index(2017) == "iod2019"
+    assert "not scores" in nb.DECILE_NOTE and "never averaged" in nb.DECILE_NOTE
+
+
+def test_hertfordshire_neighbourhoods_on_iod2025_by_decile_shares(built_db, raw_iod25):
+    sc = nb.all_scores(1.5, index="iod2025")
+    herts = sc[sc.la_code == "919"]
+    assert len(herts) > 400 and herts.n_lsoas.notna().mean() > 0.99
+    for f in ("imd", "idaci"):
+        shares = herts[[f"{f}_d{k}" for k in range(1, 11)]].sum(axis=1)
+        assert np.allclose(shares, 100)
+        assert np.allclose(herts[f"{f}_share_20"], herts[f"{f}_d1"] + herts[f"{f}_d2"])
+    # one school by hand: members by distance to the 2021 LSOA centres, deciles from the raw xlsx
+    L = nb.lsoas21()
+    me = herts.sort_values("urn").iloc[0]
+    sch = nb.schools()
+    s = sch[sch.urn == me.urn].iloc[0]
+    d = nb.haversine_km(s.lat, s.lon, L.lat, L.lon)
+    members = L[(d <= 1.5) | (L.lsoa21 == s.lsoa21)].lsoa21
+    dec = raw_iod25.set_index("lsoa21").loc[list(members), "idaci_decile"].astype(int)
+    assert me.n_lsoas == len(members)
+    assert me.idaci_share_20 == pytest.approx(100 * (dec <= 2).mean())
+    assert me.idaci_decile_nbhd == sorted(dec)[(len(dec) - 1) // 2]
+    prof = nb.profile(int(me.urn), 1.5, index="iod2025")
+    assert set(prof["lsoas"].lsoa21) == set(members)
+    assert list(prof["deciles"].idaci_lsoas) == [int((dec == k).sum()) for k in range(1, 11)]
+    # the map: Hertfordshire's 2021 LSOAs are those of its ten districts in File 3
+    kind, rows = nb.lsoa21_layer_rows("919", "idaci")
+    assert kind == "polygons"
+    assert set(rows.lsoa21) == set(raw_iod25[raw_iod25.lad.isin(HERTS_DISTRICTS)].lsoa21)
+    assert rows.lsoa21.nunique() == 713
+    by_decile = nb.outcomes_by_decile(4, "att8_vs_national_other", 2023, la_code="919", index="iod2025")
+    assert by_decile.attrs["index"] == "iod2025" and by_decile.schools.sum() > 40
+
+
+def test_the_prediction_on_iod2025_receives_the_share_in_deciles_1_and_2(built_db):
+    p = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, score="idaci", index="iod2025")
+    sc = nb.all_scores(1.5, index="iod2025").set_index("urn")
+    assert np.allclose(p.neighbourhood_score, sc.loc[p.urn, "idaci_share_20"].round(4))
+    assert p.neighbourhood_score.between(0, 100).all()
+    assert "most deprived 20%" in p.attrs["model"]["text"] and p.attrs["model"]["index"] == "iod2025"
+
+
+def _xlsx(path: Path, rows: list[list], sheet: str = "IMD25") -> Path:
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["English Indices of Deprivation 2025"])
+    ws = wb.create_sheet(sheet)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def test_an_xlsx_in_another_layout_fails_naming_file_and_sheet(tmp_path):
+    from equity import build
+    src = tmp_path / "src"
+    src.mkdir()
+    # a title row above the header (the header moved to row 3)
+    _xlsx(src / "imd_2025.xlsx", [["Index of Multiple Deprivation 2025"], [],
+                                  ["LSOA code (2021)", "LSOA name (2021)", "Index of Multiple Deprivation (IMD) Rank",
+                                   "Index of Multiple Deprivation (IMD) Decile"], ["E01000001", "City of London 001A", 26525, 8]])
+    with pytest.raises(IngestError, match=r"imd_2025\.xlsx.*sheet 'IMD25' is not in the IoD2025 layout.*row 3"):
+        build.build([src], tmp_path / "a.duckdb")
+    # 2011 codes and scores only
+    (src / "imd_2025.xlsx").unlink()
+    _xlsx(src / "scores.xlsx", [["LSOA code (2011)", "IMD score"], ["E01000001", 6.2]], sheet="Scores")
+    with pytest.raises(IngestError, match=r"scores\.xlsx.*sheet 'Scores'.*'LSOA code \(2011\)'"):
+        build.build([src], tmp_path / "b.duckdb")
+
+
+def test_a_bad_decile_in_the_xlsx_names_file_sheet_row_and_column(tmp_path):
+    from equity.sources import iod2025
+    f = _xlsx(tmp_path / "f1.xlsx", [["LSOA code (2021)", "Index of Multiple Deprivation (IMD) Rank",
+                                      "Index of Multiple Deprivation (IMD) Decile"],
+                                     ["E01000001", 26525, 8], ["E01000002", 31203, 11]])
+    with pytest.raises(IngestError, match=r"f1\.xlsx, row 2, column Index of Multiple Deprivation \(IMD\) Decile: "
+                                          r"sheet 'IMD25': 11 is not a decile"):
+        iod2025.read_workbook(f)
+    # and a workbook that mentions no LSOA (DfE's abbreviations) is not taken for an IoD file
+    assert not iod2025.IoD2025Workbook().recognise_path(RAW / "dfe_north_yorks_englishdevil" / "abbreviations.xlsx")
+    assert iod2025.IoD2025Workbook().recognise_path(FILE1)
+
+
+def test_page_hertfordshire_on_iod2025_draws_2021_lsoas_offline_and_says_why_deciles(built_db):
+    at = _page(la="919")
+    assert not at.exception
+    assert at.radio(key="iod").value == "auto"
+    spec = _deck(at)
+    layers = {l["id"]: l for l in spec["layers"]}
+    assert layers["lsoas"]["@@type"] == "PolygonLayer"
+    assert len({r["tip"].split("(")[1].split(")")[0] for r in layers["lsoas"]["data"]}) == 713
+    assert not spec.get("mapStyle") and spec.get("mapProvider") in (None, "")
+    assert "713 2021 LSOAs are shaded by IoD2025" in _map_sentence(at)
+    assert any("not scores" in i.value and "never averaged" in i.value for i in at.info)
+    urn = int(nb.all_scores(1.5, index="iod2025").query("la_code == '919'").sort_values("urn").urn.iloc[0])
+    at = _page(la="919", urn=str(urn))
+    assert not at.exception
+    prof = nb.profile(urn, 1.5, index="iod2025")
+    metric = next(m for m in at.metric if m.label.startswith("Most deprived 20%, IDACI"))
+    assert metric.value == f"{prof['share_20']['idaci']:.0f}%"
+    old = _page(la="919", iod="iod2019")
+    assert not old.exception and "LSOAs are shaded by IoD2019" in _map_sentence(old)
+
+
+HERTS_2024_25 = Path("/work/shared/data/raw/dfe_csp_herts_jshi12/2024-2025")
+
+
+@pytest.fixture(scope="module")
+def herts_db(built_db, tmp_path_factory) -> Path:
+    """The bundle plus Hertfordshire's 2024/25 KS4 and KS2 files: the bundled database when they are
+    bundled already, else a build with copies named with their year."""
+    if list(RAW.rglob("919_ks4final.csv*")):
+        return built_db
+    if not HERTS_2024_25.exists():
+        pytest.skip("Hertfordshire's 2024/25 files are neither bundled nor in the shared folder")
+    from equity import build
+    src = tmp_path_factory.mktemp("herts")
+    for name in ("919_ks4final.csv", "919_ks2final.csv"):
+        (src / f"2024-2025_{name}").write_bytes((HERTS_2024_25 / name).read_bytes())
+    path = tmp_path_factory.mktemp("db") / "herts.duckdb"
+    build.build([RAW, src], path)
+    return path
+
+
+@pytest.mark.parametrize("ks,measure", [(4, "att8"), (2, "rwm_exp")])
+def test_beyond_school_analysis_runs_on_2024_25_results_with_iod2025(herts_db, ks, measure):
+    assert nb.default_index(2024, path=herts_db) == "iod2025"
+    shown = _sql(herts_db, """select r.urn from school_result_shown r join school s using (urn)
+                              where r.key_stage = ? and r.start_year = 2024 and r.measure = ?
+                                and r.pupil_group = 'disadvantaged' and r.value is not null and r.cohort > 0
+                                and s.lat is not null""", [ks, measure])
+    p = nb.predicted_vs_actual(ks, measure, 2024, score="idaci", index="iod2025", path=herts_db)
+    assert set(p.urn) == set(shown.urn) and len(p) > 50
+    assert set(p.la_code) == {"919"}
+    sc = nb.all_scores(1.5, path=herts_db, index="iod2025").set_index("urn")
+    assert np.allclose(p.neighbourhood_score, sc.loc[p.urn, "idaci_share_20"].round(4))
+    byd = nb.outcomes_by_decile(ks, measure, 2024, la_code="919", index="iod2025", path=herts_db)
+    assert byd.schools.sum() == len(p)
+    d = sc.loc[p.urn, "idaci_decile_nbhd"]
+    assert list(byd.schools) == [int((d == k).sum()) for k in range(1, 11)]

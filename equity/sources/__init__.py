@@ -10,10 +10,13 @@ from pathlib import Path
 
 from ..errors import IngestError, SkippedFile
 from ..sniff import sniff
-from . import geography, la_tables, ofsted_mi, performance_tables, statistics_service, tables
+from . import geography, iod2025, la_tables, ofsted_mi, performance_tables, statistics_service, tables
 
 LOADERS = [performance_tables.LOADER, statistics_service.LOADER, *tables.LOADERS]
 LOADERS += la_tables.LOADERS  # LA indicators: SMC, LG Inform, statistical neighbours, FSM
+# IoD2025, 2021 LSOA look-ups and boundaries: before geography, whose GeoJSON loader would take 2021
+# LSOA polygons for 2011 ones
+LOADERS += iod2025.LOADERS
 LOADERS += geography.LOADERS  # IoD2019 deprivation, LSOA centroids and boundaries, look-ups
 LOADERS += ofsted_mi.LOADERS  # Ofsted management information: report cards, graded and ungraded inspections
 

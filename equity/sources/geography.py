@@ -672,7 +672,9 @@ def checks(ctx) -> None:
     w, r = ctx.writer, ctx.report
     n = int(w.fetch_text("select count(*) n from lsoa").n[0])
     if n == 0:
-        r.warn("LSOA deprivation", "no IoD2019 LSOA files were loaded: the neighbourhood page has no data", 0)
+        r.warn("LSOA deprivation", "no IoD2019 LSOA files were loaded: the neighbourhood page has no IoD2019 data", 0)
+        from . import iod2025
+        iod2025.checks(ctx)
         return
     s = w.fetch_text("""select count(*) n, count(imd_score) imd, count(idaci_score) idaci, count(lat) n_loc,
                           count(*) filter (where idaci_score_source = 'published') pub,
@@ -708,3 +710,5 @@ def checks(ctx) -> None:
     loc = int(w.fetch_text("select count(*) n from school where location_source = 'lsoa_centroid'").n[0])
     r.ok("schools located at their LSOA centroid", f"{loc:,} schools with no postcode coordinates are placed at "
          "their LSOA's population-weighted centroid (flagged location_source = 'lsoa_centroid')", loc)
+    from . import iod2025
+    iod2025.checks(ctx)  # IoD2025 on 2021 LSOAs and schools' 2021 LSOAs
