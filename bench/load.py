@@ -15,7 +15,7 @@ is from the user's action to the run's end (for the first view, from the shell r
 *error* is a view that did not finish: an exception shown in the page, a page not found, a compile
 error, no answer within the timeout, or a lost connection that could not be re-made.
 
-The stack run kills one replica (SIGKILL) half-way through (by page views). Its users' WebSockets
+The stack run kills one replica (SIGKILL) half-way through (when half the page views are done). Its users' WebSockets
 close; like the Streamlit frontend, they reconnect and rerun the page they were on, and nginx
 sends them to another replica. Such a view counts once, with the reconnect in its time
 (``reconnects`` says how many). The database is ``$EQUITY_DB``, else the bundled one
@@ -255,7 +255,7 @@ async def run_phase(base: str, users: int, views: int, think: float, timeout: fl
     stop_at = phase.started + budget
 
     async def killer():
-        while len(phase.views) < views // 2:
+        while len(phase.views) < users * (actions + 1) // 2:  # half of the views the users will make
             await asyncio.sleep(0.2)
         phase.killed = f"{kill()} after {len(phase.views)} page views"
 
@@ -285,12 +285,15 @@ def main(argv=None) -> int:
     ap.add_argument("--think", type=float, default=3.0, help="mean seconds a user reads a page (default 3)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds a page view may take (default 120)")
     ap.add_argument("--budget", type=float, default=540.0, help="seconds each run may last (default 540)")
+    ap.add_argument("--limit", type=float, default=1200.0,
+                    help="seconds the whole test may last, database build excluded (default 1200)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="end with one JSON line (always printed last)")
     a = ap.parse_args(argv)
     from equity.serve import Stack
 
     path = _database()
+    began = time.monotonic()
     result = {}
     load = {}
     for name, stack in (("single", Stack(replicas=1, db=path, proxy=False)),
@@ -303,7 +306,9 @@ def main(argv=None) -> int:
                     r.proc.kill()
                     return f"replica 0 (127.0.0.1:{r.port}) killed"
             load[f"{name}_start"] = os.getloadavg()
-            coro = run_phase(stack.url, a.users, a.views, a.think, a.timeout, a.budget, a.seed, kill)
+            # the stack's start and stop and the restart wait take time of their own: keep 90 s for them
+            budget = min(a.budget, a.limit - (time.monotonic() - began) - 90)
+            coro = run_phase(stack.url, a.users, a.views, a.think, a.timeout, budget, a.seed, kill)
             phase = asyncio.run(coro)
             load[f"{name}_end"] = os.getloadavg()
             if name == "stack":

@@ -88,6 +88,7 @@ class Stack:
     _stopping: threading.Event = field(default_factory=threading.Event)
     _supervisor: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    failed: str = ""  # why the stack stopped by itself (nginx died), if it did
 
     @property
     def url(self) -> str:
@@ -184,6 +185,7 @@ class Stack:
                             print(f"replica {r.index} (port {r.port}) {why}: restarting", file=sys.stderr)
                         self._spawn(r)
             if self.nginx is not None and self.nginx.poll() is not None and not self._stopping.is_set():
+                self.failed = f"nginx exited ({self.nginx.returncode})"
                 print(f"nginx exited ({self.nginx.returncode}):\n{_tail(self.prefix / 'error.log')}", file=sys.stderr)
                 self._stopping.set()
 
@@ -252,5 +254,5 @@ def main(args) -> int:
         pass
     finally:
         stack.stop()
-    print("Stopped.", file=sys.stderr)
-    return 0
+    print(f"Stopped: {stack.failed}." if stack.failed else "Stopped.", file=sys.stderr)
+    return 1 if stack.failed else 0

@@ -143,3 +143,34 @@ def test_dead_replica_is_restarted_and_its_users_served(stack):
         time.sleep(1)
     status, body, _ = get(f"{stack.url}/", cookie)
     assert status == 200 and '<div id="root">' in body
+
+
+def test_serve_command_starts_and_stops_the_stack(built_db, tmp_path):
+    """`python -m equity serve` runs until SIGTERM, then leaves no replica or nginx behind."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from equity.serve import ROOT, free_port
+    port = free_port()
+    out = tmp_path / "serve.out"
+    with open(out, "wb") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "equity", "serve", "--replicas", "1", "--port", str(port),
+                                 "--db", str(built_db)], cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while "Serving" not in out.read_text():
+            assert proc.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, "serve did not start within 180 s"
+            time.sleep(0.5)
+        replica_port = int(re.search(r"replicas on ports (\d+)", out.read_text()).group(1))
+        status, body, headers = get(f"http://127.0.0.1:{port}/_stcore/health")
+        assert (status, body) == (200, "ok") and served_by(headers) == f"127.0.0.1:{replica_port}"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Stopped." in out.read_text()
+    assert not healthy(replica_port) and not healthy(port)
