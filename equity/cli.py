@@ -1,6 +1,6 @@
 """Command line: ``python -m equity <command>``.
 
-Commands: ``build`` (this module), ``synth``, and one per feature module: every module named
+Commands: ``build`` (this module), ``synth``, ``serve`` (``equity/serve.py``), and one per feature module: every module named
 ``equity/cli_<feature>.py`` with a ``register(subparsers)`` function adds its own.
 """
 from __future__ import annotations
@@ -39,6 +39,11 @@ def _synth(args) -> int:
     return synth.main(args.rest) or 0
 
 
+def _serve(args) -> int:
+    from . import serve
+    return serve.main(args)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m equity", description="Equity dashboard data tools")
     sub = p.add_subparsers(dest="command", required=True)
@@ -53,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
                        add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=_synth)
+    v = sub.add_parser("serve", help="run N app processes behind nginx (sticky sessions, restarts, health checks)")
+    v.add_argument("--replicas", type=int, default=2, help="number of Streamlit processes (default 2)")
+    v.add_argument("--port", type=int, default=8500, help="nginx's port (default 8500)")
+    v.add_argument("--host", default="127.0.0.1", help="nginx's address (default 127.0.0.1)")
+    v.add_argument("--db", help="database file every replica reads (default $EQUITY_DB or data/equity.duckdb)")
+    v.set_defaults(func=_serve)
     pkg = Path(__file__).parent
     for mod in sorted(m.name for m in pkgutil.iter_modules([str(pkg)]) if m.name.startswith("cli_")):
         importlib.import_module(f"equity.{mod}").register(sub)
