@@ -46,6 +46,14 @@ def latest_year(la_code: str, key_stage: int, path=None) -> int | None:
     return None if hit.empty else int(hit.latest_year.iloc[0])
 
 
+def default_year(years, la_code: str, key_stage: int, path=None) -> int:
+    """Which of ``years`` (newest first) a page opens on for an LA: the newest one not after the LA's
+    latest year of results, so an LA whose latest results are older than another LA's does not open on
+    an empty year; ``years[0]`` when the LA has none."""
+    last = latest_year(la_code, key_stage, path)
+    return next((int(y) for y in years if last is None or int(y) <= last), int(years[0]))
+
+
 def default_la(path=None) -> str | None:
     """The LA a newcomer sees first: the one with the most recent results (any key stage), the most
     schools with results that year breaking a tie."""

@@ -14,7 +14,7 @@ import pydeck as pdk
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from equity import db, style
+from equity import db, latest, style
 from equity import neighbourhoods as nb
 from equity import ofsted as ofsted_rules
 from equity.measures import MEASURES
@@ -135,7 +135,7 @@ if not measures:
 measure = _coded(st.sidebar.selectbox, "Measure", measures, "measure", measures[0],
                  format_func=lambda m: MEASURES[m].label)
 years = sorted(my[my.measure == measure].start_year.astype(int), reverse=True)
-year = _coded(st.sidebar.selectbox, "Year", years, "year", years[0], format_func=label)
+year = _coded(st.sidebar.selectbox, "Year", years, "year", latest.default_year(years, la, ks), format_func=label)
 auto_index = nb.default_index(int(year))
 index_choice = _coded(st.sidebar.radio, "Deprivation index", ["auto", "iod2025", "iod2019"], "iod", "auto",
                       format_func=lambda v: f"Matched to the year ({nb.INDEXES[auto_index]})" if v == "auto"

@@ -109,3 +109,15 @@ def test_data_page_says_what_is_current(built_db):
     assert not any(w.startswith("KS4 performance table") for w in warnings)
     # the same data read in 2019 would be current: the warning follows the date
     assert not any(w.startswith("Ofsted") for w in catalogue.currency_warnings(today=dt.date(2020, 6, 1)))
+
+
+def test_default_year_is_the_newest_the_la_has(built_db):
+    """Surrey's latest KS4 school results are older than Hertfordshire's 2024/25: a page listing every
+    year held opens Surrey on a year it has results for, Hertfordshire on 2024/25."""
+    from equity import latest
+    years = [2024, 2023, 2018, 2017]
+    assert latest.default_year(years, "919", 4) == 2024
+    surrey = latest.latest_year("936", 4)
+    assert surrey is not None and surrey < 2024
+    assert latest.default_year(years, "936", 4) == max(y for y in years if y <= surrey)
+    assert latest.default_year(years, "999", 4) == 2024  # an LA with no results: the newest year
