@@ -8,7 +8,8 @@ import pandas as pd
 
 from . import build, db
 from .report import load as load_report
-from .years import BREAKS, label
+from .breaks import BREAKS
+from .years import label
 
 # What we actually hold with the disadvantaged split (shown on the Data page and in the README).
 HOLDINGS = pd.DataFrame([

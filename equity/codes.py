@@ -31,6 +31,8 @@ STATUS_OK = "ok"
 STATUS_BLANK = "blank"
 STATUS_UNKNOWN = "unknown"
 STATUS_SMALL = "small_cohort"  # set when we hide a value for a group of fewer than 6 pupils
+STATUS_NO_PUPILS = "no_pupils"  # the group has no pupils: a printed 0% is no value
+STATUS_COMPLEMENT = "hidden_complement"  # hidden so a hidden small group cannot be rebuilt by differencing
 
 MEANINGS = {v[0]: v[1] for v in KNOWN.values()}
 MEANINGS.update({
@@ -38,6 +40,9 @@ MEANINGS.update({
     STATUS_BLANK: "blank in the source file",
     STATUS_UNKNOWN: "an unrecognised code in the source file (see the ingest report)",
     STATUS_SMALL: "hidden: fewer than 6 pupils in the group",
+    STATUS_NO_PUPILS: "no pupils in this group (a printed 0% is not a result)",
+    STATUS_COMPLEMENT: "hidden: the other group has fewer than 6 pupils, and this figure with the all-pupils one "
+                       "would reveal it (DfE's secondary suppression)",
 })
 
 MIN_COHORT_SHOWN = 6  # never show a figure for a group of fewer than 6 pupils

@@ -100,8 +100,13 @@ def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.
             fig.add_trace(go.Scatter(x=lim.n, y=lim[col], mode="lines", name=name, legendgroup=name, showlegend=show,
                                      line=dict(color="#777777", dash=dash, width=1), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[lim.n.min(), lim.n.max()], y=[f["target"]] * 2, mode="lines",
-                             name=f"centre: {f['target_source']}", line=dict(color=AREA_COLOURS["la"], width=2),
+                             name=f"centre: {f['target_source']}", line=dict(color="#333333", width=2),
                              hoverinfo="skip"))
+    if f.get("reference") is not None:
+        fig.add_trace(go.Scatter(x=[lim.n.min(), lim.n.max()], y=[f["reference"]] * 2, mode="lines",
+                                 name=f"reference: {f['reference_source']}",
+                                 line=dict(color=AREA_COLOURS["la"], width=2, dash="dashdot"),
+                                 hoverinfo="skip"))
     unit = MEASURES[measure].unit
     fmt = ".2f" if unit == "score" else ".1f"
     cats = [("within the limits", ~pts.outside_95, NEUTRAL, "circle"),

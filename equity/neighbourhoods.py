@@ -41,14 +41,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import db
+from . import db, stats
 from .measures import MEASURES
 from .years import label
 
 RADIUS_KM = 1.5
 MIN_RADIUS_KM, MAX_RADIUS_KM = 0.5, 5.0
 EARTH_KM = 6371.0088
-Z95 = 1.959964
+Z95 = stats.Z95
 
 PROXY_NOTE = ("A school's location stands in for where its pupils live: we do not hold pupils' home postcodes, "
               "so a school that draws pupils from further away (faith, selective, rural schools) may serve "
@@ -342,11 +342,9 @@ def _sampling_se(measure: str, value, cohort, ci_low, ci_high) -> tuple[np.ndarr
     se = np.full(v.shape, np.nan)
     how = "spread of schools around the line, scaled by 1/sqrt(disadvantaged pupils)"
     if MEASURES[measure].unit == "percent":
-        p = (v / 100 * n + 1) / (n + 2)  # one success and one failure added: 0% and 100% still carry noise
-        with np.errstate(invalid="ignore", divide="ignore"):
-            se = 100 * np.sqrt(p * (1 - p) / n)
+        se = stats.standard_error(measure, v, n)  # the one rule (equity.stats): binomial, 0% and 100% still noisy
         how = "binomial error of a percentage of the school's disadvantaged pupils"
-    ci = (np.asarray(ci_high, dtype=float) - np.asarray(ci_low, dtype=float)) / (2 * Z95)
+    ci = stats.se_from_ci(ci_low, ci_high)
     if np.isfinite(ci).any():
         se = np.where(np.isfinite(ci) & (ci > 0), ci, se)
         how = "the school's published 95% confidence interval"
@@ -405,7 +403,9 @@ def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius
                         "actual": df.disadvantaged.to_numpy(), "predicted": np.round(pred, 2),
                         "difference": np.round(diff, 2), "se": np.round(se, 3),
                         "low": np.round(diff - Z95 * se, 2), "high": np.round(diff + Z95 * se, 2)})
-    out["verdict"] = np.select([out.low > 0, out.high < 0], ["above prediction", "below prediction"], "in line")
+    beyond = stats.beyond_noise(diff, se)  # the one noise test (equity.stats)
+    out["verdict"] = np.select([beyond & (diff > 0), beyond & (diff < 0)], ["above prediction", "below prediction"],
+                               "in line")
     if la_code:
         out = out[out.la_code == str(la_code)]
     better = "higher" if MEASURES[measure].higher_is_better else "lower"

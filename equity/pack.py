@@ -49,7 +49,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import db, profile, years
+from . import breaks, db, profile, years
 from .measures import MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
 
@@ -378,7 +378,7 @@ def _scope_rows(scope: Scope, path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _comparable(a: int, b: int, ks: int, measure: str) -> bool:
-    return not [r for r in years.breaks_between(a, b, ks, measure) if r != "years missing between them"]
+    return breaks.comparable(a, b, ks, measure)
 
 
 def default_since(scope: Scope, path=None) -> dict[int, tuple[int, int]]:
@@ -895,10 +895,8 @@ def _notes_slide(scope: Scope, anonymised: bool) -> Slide:
         "Gap to national other pupils (DIFFN) = the school's disadvantaged pupils minus all non-disadvantaged pupils in "
         "England: DfE's own yardstick, fairer for schools with few non-disadvantaged pupils.",
     ]
-    for after, stages, measures, why in years.BREAKS:
-        if set(stages) & set(scope.key_stages):
-            bullets.append(f"Break before {years.label(after)} (KS{'/'.join(map(str, stages))}"
-                           f"{', ' + ', '.join(measures) if measures else ''}): {why}. Lines are not drawn across it.")
+    bullets += [b + (" Lines are not drawn across it." if b.startswith("Break") else "")
+                for b in breaks.notes(scope.key_stages)]
     if anonymised:
         bullets.append("School names are replaced by letters (School A, B...) consistently through the pack; "
                        "URNs and postcodes are left out.")

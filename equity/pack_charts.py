@@ -1,7 +1,7 @@
 """Charts shared by the school profile page, meeting mode and the meeting packs, and their static
 rendering (Plotly figure -> PNG) for the PDF and PowerPoint packs.
 
-Trend charts never draw a line across a break in the series (``equity.years.breaks_between``):
+Trend charts never draw a line across a break in the series (``equity.breaks.breaks_between``):
 each run of comparable years is its own line segment, and a dotted vertical rule marks the break.
 
 Static rendering uses kaleido 1.x with the **system** Chromium (``$BROWSER_PATH``, else
@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import style, years
+from . import breaks, style, years
 from .measures import MEASURES
 
 FONT = "DejaVu Sans, Arial, sans-serif"
@@ -44,7 +44,7 @@ def segments(df: pd.DataFrame, key_stage: int, measure: str, by: list[str] | tup
         g = g.sort_values(year_col).copy()
         seg, prev, labels = 0, None, []
         for y in g[year_col]:
-            if prev is not None and years.breaks_between(int(prev), int(y), key_stage, measure):
+            if prev is not None and breaks.breaks_between(int(prev), int(y), key_stage, measure):
                 seg += 1
             labels.append(seg)
             prev = y
@@ -59,7 +59,7 @@ def break_marks(start_years, key_stage: int, measure: str) -> list[tuple[float, 
     ys = sorted({int(y) for y in start_years})
     marks = []
     for a, b in zip(ys, ys[1:]):
-        reasons = [r for r in years.breaks_between(a, b, key_stage, measure) if r != "years missing between them"]
+        reasons = breaks.real_breaks(a, b, key_stage, measure)
         if reasons:
             marks.append(((a + b) / 2, reasons[0].split(";")[0]))
     return marks

@@ -229,7 +229,7 @@ def test_estimates_are_labelled_and_never_replace_published_rows(built_db):
 
 def test_breaks_are_never_bridged(built_db):
     from equity import gap_charts, gaps
-    from equity.years import BREAKS
+    from equity.breaks import BREAKS
     # Attainment 8: 2015/16 (old scale) never joined to 2016/17
     lines, brks = gaps.trend_lines("936", 4, "att8", view="groups")
     for _, sub in lines.groupby(["series", "segment"]):
@@ -292,17 +292,17 @@ def test_funnel_limits_narrow_as_cohorts_grow(built_db):
     w95, w998 = lim.hi95 - lim.lo95, lim.hi998 - lim.lo998
     assert (np.diff(w95) < 0).all() and (np.diff(w998) < 0).all() and (w998 > w95).all()
     assert np.allclose((lim.hi95 + lim.lo95) / 2, 40.0)
-    f = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged")
+    f = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged", allow_between_school=False)
     L = f["limits"].sort_values("n")
     assert (np.diff(L.hi95 - L.lo95) <= 1e-12).all()
     pts = f["points"]
-    assert len(pts) > 20 and f["target_source"] == "LA (published)"
+    assert len(pts) > 20 and f["reference_source"] == "LA (published)" and f["target_source"].startswith("estimate")
     outside = (pts.y < pts.lo95) | (pts.y > pts.hi95)
     assert (outside == pts.outside_95).all()
     assert set(f["outliers"].urn) == set(pts[pts.outside_95].urn)
     # allowing for real between-school differences can only widen the limits
-    g = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged", allow_between_school=True)
-    assert g["tau2"] >= 0 and g["outliers"].shape[0] <= f["outliers"].shape[0]
+    g = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged")  # the default allows for them
+    assert g["allow_between_school"] and g["tau2"] >= 0 and g["outliers"].shape[0] <= f["outliers"].shape[0]
 
 
 def test_suppressed_values_stay_missing(built_db):
