@@ -33,7 +33,7 @@ Noise (standard errors)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -257,6 +257,12 @@ def _finish_wide(w: pd.DataFrame, key_stage: int, england_other: dict, diffn: di
     w["gap_to_national_source"] = ["published (DfE DIFFN)" if p is not None and pd.notna(p) else
                                    ("derived from published rows" if pd.notna(d) else None) for p, d in zip(pub, derived)]
     w["status"] = w.apply(_status_text, axis=1)
+    # the size rule cannot run on a value whose group size is not published (DfE's KS2 2015/16 history
+    # columns): say so beside it, on the page and in the CSV
+    unknown = [w[g].notna() & w[f"n_{g}"].isna() for g in ("disadvantaged", "other")]
+    for g, mask in zip(("disadvantaged", "other"), unknown):
+        note = f"{g}: number of pupils not published (size unknown)"
+        w.loc[mask, "status"] = np.where(w.loc[mask, "status"] == "ok", note, w.loc[mask, "status"] + "; " + note)
     only_diffn = w["gap"].isna() & w["disadvantaged"].isna() & w["gap_to_national_other"].notna()
     w.loc[only_diffn, "status"] = "only DfE's gap to national other pupils is published"
     return w
@@ -466,6 +472,7 @@ class Trend:
     verdict: str        # 'closing', 'widening', 'no clear change', 'only one comparable year', 'no data'
     years: int
     breaks: list[str]   # reasons for breaks that cut the series before the run
+    cautions: list[str] = field(default_factory=list)  # e.g. reformed GCSEs between the two years
 
     def describe(self, unit: str = "points") -> str:
         if self.change is None:
@@ -491,7 +498,17 @@ def trend(years, values, ses, key_stage: int, measure: str, kind: str = "gap") -
     if df.empty:
         return Trend(None, None, None, None, None, None, False, "no data", 0, [])
     df = df.sort_values("y").drop_duplicates("y", keep="last")
-    runs, brks = segments(df.y, key_stage, measure)
+    # runs of comparable years: split at breaks only (a missing year stops a line, not a comparison), so the
+    # first year matches the profile's "earliest comparable year" (equity.breaks.comparable)
+    runs, brks = [], []
+    for y in (int(v) for v in df.y):
+        why = _breaks.real_breaks(runs[-1][-1], y, key_stage, measure) if runs else []
+        if runs and not why:
+            runs[-1].append(y)
+        else:
+            if runs:
+                brks.append({"after": runs[-1][-1], "before": y, "reasons": why})
+            runs.append([y])
     run = runs[-1]
     cut = [r for b in brks if b["before"] <= run[0] for r in b["reasons"]]
     sub = df[df.y.isin(run)]
@@ -508,7 +525,8 @@ def trend(years, values, ses, key_stage: int, measure: str, kind: str = "gap") -
         verdict = ("widening" if behind > 0 else "closing") if sig else "no clear change"
     else:
         verdict = ("rising" if change > 0 else "falling") if sig else "no clear change"
-    return Trend(int(f.y), int(l.y), float(f.v), float(l.v), change, se, sig, verdict, len(sub), cut)
+    return Trend(int(f.y), int(l.y), float(f.v), float(l.v), change, se, sig, verdict, len(sub), cut,
+                 _breaks.cautions(int(f.y), int(l.y), key_stage, measure))
 
 
 def gap_trend(table: pd.DataFrame, measure: str, key_stage: int, column: str = "gap") -> Trend:
@@ -901,6 +919,8 @@ def trend_sentence(la_code: str, key_stage: int, measure: str, path=None) -> str
         s += f" The gap {t.describe(m.unit)}."
     if t.breaks:
         s += f" Earlier years are not compared: {t.breaks[-1]}."
+    if t.cautions and t.change is not None:
+        s += f" Caution: {t.cautions[0]}."
     return s
 
 

@@ -49,7 +49,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import breaks, db, profile, years
+from . import breaks, db, gaps, profile, years
 from .measures import MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
 
@@ -545,9 +545,10 @@ def _published_trend(la_codes, key_stage: int, measure: str, path) -> pd.DataFra
     return d
 
 
-def _la_trend_sentence(d: pd.DataFrame, la_code: str, name: str, key_stage: int, measure: str) -> str:
+def _la_trend_sentence(d: pd.DataFrame, la_code: str, name: str, key_stage: int, measure: str, path=None) -> str:
     """The latest year's published values for the LA's disadvantaged and other pupils, the gap
-    against England's, and the change since the earliest comparable year."""
+    against England's, and the change over the latest comparable years, tested against its noise
+    (:func:`equity.gaps.gap_trend`, the same verdict as the Gap trends page)."""
     m = MEASURES[measure]
     la = d[(d.area_code == la_code)].pivot_table(index="start_year", columns="pupil_group", values="value")
     en = d[(d.area_code == "england")].pivot_table(index="start_year", columns="pupil_group", values="value")
@@ -566,13 +567,10 @@ def _la_trend_sentence(d: pd.DataFrame, la_code: str, name: str, key_stage: int,
         text += (f", {fmt_diff(measure, abs(gap) - abs(eg))} {word} than England's {fmt_diff(measure, eg)}"
                  if word != "unchanged" else f", the same as England's")
     text += "."
-    earlier = [int(x) for x in la.index if x < y and _comparable(int(x), y, key_stage, measure)]
-    if earlier:
-        y0 = earlier[0]
-        g0 = la.loc[y0, "other"] - la.loc[y0, "disadvantaged"]
-        word = compare_words(measure, gap, g0)
-        text += (f" In {years.label(y0)} it was {fmt_diff(measure, g0)}, so the gap is "
-                 f"{'unchanged' if word == 'unchanged' else word + ' now'}.")
+    # the change: the one trend and noise test of the Gap trends page (equity.gaps.gap_trend, equity.stats)
+    t = gaps.gap_trend(gaps.area_gaps(la_code, key_stage, [measure], estimates=False, path=path), measure, key_stage)
+    if t.change is not None:
+        text += f" The gap {t.describe(m.unit)}."
     return text
 
 
@@ -605,7 +603,7 @@ def _la_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
             table = d.pivot_table(index=["academic_year"], columns=["area_code", "pupil_group"], values="value")
             table.columns = [f"{'England' if a == 'england' else name} {g}" for a, g in table.columns]
             slides.append(Slide(f"KS{ks}: {MEASURES[m].label}, {name} against England",
-                                _la_trend_sentence(d, la, name, ks, m), figure=fig, table=table.reset_index().round(2),
+                                _la_trend_sentence(d, la, name, ks, m, path), figure=fig, table=table.reset_index().round(2),
                                 note="DfE's published LA and England (state-funded schools) figures, as published. "
                                      "No line is drawn across a break in the series."))
     # schools: DfE's gap to national other pupils (every school in England, 2023/24) and the
