@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .measures import MEASURES
+from .pack_charts import provisional_marks
 from .style import AREA_COLOURS, GROUP_COLOURS, HIGHLIGHT, NEUTRAL
 
 SCHOOL_PALETTE = ["#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#999999"]
@@ -68,6 +69,7 @@ def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str =
             hovertemplate=f"<b>{series}</b><br>%{{customdata[0]}}: %{{y:{fmt}}}<br>pupils: %{{customdata[1]:,.0f}}"
                           "<br>%{customdata[2]}<extra></extra>"))
         shown.add(name)
+    provisional_marks(fig, df)
     years = sorted(df.start_year.unique())
     labels = dict(zip(df.start_year, df.academic_year))
     for b in breaks:

@@ -849,7 +849,7 @@ def trend_lines(la_code: str, key_stage: int, measure: str, view: str = "groups"
     ``view``: ``'groups'`` (the groups' values), ``'gap'`` or ``'gap_to_national_other'``. Columns:
     ``series`` (legend label), ``area_kind`` ('la', 'england', 'school'), ``area_code``, ``group``,
     ``start_year``, ``academic_year``, ``value``, ``n`` (pupils behind the value), ``source``,
-    ``segment`` (points in one segment may be joined; a new segment starts after a break). Also returns
+    ``version`` ('provisional' where DfE's figure may still be revised; flagged on the chart), ``segment`` (points in one segment may be joined; a new segment starts after a break). Also returns
     the breaks between consecutive years of the data (for annotations).
     """
     if view not in VIEWS:
@@ -877,10 +877,11 @@ def trend_lines(la_code: str, key_stage: int, measure: str, view: str = "groups"
                 "series": label_, "area_kind": kind, "area_code": code, "area_name": name, "group": grp,
                 "start_year": sub.start_year.astype(int).to_numpy(), "academic_year": sub.academic_year.to_numpy(),
                 "value": sub[c].astype(float).to_numpy(), "n": sub[ncol[c]].astype(float).to_numpy(),
-                "source": sub.source.to_numpy()}))
+                "source": sub.source.to_numpy(),
+                "version": sub["version"].fillna("").astype(str).to_numpy() if "version" in sub else ""}))
     if not frames:
         return pd.DataFrame(columns=["series", "area_kind", "area_code", "area_name", "group", "start_year",
-                                     "academic_year", "value", "n", "source", "segment"]), []
+                                     "academic_year", "value", "n", "source", "version", "segment"]), []
     df = pd.concat(frames, ignore_index=True)
     df = with_segments(df, key_stage, measure, by=["series", "source"])
     _, brks = segments(df.start_year, key_stage, measure)

@@ -65,6 +65,18 @@ def break_marks(start_years, key_stage: int, measure: str) -> list[tuple[float, 
     return marks
 
 
+def provisional_marks(fig: go.Figure, d: pd.DataFrame, y: str = "value") -> None:
+    """Ring the points DfE published as provisional (figures it may still revise), one legend entry."""
+    if "version" not in d:
+        return
+    p = d[d["version"].astype(str).str.lower() == "provisional"]
+    if p.empty:
+        return
+    fig.add_trace(go.Scatter(x=p.start_year.tolist(), y=p[y].tolist(), mode="markers",
+                             name="provisional (DfE may revise)", hoverinfo="skip",
+                             marker=dict(symbol="circle-open", size=16, color="#444444", line=dict(width=1.5))))
+
+
 def _short(text: str, width: int = 28) -> str:
     return "<br>".join(textwrap.wrap(text, width))
 
@@ -126,7 +138,8 @@ def trend_figure(data: pd.DataFrame, key_stage: int, measure: str, title: str, b
 
     ``data`` columns: ``series`` (legend label), ``group`` ('disadvantaged', 'other', 'all': sets
     colour and dash), ``area`` ('school', 'la', 'england', 'predecessor'...: sets marker and width),
-    ``start_year``, ``value``; optional ``ci_low``/``ci_high`` (drawn as error bars) and ``cohort``.
+    ``start_year``, ``value``; optional ``ci_low``/``ci_high`` (drawn as error bars), ``cohort`` and
+    ``version`` (provisional figures are ringed, :func:`provisional_marks`).
     """
     fig = go.Figure()
     d = data.dropna(subset=["value"])
@@ -155,6 +168,7 @@ def trend_figure(data: pd.DataFrame, key_stage: int, measure: str, title: str, b
                 marker=dict(symbol=symbols.get(area, "circle"), size=9 if big else 8, color=colour),
                 hovertemplate=f"{series}: %{{y}}" + (" (%{customdata} pupils)" if custom else "") + "<extra></extra>"))
             first = False
+    provisional_marks(fig, d)
     ys = sorted(d.start_year.unique())
     fig.update_xaxes(tickvals=ys, ticktext=[years.label(int(y)) for y in ys], range=[min(ys) - 0.5, max(ys) + 0.5])
     for x, why in break_marks(ys, key_stage, measure):

@@ -276,13 +276,14 @@ def trend_data(df: pd.DataFrame, measure: str, name: str, groups=("disadvantaged
     Results under a predecessor/successor URN form their own series ('... (predecessor URN n)')."""
     d = df[(df.measure == measure) & df.pupil_group.isin(groups)].copy()
     if d.empty:
-        return pd.DataFrame(columns=["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort"])
+        return pd.DataFrame(columns=["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort",
+                                     "version"])
     suffix = np.where(d.relation == "this school", "",
                       " (" + d.relation.astype(str) + " URN " + d.source_urn.astype(str) + ")")
     d["series"] = [f"{GROUP_LABELS[g]}{s}" for g, s in zip(d.pupil_group, suffix)]
     d["group"] = d.pupil_group
     d["area"] = np.where(d.relation == "this school", "school", "predecessor")
-    return d[["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort"]]
+    return d[["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort", "version"]]
 
 
 def published_comparison(la_code: str, key_stage: int, measure: str, path=None) -> pd.DataFrame:

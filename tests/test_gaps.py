@@ -532,3 +532,19 @@ def test_a_hidden_small_group_cannot_be_rebuilt_by_differencing(built_db):
     assert pd.isna(shown.loc["other", "value"]) and pd.isna(shown.loc["other", "cohort"])
     assert shown.loc["other", "status"] == "hidden_complement"
     assert pd.notna(shown.loc["all", "value"])  # the all-pupils figure stays as published
+
+
+def test_provisional_figures_are_flagged_on_the_trend_charts(built_db):
+    """Issue 13, finding 10: Hampshire's 2018/19 KS4 figures come from DfE's provisional file; the chart rings them."""
+    from equity import gap_charts, gaps, pack_charts, profile
+    lines, brks = gaps.trend_lines("850", 4, "att8", view="groups", groups=("all",))
+    prov = lines[lines.version == "provisional"]
+    assert {(r.area_code, r.start_year) for r in prov.itertuples()} >= {("850", 2018)}
+    assert (lines[lines.start_year < 2018].version == "final").all()
+    fig = gap_charts.trend_figure(lines, brks, "att8")
+    ring = [t for t in fig.data if t.name == "provisional (DfE may revise)"]
+    assert len(ring) == 1 and 2018 in list(ring[0].x)
+    d = profile.published_comparison("850", 4, "att8")
+    d = d[d.pupil_group.isin(["disadvantaged", "other"])]
+    fig2 = pack_charts.trend_figure(d, 4, "att8", "t")
+    assert bool((d.version == "provisional").any()) == any(t.name == "provisional (DfE may revise)" for t in fig2.data)

@@ -183,3 +183,13 @@ def test_page_widgets_url_and_sentences(built_db):
     # what the data allow is said plainly
     text = " ".join(m.value for m in at.markdown)
     assert "only Trafford's list is bundled" in text
+
+
+def test_sources_are_credited_to_the_publisher_of_the_figures_shown(built_db):
+    """Issue 13, finding 10: SMC's KS2 2021/22 figures were credited to LG Inform for the 11 LAs whose
+    all-pupils row came from an LG Inform file, and England's row came from LG Inform beside SMC's LAs."""
+    from equity import la_compare
+    las, eng = la_compare.la_gap_table(2, "rwm_exp", 2021)
+    assert len(las) >= 100
+    assert set(las.source) == {"Social Mobility Commission (from DfE)"}
+    assert eng is not None and eng["source"] == "Social Mobility Commission (from DfE)"
