@@ -81,7 +81,8 @@ MEASURES = {m.key: m for m in [
             "DfE's three-year figure for the higher standard in RWM."),
     Measure("dest_sustained", 4, "Sustained education, apprenticeship or employment", "percent",
             "KS4 destination measure: percentage of the cohort in a sustained destination (education, "
-            "apprenticeship or employment) in the year after KS4."),
+            "apprenticeship or employment) in the year after KS4. Dated by the year the pupils finished KS4 (the "
+            "2018/19 tables report the 2016/17 leavers)."),
     Measure("dest_education", 4, "Sustained education destination", "percent",
             "KS4 destination measure: percentage in sustained education."),
     Measure("dest_not_sustained", 4, "Destination not sustained", "percent",

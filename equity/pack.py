@@ -49,7 +49,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import breaks, db, gaps, profile, years
+from . import breaks, db, gaps, profile, stats, years
 from .measures import MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
 
@@ -413,13 +413,17 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
         for code, nm in areas.items():
             p = pub[(pub.area_code == code) & (pub.key_stage == key_stage) & (pub.measure == m)]
             v = {(g, y): val for g, y, val in zip(p.pupil_group, p.start_year, p.value)}
+            n = {(g, y): c for g, y, c in zip(p.pupil_group, p.start_year, p.cohort)}
+            se = {k: float(stats.standard_error(m, v[k], n[k])) if stats.finite(n.get(k)) else np.nan for k in v}
             d1, d2 = v.get(("disadvantaged", first)), v.get(("disadvantaged", second))
             o1, o2 = v.get(("other", first)), v.get(("other", second))
             if d1 is None and d2 is None:
                 continue
             g1 = o1 - d1 if d1 is not None and o1 is not None and pd.notna(d1) and pd.notna(o1) else np.nan
             g2 = o2 - d2 if d2 is not None and o2 is not None and pd.notna(d2) and pd.notna(o2) else np.nan
-            rows.append({"who": f"{nm} (published)", "measure": MEASURES[m].label, "_m": m,
+            se_change = float(stats.combined_se(*[se.get((g, y), np.nan) for g in ("disadvantaged", "other")
+                                                  for y in (first, second)]))
+            rows.append({"who": f"{nm} (published)", "measure": MEASURES[m].label, "_m": m, "_se_change": se_change,
                          f"disadvantaged {years.label(first)}": d1, f"disadvantaged {years.label(second)}": d2,
                          "change": (d2 - d1) if d1 is not None and d2 is not None else np.nan,
                          f"gap {years.label(first)}": g1, f"gap {years.label(second)}": g2, "_school": False})
@@ -450,7 +454,10 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
                    f"{fmt(m, r[f'disadvantaged {years.label(first)}'])} → "
                    f"{fmt(m, r[f'disadvantaged {years.label(second)}'])}")
             if pd.notna(g1) and pd.notna(g2):
-                txt += f"; gap to other pupils {fmt_diff(m, g1)} → {fmt_diff(m, g2)} ({compare_words(m, g2, g1)})"
+                # the one noise test (equity.stats): a change of the gap is named only beyond its noise
+                verdict = (compare_words(m, g2, g1) if stats.beyond_noise(g2 - g1, r.get("_se_change", np.nan))
+                           else "within the noise" if stats.finite(r.get("_se_change")) else "noise not known")
+                txt += f"; gap to other pupils {fmt_diff(m, g1)} → {fmt_diff(m, g2)} ({verdict})"
             parts.append(txt + ".")
     sch_rows = table[table._school & table.change.notna()]
     if len(sch_rows):
@@ -474,7 +481,7 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
                 up, down = down, up
             parts.append(f"Of {len(both)} schools with {MEASURES[m0].label} for disadvantaged pupils in both years, "
                          f"{up} improved and {down} fell (small groups swing: most single-year changes are within noise).")
-    show = table.drop(columns=["_m", "_school"]).round(2)
+    show = table.drop(columns=["_m", "_school", "_se_change"], errors="ignore").round(2)
     return Slide(title, " ".join(parts) or f"Changes between {years.label(first)} and {years.label(second)}.",
                  table=show, note="LA and England: DfE's published figures. Gap = other minus disadvantaged pupils.")
 
