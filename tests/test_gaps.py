@@ -376,6 +376,11 @@ def test_overview_page_widgets_tiles_and_sentences(built_db):
     assert any("Surrey" in s and "17.5 points" in s for s in surrey), surrey
     other = _sentences(_page("pages/overview.py", {"la": "850", "ks": "4"}))
     assert other != surrey and any("Hampshire" in s for s in other)
+    # the funnel: the between-school allowance is on by default and said so; the sentence keeps its form
+    assert at.checkbox(key="ov_between").value is True
+    funnel = [s for s in surrey if "outside the 95% limits" in s]
+    assert funnel and re.search(r"\d+ above and \d+ below", funnel[0]) and "real differences between schools" in funnel[0]
+    assert "reference line" in funnel[0]
 
 
 def test_overview_view_restored_from_the_url(built_db):
@@ -387,6 +392,7 @@ def test_overview_view_restored_from_the_url(built_db):
     assert at.radio(key="ov_quantity").value == "gap"
     assert at.selectbox(key="ov_year").value == 2017
     assert any("higher standard" in s for s in _sentences(at))
+    assert any(s.startswith("In 2017/18,") and "outside the 95% limits" in s for s in _sentences(at))
 
 
 RWM = "Reading, writing and maths: expected standard"
