@@ -10,7 +10,8 @@ import pandas as pd
 
 from . import build, db
 from .report import load as load_report
-from .years import BREAKS, label
+from .breaks import BREAKS, CAUTIONS
+from .years import label
 
 # What we actually hold with the disadvantaged split (shown on the Data page and in the README).
 HOLDINGS = pd.DataFrame([
@@ -63,10 +64,14 @@ def last_build_attempt(path=None) -> dict | None:
 
 
 def breaks() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"From": label(after), "Key stages": ", ".join(f"KS{k}" for k in stages),
-         "Measures": "all" if measures is None else ", ".join(measures), "Why": why}
-        for after, stages, measures, why in BREAKS])
+    """Every break in a series (lines stop, no change is stated across it) and every caution, from equity.breaks."""
+    rows = [{"Kind": "break", "From": label(after), "Key stages": ", ".join(f"KS{k}" for k in stages),
+             "Measures": "all" if measures is None else ", ".join(measures), "Why": why}
+            for after, stages, measures, why in BREAKS]
+    rows += [{"Kind": "caution", "From": f"{label(start)}–{label(end)}",
+              "Key stages": ", ".join(f"KS{k}" for k in stages), "Measures": ", ".join(measures), "Why": why}
+             for start, end, stages, measures, why in CAUTIONS]
+    return pd.DataFrame(rows)
 
 
 # ---- what is current -----------------------------------------------------------------------------

@@ -37,6 +37,8 @@ STATUS_SMALL = "small_cohort"  # set when we hide a value for a group of fewer t
 # set by the build's plausibility checks (equity/plausibility.py): the cell is kept out, its raw text reported
 STATUS_BAD_NUMBER = "bad_number"
 STATUS_OUT_OF_RANGE = "out_of_range"
+STATUS_NO_PUPILS = "no_pupils"  # the group has no pupils: a printed 0% is no value
+STATUS_COMPLEMENT = "hidden_complement"  # hidden so a hidden small group cannot be rebuilt by differencing
 
 MEANINGS = {v[0]: v[1] for v in KNOWN.values()}
 MEANINGS.update({
@@ -48,6 +50,9 @@ MEANINGS.update({
                        "('1,234', '4,5', '1e3'): not read, because it is ambiguous (see the ingest report)",
     STATUS_OUT_OF_RANGE: "a number outside what the measure can be (a percentage over 100, pupils below 0): "
                          "left out (see the ingest report)",
+    STATUS_NO_PUPILS: "no pupils in this group (a printed 0% is not a result)",
+    STATUS_COMPLEMENT: "hidden: the other group has fewer than 6 pupils, and this figure with the all-pupils one "
+                       "would reveal it (DfE's secondary suppression)",
 })
 
 # A plain number: optional sign, digits with at most one decimal point, optional percent sign.

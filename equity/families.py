@@ -55,7 +55,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from .cache import per_build
-from . import db, stats, years as yrs
+from . import breaks, db, stats, years as yrs
 from .measures import MEASURES
 
 # ---- constants ---------------------------------------------------------------------------------
@@ -89,14 +89,9 @@ MIN_COVERAGE = 0.5  # a variable known for fewer than this share of the pool is 
 MIN_POOL = 2 * MIN_SIZE  # a year needs at least this many schools with the variables to offer families
 CLOSENESS = ("very close", "close", "fair")
 
-# Pupil-level standard deviations used to judge noise where DfE publishes no confidence interval:
-# the standard error of a school's figure is sd / sqrt(pupils). P8 1.28 is what DfE's own 2018/19
-# Progress 8 confidence intervals imply (half-width / 1.96 * sqrt(pupils); tests check it against the
-# data); the KS2 progress values are what the KS2 intervals imply. Attainment 8 (about 20 points)
-# and EBacc APS (about 2.2 points) are approximate national spreads of pupils' scores, on the
-# cautious side for the spread within one school. Percentages use the binomial error instead.
-PUPIL_SD = {"p8": 1.28, "p8_vs_national_other": 1.28, "att8": 20.0, "att8_vs_national_other": 20.0,
-            "ebacc_aps": 2.2, "read_prog": 6.2, "writ_prog": 5.8, "mat_prog": 5.5}
+# Pupil-level standard deviations: a field of the measure catalogue (equity.measures, with its source); the
+# standard error and the noise test are equity.stats'.
+PUPIL_SD = {k: m.pupil_sd for k, m in MEASURES.items() if m.pupil_sd is not None}
 Z95 = stats.Z95
 
 
@@ -600,30 +595,15 @@ def outcome_years(measure: str, key_stage: int = 4, start_year: int | None = Non
     have = set(_measure_years(int(key_stage), measure, _key(path)))
     out = [year] if year in have else []
     y = year
-    while out and len(out) < span and (y - 1) in have and not yrs.breaks_between(y - 1, y, key_stage, measure):
+    while out and len(out) < span and (y - 1) in have and not breaks.breaks_between(y - 1, y, key_stage, measure):
         y -= 1
         out.append(y)
     return out
 
 
 def standard_error(measure: str, value, cohort, ci_low=None, ci_high=None):
-    """Standard error of a school's figure for a group: from the published confidence interval
-    where there is one; else ``PUPIL_SD[measure] / sqrt(pupils)``; for percentages the binomial
-    error (with one success and one failure added, so 0% and 100% still carry noise)."""
-    value = np.asarray(value, dtype=float)
-    n = np.asarray(cohort, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.full(value.shape, np.nan)
-        if MEASURES[measure].unit == "percent":
-            p = (value / 100 * n + 1) / (n + 2)
-            se = 100 * np.sqrt(p * (1 - p) / n)
-        elif measure in PUPIL_SD:
-            se = PUPIL_SD[measure] / np.sqrt(n)
-        if ci_low is not None and ci_high is not None:
-            ci = (np.asarray(ci_high, dtype=float) - np.asarray(ci_low, dtype=float)) / (2 * Z95)
-            se = np.where(np.isfinite(ci) & (ci > 0), ci, se)
-        se = np.where(n > 0, se, np.nan)
-    return se
+    """Standard error of a school's figure for a group: :func:`equity.stats.standard_error`."""
+    return stats.standard_error(measure, value, cohort, ci_low, ci_high)
 
 
 @lru_cache(maxsize=64)
@@ -768,7 +748,7 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     fam["margin"] = sign * (fam.value - ref)
     fam["se_diff"] = np.sqrt(fam.se.astype(float) ** 2 + ref_se ** 2)
-    fam["beyond_noise"] = fam.margin > Z95 * fam.se_diff
+    fam["beyond_noise"] = (fam.margin > 0) & stats.beyond_noise(fam.margin, fam.se_diff)
     fam = fam[fam.margin > 0].sort_values(["beyond_noise", "margin", "distance"], ascending=[False, False, True])
     fam = fam.head(top)
     label = outcome_phrase(measure)
@@ -933,7 +913,7 @@ def la_positions(la_code: str, measure: str | None = None, *, size: int = DEFAUL
                     for u, v in zip(mine.urn, mine.value)]
     mine["position"] = [f"{b + 1} of {n + 1}" if b is not None else "–"
                         for b, n in zip(better_count, mine.members_with_value)]
-    beyond = mine.difference.abs() > Z95 * mine.se_diff
+    beyond = stats.beyond_noise(mine.difference, mine.se_diff)
     mine["verdict"] = np.where(mine.value.isna(), "no figure",
                                np.where(beyond & (mine.difference > 0), "above its family",
                                         np.where(beyond & (mine.difference < 0), "below its family",

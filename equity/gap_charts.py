@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .measures import MEASURES
+from .pack_charts import provisional_marks
 from .style import AREA_COLOURS, GROUP_COLOURS, HIGHLIGHT, NEUTRAL
 
 SCHOOL_PALETTE = ["#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#999999"]
@@ -68,6 +69,7 @@ def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str =
             hovertemplate=f"<b>{series}</b><br>%{{customdata[0]}}: %{{y:{fmt}}}<br>pupils: %{{customdata[1]:,.0f}}"
                           "<br>%{customdata[2]}<extra></extra>"))
         shown.add(name)
+    provisional_marks(fig, df)
     years = sorted(df.start_year.unique())
     labels = dict(zip(df.start_year, df.academic_year))
     for b in breaks:
@@ -100,8 +102,13 @@ def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.
             fig.add_trace(go.Scatter(x=lim.n, y=lim[col], mode="lines", name=name, legendgroup=name, showlegend=show,
                                      line=dict(color="#777777", dash=dash, width=1), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[lim.n.min(), lim.n.max()], y=[f["target"]] * 2, mode="lines",
-                             name=f"centre: {f['target_source']}", line=dict(color=AREA_COLOURS["la"], width=2),
+                             name=f"centre: {f['target_source']}", line=dict(color="#333333", width=2),
                              hoverinfo="skip"))
+    if f.get("reference") is not None:
+        fig.add_trace(go.Scatter(x=[lim.n.min(), lim.n.max()], y=[f["reference"]] * 2, mode="lines",
+                                 name=f"reference: {f['reference_source']}",
+                                 line=dict(color=AREA_COLOURS["la"], width=2, dash="dashdot"),
+                                 hoverinfo="skip"))
     unit = MEASURES[measure].unit
     fmt = ".2f" if unit == "score" else ".1f"
     cats = [("within the limits", ~pts.outside_95, NEUTRAL, "circle"),

@@ -22,30 +22,27 @@ What each number means
 
 Noise (standard errors)
 -----------------------
-* Where DfE publishes a 95% confidence interval (Progress 8, KS2 progress) the standard error is its
-  half-width / 1.96.
-* Percentages: binomial, sqrt(p(1-p)/n), from the group's published cohort.
-* Attainment 8 and EBacc APS: normal, sd/sqrt(n), with an **assumed** pupil-level standard deviation
-  (:data:`PUPIL_SD`; DfE does not print it in these files). Progress scores without a CI use the same
-  route with DfE's national pupil-level spread.
+* One rule for every page, the CLI and the packs: :func:`equity.stats.standard_error` (published 95%
+  intervals where DfE gives them; binomial for percentages; the measure catalogue's pupil-level spread
+  / sqrt(n) for other scores).
 * The standard error of a gap adds the two groups' variances; of a change, the two years' variances
-  (independent cohorts). A change is "bigger than its noise" when |change| > 1.96 x its standard error.
-* Trends and pooling never cross a break in the series (:data:`equity.years.BREAKS`, via
-  :func:`equity.years.breaks_between`, plus the pandemic-grade years of KS4 national series, below).
+  (independent cohorts). A change is "bigger than its noise" by :func:`equity.stats.beyond_noise`
+  (|change| > 1.96 x its standard error).
+* Trends and pooling never cross a break in the series (:mod:`equity.breaks`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from .cache import per_build
-from . import db
+from . import breaks as _breaks, db, stats
 from .measures import MEASURES
-from .years import breaks_between, label
+from .years import label
 
 GROUPS = ("disadvantaged", "other", "all")
 
@@ -66,32 +63,26 @@ SHORT = {"att8": "Attainment 8", "p8": "Progress 8", "basics_95": "Eng & maths 5
 # DfE's three-year figures (all pupils only) for a base measure.
 THREE_YEAR = {"rwm_exp": "rwm_exp_3yr", "rwm_high": "rwm_high_3yr"}
 
-# Assumed pupil-level standard deviations (approximate national figures) for point-score measures, and
-# DfE's national pupil-level spread of progress scores (used only when a row has no published CI).
-PUPIL_SD = {"att8": 20.0, "ebacc_aps": 2.0, "p8": 1.2, "read_prog": 6.0, "writ_prog": 5.5, "mat_prog": 5.5}
-Z95 = 1.959964
-Z998 = 3.090232
+# Pupil-level standard deviations: a field of the measure catalogue (equity.measures), read through equity.stats.
+PUPIL_SD = {k: m.pupil_sd for k, m in MEASURES.items() if m.pupil_sd is not None}
+Z95, Z998 = stats.Z95, stats.Z998
 SMALL_COHORT = 10  # below this many disadvantaged pupils a single year is too noisy: show the pooled view
 
-# National KS4 figures for 2019/20 and 2020/21 exist (centre- and teacher-assessed grades) but are not
-# comparable with the years either side; the shared BREAKS list covers school results only.
-EXTRA_BREAKS = [(2019, (4,), None, "2019/20 GCSE grades were centre-assessed (no exams)"),
-                (2020, (4,), None, "2020/21 GCSE grades were teacher-assessed (no exams)")]
 
 METHOD = {
     "gap": "Gap = other pupils minus disadvantaged pupils, same area, year and measure (published figures).",
     "gap_to_national_other": "Gap to national other pupils = disadvantaged pupils minus England's other pupils: "
                              "DfE's DIFFN figure where the file prints it, else derived from the published rows.",
-    "noise": "Standard errors: published 95% confidence intervals where DfE gives them (Progress 8, KS2 progress); "
-             "binomial sqrt(p(1-p)/n) for percentages; sd/sqrt(n) for point scores with an assumed pupil-level "
-             "standard deviation (Attainment 8: 20 points, EBacc APS: 2 points). A change counts as real when it is "
-             "more than 1.96 standard errors (95%).",
+    "noise": stats.NOISE_RULE,
     "pooled": "Pooled three-year view: each group's values over the latest three comparable years, weighted by the "
               "number of pupils (optionally also 3:2:1 towards the latest year). An estimate, not a DfE figure; "
               "DfE's own three-year figures (all pupils) are shown beside it where the files have them.",
     "funnel": "Funnel plot: each school's value against its number of pupils, with 95% and 99.8% control limits "
-              "around the LA value (England's where the LA has none). Outside the 99.8% limits is unlikely to be "
-              "chance alone.",
+              "around the pupil-weighted mean of the schools shown (an estimate; the LA's published figure, which "
+              "also covers special schools and withheld results, is a separate reference line). By default the "
+              "limits allow for real differences between schools (DerSimonian-Laird between-school variance added "
+              "to each school's noise: Spiegelhalter's additive method), so a school outside them stands out "
+              "beyond the usual spread, not just beyond chance.",
     "estimate": "An LA or England figure for a year with no published row is a pupil-weighted average of its "
                 "schools' published values (schools with suppressed values are left out): an estimate.",
 }
@@ -158,65 +149,25 @@ def area_long(areas: list[str], key_stage: int, path=None) -> pd.DataFrame:
 # ---- standard errors -------------------------------------------------------------------------
 
 def standard_error(measure: str, value, cohort, ci_low=None, ci_high=None):
-    """Standard error of one published figure (vectorised over arrays).
-
-    CI half-width / 1.96 where a CI is published; binomial for percentages; sd/sqrt(n) for point
-    scores (assumed pupil-level sd, :data:`PUPIL_SD`). NaN where the cohort is unknown.
-    """
-    value = np.asarray(value, dtype="float64")
-    n = np.asarray(cohort, dtype="float64")
-    lo = np.asarray(ci_low if ci_low is not None else np.full_like(value, np.nan), dtype="float64")
-    hi = np.asarray(ci_high if ci_high is not None else np.full_like(value, np.nan), dtype="float64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        from_ci = (hi - lo) / (2 * Z95)
-        from_ci = np.where(from_ci > 0, from_ci, np.nan)
-        base = measure.removesuffix("_vs_national_other")
-        unit = MEASURES[measure].unit if measure in MEASURES else "points"
-        if unit == "percent" and base not in PUPIL_SD:
-            p = np.clip(value / 100.0, 0.5 / np.maximum(n, 1), 1 - 0.5 / np.maximum(n, 1))
-            if measure.endswith("_vs_national_other"):
-                p = np.full_like(value, 0.5)  # the disadvantaged share itself is not in the row: worst case
-            model = np.sqrt(p * (1 - p) / n) * 100.0
-        else:
-            model = PUPIL_SD.get(base, np.nan) / np.sqrt(n)
-        model = np.where(n > 0, model, np.nan)
-    return np.where(np.isfinite(from_ci), from_ci, model)
+    """Standard error of one published figure (vectorised): :func:`equity.stats.standard_error`."""
+    return stats.standard_error(measure, value, cohort, ci_low, ci_high)
 
 
 # ---- breaks ----------------------------------------------------------------------------------
 
 def break_reasons(first: int, second: int, key_stage: int, measure: str) -> list[str]:
-    """Why two years must not be joined (empty = comparable): the shared BREAKS via ``breaks_between``,
-    plus the KS4 pandemic-grade years of national series."""
-    base = measure.removesuffix("_vs_national_other").removesuffix("_3yr")
-    reasons = breaks_between(first, second, key_stage, base)
-    extra = [why for after, stages, ms, why in EXTRA_BREAKS
-             if key_stage in stages and (ms is None or base in ms) and first < after <= second]
-    out = [r for r in reasons if r != "years missing between them"] + extra
-    if not out and "years missing between them" in reasons:
-        out.append("years missing between them")
-    return out
+    """Why two years must not be joined (empty = comparable): :func:`equity.breaks.breaks_between`."""
+    return _breaks.breaks_between(first, second, key_stage, measure)
 
 
 def comparable(first: int, second: int, key_stage: int, measure: str) -> bool:
-    """True when no break in the series lies between the two years (missing years in between are allowed)."""
-    return not [r for r in break_reasons(first, second, key_stage, measure) if r != "years missing between them"]
+    """True when no break in the series lies between the two years (:func:`equity.breaks.comparable`)."""
+    return _breaks.comparable(first, second, key_stage, measure)
 
 
 def segments(years, key_stage: int, measure: str) -> tuple[list[list[int]], list[dict]]:
-    """Split sorted years into runs a line may join. Returns (runs, breaks), where each break is
-    ``{"after": y1, "before": y2, "reasons": [...]}`` for the chart's annotation."""
-    ys = sorted(set(int(y) for y in years))
-    runs, breaks = [], []
-    for y in ys:
-        if runs and not break_reasons(runs[-1][-1], y, key_stage, measure):
-            runs[-1].append(y)
-        else:
-            if runs:
-                breaks.append({"after": runs[-1][-1], "before": y,
-                               "reasons": break_reasons(runs[-1][-1], y, key_stage, measure)})
-            runs.append([y])
-    return runs, breaks
+    """Split sorted years into runs a line may join (:func:`equity.breaks.segments`)."""
+    return _breaks.segments(years, key_stage, measure)
 
 
 def with_segments(df: pd.DataFrame, key_stage: int, measure: str, by: list[str], year: str = "start_year") -> pd.DataFrame:
@@ -306,6 +257,12 @@ def _finish_wide(w: pd.DataFrame, key_stage: int, england_other: dict, diffn: di
     w["gap_to_national_source"] = ["published (DfE DIFFN)" if p is not None and pd.notna(p) else
                                    ("derived from published rows" if pd.notna(d) else None) for p, d in zip(pub, derived)]
     w["status"] = w.apply(_status_text, axis=1)
+    # the size rule cannot run on a value whose group size is not published (DfE's KS2 2015/16 history
+    # columns): say so beside it, on the page and in the CSV
+    unknown = [w[g].notna() & w[f"n_{g}"].isna() for g in ("disadvantaged", "other")]
+    for g, mask in zip(("disadvantaged", "other"), unknown):
+        note = f"{g}: number of pupils not published (size unknown)"
+        w.loc[mask, "status"] = np.where(w.loc[mask, "status"] == "ok", note, w.loc[mask, "status"] + "; " + note)
     only_diffn = w["gap"].isna() & w["disadvantaged"].isna() & w["gap_to_national_other"].notna()
     w.loc[only_diffn, "status"] = "only DfE's gap to national other pupils is published"
     return w
@@ -515,6 +472,7 @@ class Trend:
     verdict: str        # 'closing', 'widening', 'no clear change', 'only one comparable year', 'no data'
     years: int
     breaks: list[str]   # reasons for breaks that cut the series before the run
+    cautions: list[str] = field(default_factory=list)  # e.g. reformed GCSEs between the two years
 
     def describe(self, unit: str = "points") -> str:
         if self.change is None:
@@ -540,7 +498,17 @@ def trend(years, values, ses, key_stage: int, measure: str, kind: str = "gap") -
     if df.empty:
         return Trend(None, None, None, None, None, None, False, "no data", 0, [])
     df = df.sort_values("y").drop_duplicates("y", keep="last")
-    runs, brks = segments(df.y, key_stage, measure)
+    # runs of comparable years: split at breaks only (a missing year stops a line, not a comparison), so the
+    # first year matches the profile's "earliest comparable year" (equity.breaks.comparable)
+    runs, brks = [], []
+    for y in (int(v) for v in df.y):
+        why = _breaks.real_breaks(runs[-1][-1], y, key_stage, measure) if runs else []
+        if runs and not why:
+            runs[-1].append(y)
+        else:
+            if runs:
+                brks.append({"after": runs[-1][-1], "before": y, "reasons": why})
+            runs.append([y])
     run = runs[-1]
     cut = [r for b in brks if b["before"] <= run[0] for r in b["reasons"]]
     sub = df[df.y.isin(run)]
@@ -550,14 +518,15 @@ def trend(years, values, ses, key_stage: int, measure: str, kind: str = "gap") -
     f, l = sub.iloc[0], sub.iloc[-1]
     change = float(l.v - f.v)
     se = math.sqrt(float(f.se) ** 2 + float(l.se) ** 2) if pd.notna(f.se) and pd.notna(l.se) else None
-    sig = bool(se is not None and se > 0 and abs(change) > Z95 * se)
+    sig = se is not None and stats.beyond_noise(change, se)
     if kind == "gap":
         better = MEASURES[measure].higher_is_better if measure in MEASURES else True
         behind = change if better else -change
         verdict = ("widening" if behind > 0 else "closing") if sig else "no clear change"
     else:
         verdict = ("rising" if change > 0 else "falling") if sig else "no clear change"
-    return Trend(int(f.y), int(l.y), float(f.v), float(l.v), change, se, sig, verdict, len(sub), cut)
+    return Trend(int(f.y), int(l.y), float(f.v), float(l.v), change, se, sig, verdict, len(sub), cut,
+                 _breaks.cautions(int(f.y), int(l.y), key_stage, measure))
 
 
 def gap_trend(table: pd.DataFrame, measure: str, key_stage: int, column: str = "gap") -> Trend:
@@ -641,17 +610,9 @@ QUANTITIES = {"disadvantaged": "Disadvantaged pupils' result",
               "gap": "Within-school gap (other minus disadvantaged)"}
 
 
-def funnel_limits(target: float, n, sd_unit: float, z=(Z95, Z998)) -> pd.DataFrame:
-    """Control limits target ± z * sd_unit / sqrt(n) for each cohort size n (95% and 99.8% by default).
-
-    ``sd_unit`` is the pupil-level standard deviation: sqrt(p(1-p)) x 100 for a percentage with
-    proportion p at the target, the pupil-level sd for a score. The limits narrow as n grows.
-    """
-    n = np.asarray(n, dtype="float64")
-    half95 = z[0] * sd_unit / np.sqrt(n)
-    half998 = z[1] * sd_unit / np.sqrt(n)
-    return pd.DataFrame({"n": n, "lo95": target - half95, "hi95": target + half95,
-                         "lo998": target - half998, "hi998": target + half998})
+def funnel_limits(target: float, n, sd_unit: float, z=(Z95, Z998), tau2: float = 0.0) -> pd.DataFrame:
+    """Control limits target ± z x sqrt(sd_unit² / n + tau²) (95% and 99.8%): :func:`equity.stats.funnel_limits`."""
+    return stats.funnel_limits(target, n, sd_unit, tau2=tau2, z=z)
 
 
 def _sd_unit(measure: str, quantity: str, la_row: dict, schools: pd.DataFrame, grp="disadvantaged") -> float:
@@ -670,42 +631,38 @@ def _sd_unit(measure: str, quantity: str, la_row: dict, schools: pd.DataFrame, g
         return math.sqrt(p * (1 - p)) * 100.0
     lo, hi = schools.get(f"ci_low_{grp}"), schools.get(f"ci_high_{grp}")
     if lo is not None and hi is not None:
-        implied = (hi - lo) / (2 * Z95) * np.sqrt(schools[f"n_{grp}"])
+        implied = pd.Series(stats.se_from_ci(lo, hi), index=schools.index) * np.sqrt(schools[f"n_{grp}"])
         implied = implied[np.isfinite(implied) & (implied > 0)]
         if len(implied) >= 3:
             return float(np.median(implied))
     return PUPIL_SD.get(measure, float("nan"))
 
 
-def overdispersion(y, se, target: float) -> float:
-    """Between-school variance tau² (DerSimonian-Laird method of moments): how much more schools differ
-    than chance alone would make them. 0 when they differ no more than chance."""
-    y, se = np.asarray(y, dtype="float64"), np.asarray(se, dtype="float64")
-    ok = np.isfinite(y) & np.isfinite(se) & (se > 0)
-    y, se = y[ok], se[ok]
-    if len(y) < 3:
-        return 0.0
-    w = 1.0 / se ** 2
-    q = float((w * (y - target) ** 2).sum())
-    denom = float(w.sum() - (w ** 2).sum() / w.sum())
-    return max(0.0, (q - (len(y) - 1)) / denom) if denom > 0 else 0.0
+overdispersion = stats.overdispersion  # DerSimonian-Laird between-school variance (one home: equity.stats)
 
 
 @per_build(maxsize=32)
 def school_funnel(la_code: str, key_stage: int, measure: str, start_year: int | None = None,
-                  quantity: str = "disadvantaged", mainstream_only: bool = True, allow_between_school: bool = False,
+                  quantity: str = "disadvantaged", mainstream_only: bool = True, allow_between_school: bool = True,
                   path=None) -> dict:
     """Funnel plot data for an LA's schools in one year.
 
     ``quantity``: ``'disadvantaged'`` (disadvantaged pupils' result, x = their number),
     ``'gap_to_national_other'`` (x = number of disadvantaged pupils) or ``'gap'`` (within-school gap,
     x = effective cohort n_d*n_o/(n_d+n_o), limits assume the same pupil-level spread in both groups).
-    Special schools are left out unless ``mainstream_only`` is False. With ``allow_between_school`` the
-    limits also allow for real differences between schools (an additive between-school variance,
-    :func:`overdispersion`), so only schools that stand out beyond the usual spread are flagged.
-    The centre line is the LA's published figure, England's where the LA has none, else the
-    pupil-weighted mean of the plotted schools (an estimate). Returns points (with ``outside_95``,
-    ``outside_998``, ``direction``), limits, target, target_source, sd_unit, year and outliers.
+    Special schools are left out unless ``mainstream_only`` is False.
+
+    The centre line (``target``) is the pupil-weighted mean of the plotted schools (an estimate): the
+    dots and the centre cover the same pupils. The LA's published figure (England's where the LA has
+    none) covers pupils the dots do not (special schools, schools whose results are withheld), so it is
+    returned separately as ``reference`` (with ``reference_source``) and drawn as a reference line.
+
+    With ``allow_between_school`` (the default) the limits also allow for real differences between
+    schools: the DerSimonian-Laird between-school variance tau² is added to each school's sampling
+    variance (Spiegelhalter's additive method, :func:`equity.stats.funnel_limits`), so only schools that
+    stand out beyond the usual spread are flagged. Returns points (with ``outside_95``, ``outside_998``,
+    ``direction``), limits, target, target_source, reference, reference_source, sd_unit, tau2, year,
+    outliers.
     """
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {', '.join(QUANTITIES)}")
@@ -721,43 +678,38 @@ def school_funnel(la_code: str, key_stage: int, measure: str, start_year: int | 
             return {"points": pd.DataFrame(), "limits": pd.DataFrame(), "outliers": pd.DataFrame(), "year": None}
         start_year = int(sch.start_year.max())
     sch = sch[sch.start_year == start_year].copy()
-    area = area_gaps(la_code, key_stage, [measure], estimates=False, path=path)
-    area = area[area.start_year == start_year]
-    eng = area_gaps("england", key_stage, [measure], estimates=False, path=path)
-    eng = eng[eng.start_year == start_year]
-    target, target_source = None, None
-    for src, df in (("LA (published)", area), ("England (published)", eng)):
+    reference, reference_source = None, None
+    for code, src in ((la_code, "LA (published)"), ("england", "England (published)")):
+        df = area_gaps(code, key_stage, [measure], estimates=False, path=path)
+        df = df[df.start_year == start_year]
         if not df.empty and pd.notna(df.iloc[0][col]):
-            target, target_source, la_row = float(df.iloc[0][col]), src, df.iloc[0].to_dict()
+            reference, reference_source = float(df.iloc[0][col]), src
             break
-    if target is None:
-        est = area_gaps(la_code, key_stage, [measure], path=path)
-        est = est[(est.start_year == start_year) & (est.source == "estimate") & est[col].notna()]
-        if not est.empty:
-            target, la_row = float(est.iloc[0][col]), est.iloc[0].to_dict()
-            target_source = "LA estimate from all its schools' published values"
-    if target is None:
-        if sch.empty:
-            return {"points": sch, "limits": pd.DataFrame(), "outliers": sch, "year": start_year}
-        w = sch.n_disadvantaged
-        target = float((sch[col] * w).sum() / w.sum())
-        target_source = "estimate: pupil-weighted mean of the schools shown"
-        la_row = {"disadvantaged": float((sch.disadvantaged * w).sum() / w.sum()) if sch.disadvantaged.notna().all()
-                  else np.nan}
+    if sch.empty:
+        return {"points": sch, "limits": pd.DataFrame(), "outliers": sch, "year": start_year,
+                "reference": reference, "reference_source": reference_source}
     if quantity == "gap":
         sch["x"] = sch.n_disadvantaged * sch.n_other / (sch.n_disadvantaged + sch.n_other)
     else:
         sch["x"] = sch.n_disadvantaged
+    w = sch.n_disadvantaged
+    target = stats.weighted_mean(sch[col], w)
+    target_source = "estimate: pupil-weighted mean of the schools shown"
+    if quantity == "gap":
+        n_all = sch.n_disadvantaged + sch.n_other
+        p_all = stats.weighted_mean((sch.disadvantaged * sch.n_disadvantaged + sch.other * sch.n_other) / n_all, n_all)
+        la_row = {"all": p_all}
+    else:
+        la_row = {"disadvantaged": stats.weighted_mean(sch.disadvantaged, w)}
     raw = school_long(key_stage, la_code=la_code, measures=[measure], path=path)
     raw = raw[(raw.start_year == start_year) & (raw.pupil_group == "disadvantaged")]
     ci = pd.DataFrame({"ci_low_disadvantaged": raw.ci_low.to_numpy(), "ci_high_disadvantaged": raw.ci_high.to_numpy(),
                        "n_disadvantaged": raw.cohort.to_numpy(dtype="float64")})
     sd = _sd_unit(measure, quantity, la_row, ci)
-    tau2 = overdispersion(sch[col], sd / np.sqrt(sch.x), target) if allow_between_school else 0.0
-    # with tau², the limits are target ± z*sqrt(sd²/n + tau²): written as an sd per pupil for each n
+    tau2 = stats.overdispersion(sch[col], sd / np.sqrt(sch.x), target) if allow_between_school else 0.0
+
     def limits_for(n):
-        n = np.asarray(n, dtype="float64")
-        lim = funnel_limits(target, n, np.sqrt(sd ** 2 + tau2 * n))
+        lim = stats.funnel_limits(target, n, sd, tau2=tau2)
         if MEASURES[measure].unit == "percent":  # a percentage cannot leave 0-100 (a gap of them, -100 to 100)
             lo = 0.0 if quantity == "disadvantaged" else -100.0
             cols = ["lo95", "hi95", "lo998", "hi998"]
@@ -777,8 +729,9 @@ def school_funnel(la_code: str, key_stage: int, measure: str, start_year: int | 
     pts.insert(3, "y", sch[col].to_numpy())
     outliers = pts[pts.outside_95].sort_values(["outside_998", "y"], ascending=[False, True])
     return {"points": pts.reset_index(drop=True), "limits": limits, "target": target, "target_source": target_source,
-            "sd_unit": sd, "tau2": tau2, "year": start_year, "quantity": quantity, "measure": measure,
-            "outliers": outliers.reset_index(drop=True)}
+            "reference": reference, "reference_source": reference_source, "sd_unit": sd, "tau2": tau2,
+            "allow_between_school": bool(allow_between_school), "year": start_year, "quantity": quantity,
+            "measure": measure, "outliers": outliers.reset_index(drop=True)}
 
 
 # ---- headline tiles --------------------------------------------------------------------------
@@ -896,7 +849,7 @@ def trend_lines(la_code: str, key_stage: int, measure: str, view: str = "groups"
     ``view``: ``'groups'`` (the groups' values), ``'gap'`` or ``'gap_to_national_other'``. Columns:
     ``series`` (legend label), ``area_kind`` ('la', 'england', 'school'), ``area_code``, ``group``,
     ``start_year``, ``academic_year``, ``value``, ``n`` (pupils behind the value), ``source``,
-    ``segment`` (points in one segment may be joined; a new segment starts after a break). Also returns
+    ``version`` ('provisional' where DfE's figure may still be revised; flagged on the chart), ``segment`` (points in one segment may be joined; a new segment starts after a break). Also returns
     the breaks between consecutive years of the data (for annotations).
     """
     if view not in VIEWS:
@@ -924,10 +877,11 @@ def trend_lines(la_code: str, key_stage: int, measure: str, view: str = "groups"
                 "series": label_, "area_kind": kind, "area_code": code, "area_name": name, "group": grp,
                 "start_year": sub.start_year.astype(int).to_numpy(), "academic_year": sub.academic_year.to_numpy(),
                 "value": sub[c].astype(float).to_numpy(), "n": sub[ncol[c]].astype(float).to_numpy(),
-                "source": sub.source.to_numpy()}))
+                "source": sub.source.to_numpy(),
+                "version": sub["version"].fillna("").astype(str).to_numpy() if "version" in sub else ""}))
     if not frames:
         return pd.DataFrame(columns=["series", "area_kind", "area_code", "area_name", "group", "start_year",
-                                     "academic_year", "value", "n", "source", "segment"]), []
+                                     "academic_year", "value", "n", "source", "version", "segment"]), []
     df = pd.concat(frames, ignore_index=True)
     df = with_segments(df, key_stage, measure, by=["series", "source"])
     _, brks = segments(df.start_year, key_stage, measure)
@@ -966,6 +920,8 @@ def trend_sentence(la_code: str, key_stage: int, measure: str, path=None) -> str
         s += f" The gap {t.describe(m.unit)}."
     if t.breaks:
         s += f" Earlier years are not compared: {t.breaks[-1]}."
+    if t.cautions and t.change is not None:
+        s += f" Caution: {t.cautions[0]}."
     return s
 
 
@@ -1070,6 +1026,13 @@ def funnel_sentence(f: dict, la_name_: str, measure: str) -> str:
         names = ", ".join(pts[pts.outside_998].sort_values("y").name.str.slice(0, 40).head(3))
         s += f" ({names}{'…' if out998 > 3 else ''})"
     s += ". Small schools swing more from year to year, so their limits are wider."
+    if f.get("reference") is not None:
+        s += (f" The {f['reference_source'].replace(' (published)', '')}'s published figure, "
+              f"{fmt_value(f['reference'], unit)}, covers pupils not plotted (special schools, withheld results): "
+              "it is shown as a reference line.")
+    if f.get("allow_between_school"):
+        s += (" The limits allow for real differences between schools (between-school variance, "
+              "DerSimonian-Laird), so a school outside them stands out beyond the usual spread.")
     return s
 
 

@@ -25,7 +25,28 @@ GLOSSARY = {
     "IMD / IDACI": "Index of Multiple Deprivation (2019 or 2025) / Income Deprivation Affecting Children Index. "
                    "Decile 1 = most deprived 10% of neighbourhoods in England.",
     "Funnel plot": "Results plotted against cohort size with control limits that narrow as cohorts grow, so a small "
-                   "school's swing is not read as failure.",
+                   "school's swing is not read as failure. The centre line is the average of the schools plotted "
+                   "(an estimate); the LA's published figure, which also counts special schools and withheld "
+                   "results, is drawn as a separate reference line.",
+    "Beyond noise": "A difference or change is called real only when it is more than 1.96 times its standard error "
+                    "(95%): about 1 in 20 changes of that size would still be chance. Smaller ones are reported as "
+                    "within the noise, and no change is claimed. A group's size not published means the test "
+                    "cannot be run, and the page says so.",
+    "Between-school allowance (overdispersion)": "Schools differ for real reasons (their intake, not only chance), so "
+                    "plain funnel limits flag many schools. The overview adds the spread between schools that is "
+                    "more than chance (DerSimonian-Laird between-school variance, added to each school's own noise: "
+                    "Spiegelhalter's additive method). It is on by default; a school outside these limits stands out "
+                    "beyond the usual spread. Limit: it treats that spread as the same for small and large schools.",
+    "Break in the series": "Two years that must not be compared or joined by a line: a change of method or scale "
+                           "(Attainment 8 before 2016/17; Progress 8 from 2017/18, when DfE capped extreme negative "
+                           "pupil scores), years without results (2019/20-2020/21; Progress 8 2024/25-2025/26; KS2 "
+                           "progress 2023/24-2024/25), and KS4 2021/22, graded between pandemic and normal grading "
+                           "(not compared with 2018/19 or with 2022/23 on). Reformed 9-1 GCSEs (2016/17-2018/19) are "
+                           "a caution, not a break. The Data page lists every break.",
+    "Provisional": "A figure DfE published before its final release (for example the 2018/19 KS4 tables bundled "
+                   "here): it may still be revised; charts ring such points.",
+    "Destinations year": "A KS4 destination measure is dated by the pupils who finished KS4 that year (the 2018/19 "
+                         "tables report the 2016/17 leavers, in education or work in 2017/18).",
     "Academic year": "Written 2017/18: September 2017 to August 2018.",
 }
 
@@ -34,9 +55,14 @@ METHODS = {
         "row, a pupil-weighted average of the LA's schools is shown and labelled an estimate. A gap is other minus "
         "disadvantaged; the gap to national other pupils is DfE's DIFFN where printed. A change is called real only "
         "if it is bigger than 1.96 standard errors (published confidence intervals where DfE gives them, binomial "
-        "errors for percentages, an assumed pupil-level spread for Attainment 8, stated on the page). Lines are never "
-        "drawn across the breaks listed on the Data page. The funnel plot's limits are 95% and 99.8% around the LA's "
-        "published value for each cohort size. Small schools get a three-year pooled view (DfE's own where printed, "
+        "errors for percentages, an assumed pupil-level spread for Attainment 8, stated on the page); every page, "
+        "the CLI and the packs use this one test, so a school gets the same verdict everywhere. Lines are never "
+        "drawn across the breaks listed on the Data page. The funnel plot's limits are 95% and 99.8% around the "
+        "pupil-weighted average of the schools plotted (an estimate; the LA's published value is a reference line), "
+        "widened by default for real differences between schools (DerSimonian-Laird, Spiegelhalter's additive "
+        "method): without that allowance a third of an LA's schools can sit outside the 95% limits, mostly because "
+        "of their intake. A value for a group of no pupils is no value; a group of fewer than 6 is hidden, and so is "
+        "the other group where the all-pupils figure would reveal it (DfE's secondary suppression). Small schools get a three-year pooled view (DfE's own where printed, "
         "otherwise pupil-weighted and labelled an estimate).",
     "Families of schools": "Prior attainment, % disadvantaged, % EAL and % SEN (weights 1, 1, 0.5, 0.5 by default; "
         "IDACI of the school's neighbourhood optional) are standardised within a year and phase. A school's family "

@@ -40,7 +40,7 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from .cache import per_build
-from . import db, stats, years
+from . import breaks, db, stats, years
 from .measures import MEASURES
 
 Z95 = stats.Z95
@@ -159,38 +159,20 @@ def pupil_sd(key_stage: int, measure: str, path=None) -> float | None:
 
 
 def standard_errors(measure: str, value, ci_low, ci_high, cohort, sd: float | None = None):
-    """Standard error of a school figure and how it was obtained.
-
-    * published 95% interval: (upper - lower) / (2 x 1.96);
-    * percentage: binomial, sqrt(p(1-p)/n) with the "plus four" adjustment (p from (x+2)/(n+4)) so a
-      school at 0% or 100% still has an honest, non-zero uncertainty;
-    * a percentage-point gap to national other pupils: conservative binomial (p = 50%);
-    * Progress 8 gap to national other pupils: pupil spread ``sd`` / sqrt(n).
-    Returns (array of SEs, NaN where none; method in words).
-    """
-    value = np.asarray(value, dtype=float)
-    n = np.asarray(cohort, dtype=float)
-    lo = np.asarray(ci_low, dtype=float)
-    hi = np.asarray(ci_high, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if measure in _PUBLISHED_CI:
-            se = (hi - lo) / (2 * Z95)
-            if sd is not None:
-                se = np.where(np.isnan(se) & (n > 0), sd / np.sqrt(n), se)
-            return se, "DfE's published 95% interval"
-        if measure in _BINOMIAL:
-            x = value / 100 * n
-            p = (x + 2) / (n + 4)
-            return 100 * np.sqrt(p * (1 - p) / (n + 4)), "binomial, from the number of pupils"
-        if measure in _CONSERVATIVE_BINOMIAL:
-            return 100 * np.sqrt(0.25 / n), "binomial at 50% (the widest), from the number of pupils"
-        if measure in _SD_FROM and sd is not None:
-            return sd / np.sqrt(n), f"pupil spread implied by DfE's published intervals ({sd:.2f}) / sqrt(pupils)"
-        if measure in _ASSUMED_SD:
-            from .gaps import PUPIL_SD
-            spread = PUPIL_SD[_ASSUMED_SD[measure]]
-            return spread / np.sqrt(n), f"an assumed pupil-level spread of {spread:g} points / sqrt(pupils)"
-    return np.full(value.shape, np.nan), "no interval available"
+    """Standard error of a school figure and how it was obtained: the one rule of
+    :func:`equity.stats.standard_error` (published 95% interval; binomial for a percentage; the widest
+    binomial for a percentage-point gap to national other pupils; the catalogue's pupil-level spread /
+    sqrt(pupils) for other scores). ``sd`` is kept for callers and no longer used.
+    Returns (array of SEs, NaN where none; method in words)."""
+    se = stats.standard_error(measure, value, cohort, ci_low, ci_high)
+    if measure in _PUBLISHED_CI:
+        how = "DfE's published 95% interval"
+    elif MEASURES[measure].unit == "percent":
+        how = ("binomial at 50% (the widest), from the number of pupils" if measure.endswith("_vs_national_other")
+               else "binomial, from the number of pupils")
+    else:
+        how = f"pupil-level spread ({stats.pupil_sd(measure):g}) / sqrt(pupils)"
+    return se, how
 
 
 @per_build(maxsize=32)
@@ -276,8 +258,7 @@ def follow(urns, year_table: pd.DataFrame, path=None, max_steps: int = 3) -> pd.
 def comparable(first: int, second: int, key_stage: int, measure: str) -> list[str]:
     """Breaks in the series between two years (empty = the two years may be compared). Missing
     years in between are not a break; a pandemic gap or a change of scale is."""
-    return [why for after, stages, measures, why in years.BREAKS
-            if key_stage in stages and (measures is None or measure in measures) and first < after <= second]
+    return breaks.real_breaks(first, second, key_stage, measure)
 
 
 def _fmt(measure: str, v, signed: bool = False) -> str:
@@ -1191,7 +1172,8 @@ BACKTESTS = {4: ("936",), 2: ("850", "936")}
 
 def backtest(key_stage: int = 4, rule: Rule | None = None, la_codes=None, baseline_year: int = 2016,
              follow_year: int = 2018, *, n_boot: int = 2000, seed: int = 0, path=None) -> CohortComparison:
-    """HYPOTHETICAL back-test: apply the rule to ``baseline_year`` (default 2016/17), follow the
+    """HYPOTHETICAL back-test: apply the rule to ``baseline_year`` (default 2016/17, or the first later
+    year comparable with ``follow_year`` on the rule's measure: 2017/18 for Progress 8), follow the
     selected schools to ``follow_year`` (2018/19) and compare with matched non-selected schools.
 
     Nobody was actually supported: this shows what the comparison would report with no programme
@@ -1200,6 +1182,10 @@ def backtest(key_stage: int = 4, rule: Rule | None = None, la_codes=None, baseli
     (where we hold both years with the disadvantaged split).
     """
     la_codes = list(la_codes or BACKTESTS[key_stage])
+    measure = (rule or Rule.default(key_stage)).measure
+    # never across a break: KS4 Progress 8 changed method in 2017/18, so its back-test starts there
+    while baseline_year < follow_year - 1 and not breaks.comparable(baseline_year, follow_year, key_stage, measure):
+        baseline_year += 1
     rule = (rule or Rule.default(key_stage)).with_year(baseline_year)
     selected = candidates(rule, la_codes, path).urn
     return compare_cohort(selected, key_stage, rule.measure, baseline_year, follow_year, la_codes=la_codes,

@@ -104,11 +104,19 @@ def la_gap_table(key_stage: int, measure: str, start_year: int, path=None) -> tu
     long = long[long.pupil_group.isin(["disadvantaged", "other", "all"])]
     long["_ok"] = (long.status == "ok").astype(int)
     long["_p"] = (long.source != "DfE performance tables").astype(int)
+    # England's row from the same source as most LAs' rows, so the comparison does not mix publishers
+    split = long[long.pupil_group.isin(["disadvantaged", "other"]) & (long.area_code != "england") & (long._ok == 1)]
+    if not split.empty:
+        main = split.groupby("source").area_code.nunique().idxmax()
+        eng = long.area_code == "england"
+        long.loc[eng, "_p"] = (long.loc[eng, "source"] != main).astype(int)
     long = long.sort_values(["area_code", "pupil_group", "_ok", "_p"], ascending=[True, True, False, True]) \
         .drop_duplicates(["area_code", "pupil_group"])
     long.loc[long.status != "ok", "value"] = np.nan
     wide = _wide(long)
-    src = long.groupby("area_code").source.first()
+    # credit the publisher of the figures shown (the two groups), not of an all-pupils row from another file
+    shown = long[long.pupil_group.isin(["disadvantaged", "other"])]
+    src = shown.groupby("area_code").source.agg(lambda v: "; ".join(sorted(set(v))))
     wide["source"] = wide.area_code.map(src)
     eng = wide[wide.area_code == "england"]
     england = eng.iloc[0].to_dict() if not eng.empty else None

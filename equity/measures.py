@@ -23,35 +23,52 @@ class Measure:
     meaning: str
     higher_is_better: bool = True
     headline: bool = False
+    # Pupil-level standard deviation of a point score (None for percentages: binomial instead), used for the
+    # standard error sd / sqrt(pupils) where DfE publishes no confidence interval (equity.stats), and its source.
+    pupil_sd: float | None = None
+    pupil_sd_source: str = ""
+
+
+_SD_A8 = ("approximate national spread of pupils' Attainment 8 scores (DfE does not print it in these files); "
+          "an assumption, on the cautious side for the spread within one school")
+_SD_P8 = "what DfE's 2018/19 Progress 8 confidence intervals imply: half-width / 1.96 x sqrt(pupils), median over schools"
+_SD_KS2 = "what DfE's KS2 progress confidence intervals imply: half-width / 1.96 x sqrt(pupils), median over schools"
 
 
 MEASURES = {m.key: m for m in [
     Measure("att8", 4, "Attainment 8", "points",
             "Average Attainment 8 score per pupil: grades in eight GCSE-level qualifications, English and maths "
-            "double-weighted (0-90). 2015/16 is on the old points scale.", headline=True),
+            "double-weighted (0-90). 2015/16 is on the old points scale.", headline=True,
+            pupil_sd=20.0, pupil_sd_source=_SD_A8),
     Measure("p8", 4, "Progress 8", "score",
             "Progress 8: pupils' Attainment 8 compared with pupils nationally who had the same KS2 results. "
-            "0 is the national average; +0.5 means half a grade better in each of the eight slots.", headline=True),
+            "0 is the national average; +0.5 means half a grade better in each of the eight slots.", headline=True,
+            pupil_sd=1.28, pupil_sd_source=_SD_P8),
     Measure("basics_95", 4, "English and maths grade 5 or above", "percent",
             "Percentage of pupils achieving grade 5 or above in both English and maths.", headline=True),
     Measure("basics_94", 4, "English and maths grade 4 or above", "percent",
             "Percentage of pupils achieving grade 4 or above in both English and maths."),
     Measure("ebacc_aps", 4, "EBacc average point score", "points",
-            "English Baccalaureate average point score per pupil (from 2017/18)."),
+            "English Baccalaureate average point score per pupil (from 2017/18).", pupil_sd=2.2,
+            pupil_sd_source="approximate national spread of pupils' EBacc average point scores (an assumption)"),
     Measure("att8_vs_national_other", 4, "Attainment 8: disadvantaged vs national other pupils", "points",
             "DfE's DIFFN_ATT8: the school's disadvantaged pupils' Attainment 8 minus the Attainment 8 of "
-            "non-disadvantaged pupils in all of England. Negative = below national other pupils.", headline=True),
+            "non-disadvantaged pupils in all of England. Negative = below national other pupils.", headline=True,
+            pupil_sd=20.0, pupil_sd_source=_SD_A8),
     Measure("p8_vs_national_other", 4, "Progress 8: disadvantaged vs national other pupils", "score",
             "DfE's DIFFN_P8MEA: the school's disadvantaged pupils' Progress 8 minus that of non-disadvantaged "
-            "pupils in all of England."),
+            "pupils in all of England.", pupil_sd=1.28, pupil_sd_source=_SD_P8),
     Measure("rwm_exp", 2, "Reading, writing and maths: expected standard", "percent",
             "Percentage of pupils reaching the expected standard in reading, writing and maths at the end of KS2.",
             headline=True),
     Measure("rwm_high", 2, "Reading, writing and maths: higher standard", "percent",
             "Percentage of pupils reaching the higher standard in reading, writing and maths."),
-    Measure("read_prog", 2, "Reading progress", "score", "KS1-KS2 value-added progress score in reading (0 = national average)."),
-    Measure("writ_prog", 2, "Writing progress", "score", "KS1-KS2 value-added progress score in writing (0 = national average)."),
-    Measure("mat_prog", 2, "Maths progress", "score", "KS1-KS2 value-added progress score in maths (0 = national average)."),
+    Measure("read_prog", 2, "Reading progress", "score", "KS1-KS2 value-added progress score in reading (0 = national average).",
+            pupil_sd=6.2, pupil_sd_source=_SD_KS2),
+    Measure("writ_prog", 2, "Writing progress", "score", "KS1-KS2 value-added progress score in writing (0 = national average).",
+            pupil_sd=5.8, pupil_sd_source=_SD_KS2),
+    Measure("mat_prog", 2, "Maths progress", "score", "KS1-KS2 value-added progress score in maths (0 = national average).",
+            pupil_sd=5.5, pupil_sd_source=_SD_KS2),
     Measure("rwm_exp_vs_national_other", 2, "RWM expected standard: disadvantaged vs national other pupils", "percent",
             "DfE's DIFFN_RWM_EXP: the percentage of the school's (or LA's) disadvantaged pupils reaching the expected "
             "standard in RWM minus that of non-disadvantaged pupils in all of England, in percentage points."),
@@ -64,7 +81,8 @@ MEASURES = {m.key: m for m in [
             "DfE's three-year figure for the higher standard in RWM."),
     Measure("dest_sustained", 4, "Sustained education, apprenticeship or employment", "percent",
             "KS4 destination measure: percentage of the cohort in a sustained destination (education, "
-            "apprenticeship or employment) in the year after KS4."),
+            "apprenticeship or employment) in the year after KS4. Dated by the year the pupils finished KS4 (the "
+            "2018/19 tables report the 2016/17 leavers)."),
     Measure("dest_education", 4, "Sustained education destination", "percent",
             "KS4 destination measure: percentage in sustained education."),
     Measure("dest_not_sustained", 4, "Destination not sustained", "percent",
@@ -75,7 +93,7 @@ HEADLINE = {2: ["rwm_exp", "rwm_high", "read_prog", "writ_prog", "mat_prog"],
             4: ["att8", "p8", "basics_95", "basics_94", "att8_vs_national_other"]}
 
 # --- column map -------------------------------------------------------------------------------
-# (column, measure, group, field). Fields: value, ci_low, ci_high, cohort. History columns get a
+# (column, measure, group, field). Fields: value, ci_low, ci_high, cohort, share (a group's % of pupils). History columns get a
 # year suffix (see history_columns). Column names are matched upper-cased.
 
 _KS4_GROUP_SUFFIX = {"all": "", "disadvantaged": "_FSM6CLA1A", "other": "_NFSM6CLA1A"}
@@ -173,6 +191,10 @@ def _ks2_history() -> list[tuple[str, str, str, str]]:
                  (f"{col}_UPPER_{{yy}}", m, "all", "ci_high")]
     for m in ("rwm_exp", "rwm_high", *_KS2_PROG):
         rows.append(("TELIG_{yy}", m, "all", "cohort"))
+    # History years carry no group counts, only each group's share of the pupils: a share of 0% means the
+    # group had no pupils, so its printed "0%" is no value (field 'share', read by the loader for that only).
+    for m in ("rwm_exp", "rwm_high"):
+        rows += [("PTFSM6CLA1A_{yy}", m, "disadvantaged", "share"), ("PTNOTFSM6CLA1A_{yy}", m, "other", "share")]
     return rows
 
 

@@ -537,24 +537,20 @@ def _sampling_se(measure: str, value, cohort, ci_low, ci_high) -> tuple[np.ndarr
     before the line is fitted: the published CI where given; the binomial error for a
     percentage (for a gap to national other pupils, whose disadvantaged percentage is not in the
     row, the largest binomial error, at 50%); else the pupil-level spread of the measure
-    (``families.PUPIL_SD``) over the root of the number of pupils. Returns (se, how)."""
-    from .families import PUPIL_SD
+    (the measure catalogue's, through :func:`equity.stats.standard_error`) over the root of the number of
+    pupils. Returns (se, how)."""
     v = np.asarray(value, dtype=float)
     n = np.asarray(cohort, dtype=float)
-    se = np.full(v.shape, np.nan)
     how = "no known noise"
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if MEASURES[measure].unit == "percent" and measure.endswith("vs_national_other"):
-            se = 50 / np.sqrt(n)
-            how = "the largest binomial error of a percentage of the school's disadvantaged pupils (at 50%)"
-        elif MEASURES[measure].unit == "percent":
-            p = (v / 100 * n + 1) / (n + 2)  # one success and one failure added: 0% and 100% still carry noise
-            se = 100 * np.sqrt(p * (1 - p) / n)
-            how = "binomial error of a percentage of the school's disadvantaged pupils"
-        elif measure in PUPIL_SD:
-            se = PUPIL_SD[measure] / np.sqrt(n)
-            how = f"a pupil-level spread of {PUPIL_SD[measure]:g} over the root of the number of disadvantaged pupils"
-    ci = (np.asarray(ci_high, dtype=float) - np.asarray(ci_low, dtype=float)) / (2 * Z95)
+    se = stats.standard_error(measure, v, n)  # the one rule (equity.stats)
+    if MEASURES[measure].unit == "percent" and measure.endswith("vs_national_other"):
+        how = "the largest binomial error of a percentage of the school's disadvantaged pupils (at 50%)"
+    elif MEASURES[measure].unit == "percent":
+        how = "binomial error of a percentage of the school's disadvantaged pupils"
+    elif np.isfinite(stats.pupil_sd(measure)):
+        how = (f"a pupil-level spread of {stats.pupil_sd(measure):g} over the root of the number of "
+               "disadvantaged pupils")
+    ci = stats.se_from_ci(ci_low, ci_high)
     if np.isfinite(ci).any():
         se = np.where(np.isfinite(ci) & (ci > 0), ci, se)
         how = "the school's published 95% confidence interval"
@@ -618,7 +614,9 @@ def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius
                         "actual": df.disadvantaged.to_numpy(), "predicted": np.round(pred, 2),
                         "difference": np.round(diff, 2), "se_noise": np.round(se_s, 3), "se": np.round(se, 3),
                         "low": np.round(diff - Z95 * se, 2), "high": np.round(diff + Z95 * se, 2)})
-    out["verdict"] = np.select([out.low > 0, out.high < 0], ["above prediction", "below prediction"], "in line")
+    beyond = stats.beyond_noise(diff, se)  # the one noise test (equity.stats)
+    out["verdict"] = np.select([beyond & (diff > 0), beyond & (diff < 0)], ["above prediction", "below prediction"],
+                               "in line")
     flagged = float((out.verdict != "in line").mean())
     scope = fit_scope(df.la_code, df.la_name)
     las = int(df.la_code.nunique())

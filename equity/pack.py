@@ -49,7 +49,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import db, profile, years
+from . import breaks, db, gaps, profile, stats, years
 from .measures import MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
 
@@ -376,7 +376,7 @@ def _scope_rows(scope: Scope, path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _comparable(a: int, b: int, ks: int, measure: str) -> bool:
-    return not [r for r in years.breaks_between(a, b, ks, measure) if r != "years missing between them"]
+    return breaks.comparable(a, b, ks, measure)
 
 
 def default_since(scope: Scope, path=None) -> dict[int, tuple[int, int]]:
@@ -411,13 +411,17 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
         for code, nm in areas.items():
             p = pub[(pub.area_code == code) & (pub.key_stage == key_stage) & (pub.measure == m)]
             v = {(g, y): val for g, y, val in zip(p.pupil_group, p.start_year, p.value)}
+            n = {(g, y): c for g, y, c in zip(p.pupil_group, p.start_year, p.cohort)}
+            se = {k: float(stats.standard_error(m, v[k], n[k])) if stats.finite(n.get(k)) else np.nan for k in v}
             d1, d2 = v.get(("disadvantaged", first)), v.get(("disadvantaged", second))
             o1, o2 = v.get(("other", first)), v.get(("other", second))
             if d1 is None and d2 is None:
                 continue
             g1 = o1 - d1 if d1 is not None and o1 is not None and pd.notna(d1) and pd.notna(o1) else np.nan
             g2 = o2 - d2 if d2 is not None and o2 is not None and pd.notna(d2) and pd.notna(o2) else np.nan
-            rows.append({"who": f"{nm} (published)", "measure": MEASURES[m].label, "_m": m,
+            se_change = float(stats.combined_se(*[se.get((g, y), np.nan) for g in ("disadvantaged", "other")
+                                                  for y in (first, second)]))
+            rows.append({"who": f"{nm} (published)", "measure": MEASURES[m].label, "_m": m, "_se_change": se_change,
                          f"disadvantaged {years.label(first)}": d1, f"disadvantaged {years.label(second)}": d2,
                          "change": (d2 - d1) if d1 is not None and d2 is not None else np.nan,
                          f"gap {years.label(first)}": g1, f"gap {years.label(second)}": g2, "_school": False})
@@ -448,7 +452,10 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
                    f"{fmt(m, r[f'disadvantaged {years.label(first)}'])} → "
                    f"{fmt(m, r[f'disadvantaged {years.label(second)}'])}")
             if pd.notna(g1) and pd.notna(g2):
-                txt += f"; gap to other pupils {fmt_diff(m, g1)} → {fmt_diff(m, g2)} ({compare_words(m, g2, g1)})"
+                # the one noise test (equity.stats): a change of the gap is named only beyond its noise
+                verdict = (compare_words(m, g2, g1) if stats.beyond_noise(g2 - g1, r.get("_se_change", np.nan))
+                           else "within the noise" if stats.finite(r.get("_se_change")) else "noise not known")
+                txt += f"; gap to other pupils {fmt_diff(m, g1)} → {fmt_diff(m, g2)} ({verdict})"
             parts.append(txt + ".")
     sch_rows = table[table._school & table.change.notna()]
     if len(sch_rows):
@@ -472,7 +479,7 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
                 up, down = down, up
             parts.append(f"Of {len(both)} schools with {MEASURES[m0].label} for disadvantaged pupils in both years, "
                          f"{up} improved and {down} fell (small groups swing: most single-year changes are within noise).")
-    show = table.drop(columns=["_m", "_school"]).round(2)
+    show = table.drop(columns=["_m", "_school", "_se_change"], errors="ignore").round(2)
     return Slide(title, " ".join(parts) or f"Changes between {years.label(first)} and {years.label(second)}.",
                  table=show, note="LA and England: DfE's published figures. Gap = other minus disadvantaged pupils.")
 
@@ -543,9 +550,10 @@ def _published_trend(la_codes, key_stage: int, measure: str, path) -> pd.DataFra
     return d
 
 
-def _la_trend_sentence(d: pd.DataFrame, la_code: str, name: str, key_stage: int, measure: str) -> str:
+def _la_trend_sentence(d: pd.DataFrame, la_code: str, name: str, key_stage: int, measure: str, path=None) -> str:
     """The latest year's published values for the LA's disadvantaged and other pupils, the gap
-    against England's, and the change since the earliest comparable year."""
+    against England's, and the change over the latest comparable years, tested against its noise
+    (:func:`equity.gaps.gap_trend`, the same verdict as the Gap trends page)."""
     m = MEASURES[measure]
     la = d[(d.area_code == la_code)].pivot_table(index="start_year", columns="pupil_group", values="value")
     en = d[(d.area_code == "england")].pivot_table(index="start_year", columns="pupil_group", values="value")
@@ -564,13 +572,10 @@ def _la_trend_sentence(d: pd.DataFrame, la_code: str, name: str, key_stage: int,
         text += (f", {fmt_diff(measure, abs(gap) - abs(eg))} {word} than England's {fmt_diff(measure, eg)}"
                  if word != "unchanged" else f", the same as England's")
     text += "."
-    earlier = [int(x) for x in la.index if x < y and _comparable(int(x), y, key_stage, measure)]
-    if earlier:
-        y0 = earlier[0]
-        g0 = la.loc[y0, "other"] - la.loc[y0, "disadvantaged"]
-        word = compare_words(measure, gap, g0)
-        text += (f" In {years.label(y0)} it was {fmt_diff(measure, g0)}, so the gap is "
-                 f"{'unchanged' if word == 'unchanged' else word + ' now'}.")
+    # the change: the one trend and noise test of the Gap trends page (equity.gaps.gap_trend, equity.stats)
+    t = gaps.gap_trend(gaps.area_gaps(la_code, key_stage, [measure], estimates=False, path=path), measure, key_stage)
+    if t.change is not None:
+        text += f" The gap {t.describe(m.unit)}."
     return text
 
 
@@ -603,7 +608,7 @@ def _la_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
             table = d.pivot_table(index=["academic_year"], columns=["area_code", "pupil_group"], values="value")
             table.columns = [f"{'England' if a == 'england' else name} {g}" for a, g in table.columns]
             slides.append(Slide(f"KS{ks}: {MEASURES[m].label}, {name} against England",
-                                _la_trend_sentence(d, la, name, ks, m), figure=fig, table=table.reset_index().round(2),
+                                _la_trend_sentence(d, la, name, ks, m, path), figure=fig, table=table.reset_index().round(2),
                                 note="DfE's published LA and England (state-funded schools) figures, as published. "
                                      "No line is drawn across a break in the series."))
     # schools: DfE's gap to national other pupils (every school in England, 2023/24) and the
@@ -900,10 +905,8 @@ def _notes_slide(scope: Scope, anonymised: bool) -> Slide:
         "Gap to national other pupils (DIFFN) = the school's disadvantaged pupils minus all non-disadvantaged pupils in "
         "England: DfE's own yardstick, fairer for schools with few non-disadvantaged pupils.",
     ]
-    for after, stages, measures, why in years.BREAKS:
-        if set(stages) & set(scope.key_stages):
-            bullets.append(f"Break before {years.label(after)} (KS{'/'.join(map(str, stages))}"
-                           f"{', ' + ', '.join(measures) if measures else ''}): {why}. Lines are not drawn across it.")
+    bullets += [b + (" Lines are not drawn across it." if b.startswith("Break") else "")
+                for b in breaks.notes(scope.key_stages)]
     if anonymised:
         bullets.append("School names are replaced by letters (School A, B...) consistently through the pack; "
                        "URNs and postcodes are left out.")

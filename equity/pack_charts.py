@@ -1,7 +1,7 @@
 """Charts shared by the school profile page, meeting mode and the meeting packs, and their static
 rendering (Plotly figure -> PNG) for the PDF and PowerPoint packs.
 
-Trend charts never draw a line across a break in the series (``equity.years.breaks_between``):
+Trend charts never draw a line across a break in the series (``equity.breaks.breaks_between``):
 each run of comparable years is its own line segment, and a dotted vertical rule marks the break.
 
 Static rendering uses kaleido 1.x with the **system** Chromium (``$BROWSER_PATH``, else
@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import style, years
+from . import breaks, style, years
 from .measures import MEASURES
 
 FONT = "DejaVu Sans, Arial, sans-serif"
@@ -44,7 +44,7 @@ def segments(df: pd.DataFrame, key_stage: int, measure: str, by: list[str] | tup
         g = g.sort_values(year_col).copy()
         seg, prev, labels = 0, None, []
         for y in g[year_col]:
-            if prev is not None and years.breaks_between(int(prev), int(y), key_stage, measure):
+            if prev is not None and breaks.breaks_between(int(prev), int(y), key_stage, measure):
                 seg += 1
             labels.append(seg)
             prev = y
@@ -59,10 +59,22 @@ def break_marks(start_years, key_stage: int, measure: str) -> list[tuple[float, 
     ys = sorted({int(y) for y in start_years})
     marks = []
     for a, b in zip(ys, ys[1:]):
-        reasons = [r for r in years.breaks_between(a, b, key_stage, measure) if r != "years missing between them"]
+        reasons = breaks.real_breaks(a, b, key_stage, measure)
         if reasons:
             marks.append(((a + b) / 2, reasons[0].split(";")[0]))
     return marks
+
+
+def provisional_marks(fig: go.Figure, d: pd.DataFrame, y: str = "value") -> None:
+    """Ring the points DfE published as provisional (figures it may still revise), one legend entry."""
+    if "version" not in d:
+        return
+    p = d[d["version"].astype(str).str.lower() == "provisional"]
+    if p.empty:
+        return
+    fig.add_trace(go.Scatter(x=p.start_year.tolist(), y=p[y].tolist(), mode="markers",
+                             name="provisional (DfE may revise)", hoverinfo="skip",
+                             marker=dict(symbol="circle-open", size=16, color="#444444", line=dict(width=1.5))))
 
 
 def _short(text: str, width: int = 28) -> str:
@@ -126,7 +138,8 @@ def trend_figure(data: pd.DataFrame, key_stage: int, measure: str, title: str, b
 
     ``data`` columns: ``series`` (legend label), ``group`` ('disadvantaged', 'other', 'all': sets
     colour and dash), ``area`` ('school', 'la', 'england', 'predecessor'...: sets marker and width),
-    ``start_year``, ``value``; optional ``ci_low``/``ci_high`` (drawn as error bars) and ``cohort``.
+    ``start_year``, ``value``; optional ``ci_low``/``ci_high`` (drawn as error bars), ``cohort`` and
+    ``version`` (provisional figures are ringed, :func:`provisional_marks`).
     """
     fig = go.Figure()
     d = data.dropna(subset=["value"])
@@ -155,6 +168,7 @@ def trend_figure(data: pd.DataFrame, key_stage: int, measure: str, title: str, b
                 marker=dict(symbol=symbols.get(area, "circle"), size=9 if big else 8, color=colour),
                 hovertemplate=f"{series}: %{{y}}" + (" (%{customdata} pupils)" if custom else "") + "<extra></extra>"))
             first = False
+    provisional_marks(fig, d)
     ys = sorted(d.start_year.unique())
     fig.update_xaxes(tickvals=ys, ticktext=[years.label(int(y)) for y in ys], range=[min(ys) - 0.5, max(ys) + 0.5])
     for x, why in break_marks(ys, key_stage, measure):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import per_build
-from . import db, lookups, years
+from . import breaks, db, lookups, stats, years
 from .measures import GROUP_LABELS, HEADLINE, MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff
 
@@ -223,31 +223,57 @@ def default_measure(df: pd.DataFrame, key_stage: int) -> str | None:
     return ms[0] if ms else None
 
 
-def gaps(df: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """One row per year: disadvantaged and other pupils' values and cohorts, the within-school gap
-    (other minus disadvantaged, only where both are published), ``status`` of each group when
-    missing, and ``relation`` (whose URN the figures are published under)."""
-    d = df[df.measure == measure]
-    cols = ["academic_year", "start_year", "disadvantaged", "disadvantaged_pupils", "other", "other_pupils", "gap",
-            "all_pupils_value", "status", "relation", "source_urn"]
-    if d.empty:
-        return pd.DataFrame(columns=cols)
+GAP_COLUMNS = ["academic_year", "start_year", "disadvantaged", "disadvantaged_pupils", "other", "other_pupils", "gap",
+               "se_gap", "all_pupils_value", "status", "relation", "source_urn"]
+
+
+def _num(v) -> float:
+    """A float, NaN for None / NaN / pandas NA (pupil counts are nullable integers)."""
+    return float(v) if stats.finite(v) else float("nan")
+
+
+def _records(df, measure: str) -> list[dict]:
+    if isinstance(df, pd.DataFrame):
+        return df[df.measure == measure].to_dict("records")
+    return [r for r in df if r["measure"] == measure]
+
+
+def gap_rows(df, measure: str) -> list[dict]:
+    """:func:`gaps` as a list of dicts (plain Python: fast enough to run over every school in the bundle).
+    ``df`` is :func:`outcomes`' table or its ``to_dict('records')``."""
+    by_year: dict[int, dict] = {}
+    for r in _records(df, measure):
+        by_year.setdefault(int(r["start_year"]), {})[r["pupil_group"]] = r
     rows = []
-    for y, g in d.groupby("start_year"):
-        by = {r.pupil_group: r for r in g.itertuples()}
+    for y in sorted(by_year):
+        by = by_year[y]
         dis, oth, al = by.get("disadvantaged"), by.get("other"), by.get("all")
-        dv = dis.value if dis is not None else np.nan
-        ov = oth.value if oth is not None else np.nan
-        st = "; ".join(f"{GROUP_LABELS[k].split()[0].lower()}: {r.status}" for k, r in by.items()
-                       if r.status != "ok" and pd.isna(r.value))
+        dv = _num(dis["value"]) if dis else np.nan
+        ov = _num(oth["value"]) if oth else np.nan
+        dn = _num(dis["cohort"]) if dis else np.nan
+        on = _num(oth["cohort"]) if oth else np.nan
+        st = "; ".join(f"{GROUP_LABELS[k].split()[0].lower()}: {r['status']}" for k, r in by.items()
+                       if r["status"] != "ok" and not stats.finite(r["value"]))
         first = next(iter(by.values()))
-        rows.append({"academic_year": years.label(int(y)), "start_year": int(y), "disadvantaged": dv,
-                     "disadvantaged_pupils": dis.cohort if dis is not None else np.nan, "other": ov,
-                     "other_pupils": oth.cohort if oth is not None else np.nan,
-                     "gap": ov - dv if pd.notna(dv) and pd.notna(ov) else np.nan,
-                     "all_pupils_value": al.value if al is not None else np.nan, "status": st,
-                     "relation": first.relation, "source_urn": first.source_urn})
-    return pd.DataFrame(rows, columns=cols)
+        gap = ov - dv if stats.finite(dv) and stats.finite(ov) else np.nan
+        se_gap = np.nan
+        if stats.finite(gap):
+            se_d = stats.standard_error(measure, dv, dn, dis.get("ci_low"), dis.get("ci_high"))
+            se_o = stats.standard_error(measure, ov, on, oth.get("ci_low"), oth.get("ci_high"))
+            se_gap = float(stats.combined_se(se_d, se_o))
+        rows.append({"academic_year": years.label(y), "start_year": y, "disadvantaged": dv,
+                     "disadvantaged_pupils": dn, "other": ov, "other_pupils": on, "gap": gap, "se_gap": se_gap,
+                     "all_pupils_value": _num(al["value"]) if al else np.nan, "status": st,
+                     "relation": first["relation"], "source_urn": first["source_urn"]})
+    return rows
+
+
+def gaps(df: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """One row per year: disadvantaged and other pupils' values and cohorts (NaN where the number of pupils
+    is not published), the within-school gap (other minus disadvantaged, only where both are published)
+    and its standard error (``se_gap``, :func:`equity.stats.standard_error` of each group), ``status`` of
+    each group when missing, and ``relation`` (whose URN the figures are published under)."""
+    return pd.DataFrame(gap_rows(df, measure), columns=GAP_COLUMNS)
 
 
 def trend_data(df: pd.DataFrame, measure: str, name: str, groups=("disadvantaged", "other")) -> pd.DataFrame:
@@ -255,13 +281,14 @@ def trend_data(df: pd.DataFrame, measure: str, name: str, groups=("disadvantaged
     Results under a predecessor/successor URN form their own series ('... (predecessor URN n)')."""
     d = df[(df.measure == measure) & df.pupil_group.isin(groups)].copy()
     if d.empty:
-        return pd.DataFrame(columns=["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort"])
+        return pd.DataFrame(columns=["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort",
+                                     "version"])
     suffix = np.where(d.relation == "this school", "",
                       " (" + d.relation.astype(str) + " URN " + d.source_urn.astype(str) + ")")
     d["series"] = [f"{GROUP_LABELS[g]}{s}" for g, s in zip(d.pupil_group, suffix)]
     d["group"] = d.pupil_group
     d["area"] = np.where(d.relation == "this school", "school", "predecessor")
-    return d[["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort"]]
+    return d[["series", "group", "area", "start_year", "value", "ci_low", "ci_high", "cohort", "version"]]
 
 
 def published_comparison(la_code: str, key_stage: int, measure: str, path=None) -> pd.DataFrame:
@@ -279,54 +306,72 @@ def published_comparison(la_code: str, key_stage: int, measure: str, path=None) 
               "academic_year", "pupil_group", "status", "version"]]
 
 
-def outcome_sentence(df: pd.DataFrame, measure: str, name: str, key_stage: int) -> str:
+def _pupils(n) -> str:
+    """'(35)' or '(number not published)' for a group's pupils."""
+    return f"({int(n)})" if stats.finite(n) else "(number of pupils not published)"
+
+
+def outcome_sentence(df, measure: str, name: str, key_stage: int) -> str:
     """A plain-language sentence with the real numbers: the latest year with both groups, the gap,
-    and how it compares with the earliest comparable year (never across a break)."""
+    and how it compares with the earliest comparable year (never across a break, :mod:`equity.breaks`).
+
+    A change in the gap is called wider or narrower only when it is beyond noise
+    (:func:`equity.stats.beyond_noise` on the two years' gap standard errors); otherwise, or when a
+    group's number of pupils is not published, the sentence says the change is within the noise or
+    cannot be tested. ``df`` is :func:`outcomes`' table or its ``to_dict('records')``."""
     m = MEASURES[measure]
-    g = gaps(df, measure)
+    g = gap_rows(df, measure)
     label = m.label
-    if g.empty:
+    if not g:
         return f"{name} has no published {label} results at KS{key_stage}."
-    both = g[g.gap.notna()]
-    if both.empty:
-        dis = g[g.disadvantaged.notna()]
-        if not dis.empty:
-            r = dis.iloc[-1]
+    both = [r for r in g if stats.finite(r["gap"])]
+    if not both:
+        dis = [r for r in g if stats.finite(r["disadvantaged"])]
+        if dis:
+            r = dis[-1]
             if measure.endswith("vs_national_other"):
-                side = "below" if r.disadvantaged < 0 else "above"
-                return (f"In {r.academic_year}, {name}'s disadvantaged pupils ({int(r.disadvantaged_pupils)}) were "
-                        f"{fmt_diff(measure, r.disadvantaged)} {side} other pupils nationally (DfE's comparison).")
-            return (f"In {r.academic_year}, {name}'s disadvantaged pupils ({int(r.disadvantaged_pupils)}) scored "
-                    f"{fmt(measure, r.disadvantaged)} on {label}; other pupils' figure is not published that year.")
-        al = g[g.all_pupils_value.notna()]
-        if not al.empty:
-            r = al.iloc[-1]
-            return (f"In {r.academic_year}, all pupils at {name} scored {fmt(measure, r.all_pupils_value)} on {label}. "
-                    "Figures for disadvantaged pupils are not published for this school (small group, or not in "
-                    "the files we hold).")
-        reasons = "; ".join(sorted({s for s in g.status if s}))
+                side = "below" if r["disadvantaged"] < 0 else "above"
+                return (f"In {r['academic_year']}, {name}'s disadvantaged pupils {_pupils(r['disadvantaged_pupils'])} "
+                        f"were {fmt_diff(measure, r['disadvantaged'])} {side} other pupils nationally (DfE's comparison).")
+            return (f"In {r['academic_year']}, {name}'s disadvantaged pupils {_pupils(r['disadvantaged_pupils'])} scored "
+                    f"{fmt(measure, r['disadvantaged'])} on {label}; other pupils' figure is not published that year.")
+        al = [r for r in g if stats.finite(r["all_pupils_value"])]
+        if al:
+            r = al[-1]
+            return (f"In {r['academic_year']}, all pupils at {name} scored {fmt(measure, r['all_pupils_value'])} on "
+                    f"{label}. Figures for disadvantaged pupils are not published for this school (small group, or "
+                    "not in the files we hold).")
+        reasons = "; ".join(sorted({r["status"] for r in g if r["status"]}))
         return f"{name}'s {label} results are not published ({reasons or 'no values'})."
-    last = both.iloc[-1]
-    ahead = (last.gap > 0) == m.higher_is_better
-    text = (f"In {last.academic_year}, {name}'s disadvantaged pupils ({int(last.disadvantaged_pupils)}) scored "
-            f"{fmt(measure, last.disadvantaged)} on {label} and other pupils ({int(last.other_pupils)}) "
-            f"{fmt(measure, last.other)}: disadvantaged pupils were {fmt_diff(measure, last.gap)} "
-            f"{'behind' if ahead else 'ahead'}"
-            + (f" (published under its {last.relation} URN {int(last.source_urn)})." if last.relation != "this school"
-               else "."))
-    earlier = both[both.start_year < last.start_year]
-    comparable = [r for r in earlier.itertuples()
-                  if not [x for x in years.breaks_between(int(r.start_year), int(last.start_year), key_stage, measure)
-                          if x != "years missing between them"]]
+    last = both[-1]
+    ahead = (last["gap"] > 0) == m.higher_is_better
+    text = (f"In {last['academic_year']}, {name}'s disadvantaged pupils {_pupils(last['disadvantaged_pupils'])} "
+            f"scored {fmt(measure, last['disadvantaged'])} on {label} and other pupils "
+            f"{_pupils(last['other_pupils'])} {fmt(measure, last['other'])}: disadvantaged pupils were "
+            f"{fmt_diff(measure, last['gap'])} {'behind' if ahead else 'ahead'}"
+            + (f" (published under its {last['relation']} URN {int(last['source_urn'])})."
+               if last["relation"] != "this school" else "."))
+    earlier = [r for r in both if r["start_year"] < last["start_year"]]
+    comparable = [r for r in earlier if breaks.comparable(r["start_year"], last["start_year"], key_stage, measure)]
     if comparable:
         first = comparable[0]
-        word = compare_words(measure, last.gap, first.gap)
-        small = min(last.disadvantaged_pupils, first.disadvantaged_pupils) < 30
-        text += (f" In {first.academic_year} the gap was {fmt_diff(measure, first.gap)}"
-                 + (", the same." if word == "unchanged" else
-                    f", so it is {fmt_diff(measure, abs(last.gap) - abs(first.gap))} {word} now"
-                    + (" (small groups: a change of this size can be chance)." if small else ".")))
-    elif len(earlier):
+        change = abs(last["gap"]) - abs(first["gap"])
+        se = float(stats.combined_se(first["se_gap"], last["se_gap"]))
+        text += f" In {first['academic_year']} the gap was {fmt_diff(measure, first['gap'])}"
+        if not stats.finite(se):
+            text += ("; the numbers of pupils are not published for both years, so whether it changed by more than "
+                     "chance cannot be tested.")
+        elif stats.beyond_noise(last["gap"] - first["gap"], se):
+            word = compare_words(measure, last["gap"], first["gap"])
+            text += (f", so it is {fmt_diff(measure, change)} {word} now, more than the noise "
+                     f"(±{fmt_diff(measure, stats.noise_margin(se))}).")
+        else:
+            text += (f": the change ({fmt_diff(measure, change)}) is within the noise "
+                     f"(±{fmt_diff(measure, stats.noise_margin(se))}), so no change is claimed.")
+        caution = breaks.cautions(first["start_year"], last["start_year"], key_stage, measure)
+        if caution:
+            text += f" Caution: {caution[0]}."
+    elif earlier:
         text += " Earlier years are not comparable (a break in the series), so no change is stated."
     return text
 

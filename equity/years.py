@@ -50,27 +50,4 @@ def from_suffix(two_digits: str) -> int:
     """
     return 2000 + int(two_digits) - 1
 
-
-# Years with no school-level results, or not comparable with the year before. A trend line is
-# never drawn across one of these. Each entry: (first start year after the break, key stages,
-# measures or None for all, plain-words reason).
-BREAKS = [
-    (2016, (4,), ("att8",), "Attainment 8 before 2016/17 is on the old points scale"),
-    (2021, (2, 4), None, "no school results for 2019/20 and 2020/21 (pandemic); 2021/22 is not comparable with 2018/19"),
-    (2023, (2,), ("read_prog", "writ_prog", "mat_prog"), "no KS2 progress scores for 2023/24 and 2024/25"),
-    (2024, (4,), ("p8",), "no Progress 8 for 2024/25 and 2025/26"),
-]
-
-
-def breaks_between(first: int, second: int, key_stage: int, measure: str) -> list[str]:
-    """Reasons why two years of one measure must not be joined by a line (empty list = comparable).
-
-    ``first`` and ``second`` are start years with first < second.
-    """
-    reasons = []
-    for after, stages, measures, why in BREAKS:
-        if key_stage in stages and (measures is None or measure in measures) and first < after <= second:
-            reasons.append(why)
-    if second - first > 1 and not reasons:
-        reasons.append("years missing between them")
-    return reasons
+# Breaks in a series live in equity.breaks (one home for every break).

@@ -51,10 +51,13 @@ else:
                         horizontal=True, bind="query-params")
     years = options[quantity][::-1]
     year = c2.selectbox("Year", years, format_func=year_label, key="ov_year", bind="query-params")
-    between = c3.checkbox("Allow for real differences between schools", key="ov_between", bind="query-params",
-                          help="Widens the limits by the spread between schools that is more than chance "
-                               "(DerSimonian-Laird between-school variance), so only schools that stand out beyond "
-                               "the usual spread are flagged.")
+    between = c3.checkbox("Allow for real differences between schools", value=True, key="ov_between",
+                          bind="query-params",
+                          help="On by default. Schools differ for real reasons (intake, not only chance): this widens "
+                               "the limits by the spread between schools that is more than chance (DerSimonian-Laird "
+                               "between-school variance, Spiegelhalter's additive method), so only schools that stand "
+                               "out beyond the usual spread are flagged. Off: the limits allow for chance alone, and "
+                               "many schools fall outside them.")
     f = gaps.school_funnel(la, ks, measure, year, quantity, allow_between_school=between)
     table = f["points"].rename(columns={"y": gaps.QUANTITIES[quantity], "x": "pupils (x axis)"}) \
         if not f["points"].empty else f["points"]
@@ -63,7 +66,8 @@ else:
     st.subheader("Schools outside the 95% limits")
     out = f["outliers"]
     if out.empty:
-        st.write("None: every school is within what chance alone would produce around the centre line.")
+        st.write("None: every school is within the limits around the centre line"
+                 + (" (chance plus the usual spread between schools)." if between else " (chance alone)."))
     else:
         cols = ["name", "urn", "y", "n_disadvantaged"] + (["n_other"] if quantity == "gap" else []) + \
             ["direction", "outside_998"]

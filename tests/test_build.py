@@ -25,7 +25,7 @@ EXPECTED_YEARS = {
     "815_2019_ks4provisional.csv.gz": 2018, "england_ks4provisional.csv.gz": 2018,
     "ks2_2016-850-ks2.csv.gz": 2016, "ks2_2016-936-ks2.csv.gz": 2016, "ks2_2017-850-ks2.csv.gz": 2017,
     "ks2_2017-936-ks2.csv.gz": 2017, "ks2_2018-850-ks2.csv.gz": 2018, "ks2_2018-936-ks2.csv.gz": 2018,
-    "ks4_school_info_2024.csv.gz": 2023, "england_ks4-pupdest.csv.gz": 2018,
+    "ks4_school_info_2024.csv.gz": 2023, "england_ks4-pupdest.csv.gz": 2016,  # 2018/19 tables: the 2016/17 KS4 leavers' destinations
     "ks2_perf_2016.csv.gz": 2015, "ks2_perf_2017.csv.gz": 2016, "ks2_perf_2018.csv.gz": 2017,
     "ks4_perf_2016.csv.gz": 2015, "ks4_perf_2017.csv.gz": 2016, "ks4_perf_2018.csv.gz": 2017,
     "919_ks4final.csv": 2024, "919_ks2final.csv": 2024,

@@ -265,7 +265,9 @@ def test_family_outcomes_median_and_small_groups(built_db):
     ranked = fo.dropna(subset=["value"]).sort_values("position")
     assert ranked.value.is_monotonic_decreasing  # higher is better for this measure
     # pooled years: the year and up to two earlier comparable ones
-    assert F.outcome_years("p8", 4, 2017, span=3, path=built_db) == [2017, 2016, 2015]
+    # Progress 8 changed method in 2017/18: never pooled with 2016/17 (issue 13, finding 4)
+    assert F.outcome_years("p8", 4, 2017, span=3, path=built_db) == [2017]
+    assert F.outcome_years("p8", 4, 2016, span=3, path=built_db) == [2016, 2015]
     assert F.outcome_years("att8", 4, 2016, span=3, path=built_db) == [2016]  # 2015/16 Att8 is the old scale
 
 

@@ -284,7 +284,7 @@ def test_estimates_are_labelled_and_never_replace_published_rows(built_db):
 
 def test_breaks_are_never_bridged(built_db):
     from equity import gap_charts, gaps
-    from equity.years import BREAKS
+    from equity.breaks import BREAKS
     # Attainment 8: 2015/16 (old scale) never joined to 2016/17
     lines, brks = gaps.trend_lines("936", 4, "att8", view="groups")
     for _, sub in lines.groupby(["series", "segment"]):
@@ -325,8 +325,10 @@ def test_trend_verdict_depends_on_noise():
     assert closing.verdict == "closing"
     # for a measure where lower is better a falling gap (other minus disadvantaged) is a widening one
     lower = gaps.trend([2016, 2017], [-5.0, -12.0], [1.0, 1.0], 4, "dest_not_sustained")
-    # years that are not next to each other are not joined into one trend
-    assert gaps.trend([2016, 2018], [20.0, 15.0], [1.0, 1.0], 2, "rwm_exp").verdict == "only one comparable year"
+    # a year missing between two comparable years does not stop the comparison (as in the profile's sentence:
+    # one verdict everywhere), a break does
+    assert gaps.trend([2016, 2018], [20.0, 15.0], [1.0, 1.0], 2, "rwm_exp").verdict == "closing"
+    assert gaps.trend([2018, 2021], [20.0, 15.0], [1.0, 1.0], 2, "rwm_exp").verdict == "only one comparable year"
     assert lower.verdict == "widening"
 
 
@@ -347,17 +349,17 @@ def test_funnel_limits_narrow_as_cohorts_grow(built_db):
     w95, w998 = lim.hi95 - lim.lo95, lim.hi998 - lim.lo998
     assert (np.diff(w95) < 0).all() and (np.diff(w998) < 0).all() and (w998 > w95).all()
     assert np.allclose((lim.hi95 + lim.lo95) / 2, 40.0)
-    f = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged")
+    f = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged", allow_between_school=False)
     L = f["limits"].sort_values("n")
     assert (np.diff(L.hi95 - L.lo95) <= 1e-12).all()
     pts = f["points"]
-    assert len(pts) > 20 and f["target_source"] == "LA (published)"
+    assert len(pts) > 20 and f["reference_source"] == "LA (published)" and f["target_source"].startswith("estimate")
     outside = (pts.y < pts.lo95) | (pts.y > pts.hi95)
     assert (outside == pts.outside_95).all()
     assert set(f["outliers"].urn) == set(pts[pts.outside_95].urn)
     # allowing for real between-school differences can only widen the limits
-    g = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged", allow_between_school=True)
-    assert g["tau2"] >= 0 and g["outliers"].shape[0] <= f["outliers"].shape[0]
+    g = gaps.school_funnel("850", 4, "att8", 2017, "disadvantaged")  # the default allows for them
+    assert g["allow_between_school"] and g["tau2"] >= 0 and g["outliers"].shape[0] <= f["outliers"].shape[0]
 
 
 def test_suppressed_values_stay_missing(built_db):
@@ -429,6 +431,11 @@ def test_overview_page_widgets_tiles_and_sentences(built_db):
     assert any("Surrey" in s and "17.5 points" in s for s in surrey), surrey
     other = _sentences(_page("pages/overview.py", {"la": "850", "ks": "4"}))
     assert other != surrey and any("Hampshire" in s for s in other)
+    # the funnel: the between-school allowance is on by default and said so; the sentence keeps its form
+    assert at.checkbox(key="ov_between").value is True
+    funnel = [s for s in surrey if "outside the 95% limits" in s]
+    assert funnel and re.search(r"\d+ above and \d+ below", funnel[0]) and "real differences between schools" in funnel[0]
+    assert "reference line" in funnel[0]
 
 
 def test_overview_view_restored_from_the_url(built_db):
@@ -440,6 +447,7 @@ def test_overview_view_restored_from_the_url(built_db):
     assert at.radio(key="ov_quantity").value == "gap"
     assert at.selectbox(key="ov_year").value == 2017
     assert any("higher standard" in s for s in _sentences(at))
+    assert any(s.startswith("In 2017/18,") and "outside the 95% limits" in s for s in _sentences(at))
 
 
 RWM = "Reading, writing and maths: expected standard"
@@ -463,3 +471,141 @@ def test_gap_trends_page_restores_view_and_follows_the_la(built_db):
                                          "gt_schools": school["name"]})
     assert at2.multiselect(key="gt_schools").value == [int(school.urn)]
     assert any(school["name"] in s for s in _sentences(at2)), school["name"]
+
+
+def _raw_funnel_inputs(file: str):
+    """Mainstream schools' disadvantaged Attainment 8 and pupils, and the LA row, read with the csv module."""
+    rows, la = [], None
+    with gzip.open(RAW / "dfe_hants_surrey_clarelgibson" / file, "rt", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            v, n = r.get("ATT8SCR_FSM6CLA1A") or "", r.get("TFSM6CLA1A") or ""
+            if (r["RECTYPE"] or "").strip() == "4":
+                la = float(v)
+            try:
+                v, n = float(v), float(n)
+            except ValueError:
+                continue
+            if (r["RECTYPE"] or "").strip() == "1" and n >= 6:
+                rows.append((int(r["URN"]), v, n))
+    return rows, la
+
+
+@pytest.mark.parametrize("la,file,year", [("936", "2018-2019_936_ks4final.csv.gz", 2018),
+                                          ("850", "2017-2018_850_ks4final.csv.gz", 2017)])
+def test_funnel_centre_is_the_plotted_schools_so_flags_are_not_lopsided(built_db, la, file, year):
+    """Issue 13, finding 2: the LA's published figure covers pupils the dots do not (special schools, withheld
+    results); centred on it, Surrey 2018/19 had 15 schools above and 1 below. The centre is now the plotted
+    schools' pupil-weighted mean (an estimate) and the published figure a separate reference line."""
+    from equity import gaps
+    rows, la_published = _raw_funnel_inputs(file)
+    raw_mean = sum(v * n for _, v, n in rows) / sum(n for _, v, n in rows)
+    chance = gaps.school_funnel(la, 4, "att8", year, "disadvantaged", allow_between_school=False)
+    pts = chance["points"]
+    assert set(pts.urn) == {u for u, _, _ in rows}
+    assert chance["target"] == pytest.approx(raw_mean, abs=1e-9) and "estimate" in chance["target_source"]
+    assert chance["reference"] == pytest.approx(la_published) and chance["reference_source"] == "LA (published)"
+    assert raw_mean - la_published > 1.5  # the published LA figure sits well below the plotted schools
+    # centred on the plotted schools, about half lie on each side, and flags fall on both sides
+    above = (pts.y > chance["target"]).mean()
+    assert 0.35 < above < 0.65
+    out = pts[pts.outside_95]
+    assert (out.direction == "above").sum() >= 2 and (out.direction == "below").sum() >= 2
+    # centred on the published figure instead, the same limits would flag mostly schools above it
+    shifted_above = int(((pts.y - pts.hi95) > la_published - chance["target"]).sum())
+    assert shifted_above > (out.direction == "above").sum()
+    # the default allows for real differences between schools: fewer flags, never more, and the sentence says so
+    f = gaps.school_funnel(la, 4, "att8", year, "disadvantaged")
+    assert f["allow_between_school"] and f["tau2"] > 0 and f["outliers"].shape[0] < out.shape[0]
+    s = gaps.funnel_sentence(f, gaps.area_name(la), "att8")
+    assert s.startswith(f"In {gaps.label(year)},") and re.search(r"\d+ above and \d+ below", s)
+    assert "reference line" in s and "real differences between schools" in s
+
+
+def test_a_group_of_no_pupils_has_no_value_phantom_gaps(built_db):
+    """Issue 13, finding 3: DfE's KS2 2015/16 history columns print "0%" for a school with no disadvantaged
+    pupils (ks2_2017-850-ks2.csv.gz, URN 116356). Read with the csv module: every school whose group share
+    was 0% has no value for that group and no gap that year, in the tables the pages and CSVs use."""
+    from equity import gaps
+    zero = {}
+    with gzip.open(RAW / "dfe_hants_surrey_clarelgibson" / "ks2_2017-850-ks2.csv.gz", "rt", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            if (r["RECTYPE"] or "").strip() == "1" and (r["URN"] or "").strip():
+                for col, grp in (("PTFSM6CLA1A_16", "disadvantaged"), ("PTNOTFSM6CLA1A_16", "other")):
+                    if (r.get(col) or "").strip() in ("0%", "0"):
+                        zero.setdefault(int(r["URN"]), []).append(grp)
+    assert 116356 in zero and len(zero) >= 10
+    g = gaps.school_gaps(2, la_code="850", measures=["rwm_exp", "rwm_high"])
+    g = g[g.start_year == 2015].set_index("urn")
+    for urn, groups in zero.items():
+        if urn not in g.index:
+            continue
+        for row in g.loc[[urn]].itertuples():
+            for grp in groups:
+                assert pd.isna(getattr(row, grp)) and pd.isna(row.gap), (urn, grp, row.measure)
+    r = g.loc[[116356]].iloc[0]
+    assert "no_pupils" in r.status
+    # a value whose group size is not published says so (the fewer-than-6 rule cannot run on it)
+    unknown = g[g.disadvantaged.notna() & g.n_disadvantaged.isna()]
+    assert len(unknown) and unknown.status.str.contains("disadvantaged: number of pupils not published").all()
+
+
+def _view_sql() -> str:
+    text = (ROOT / "equity" / "sql" / "build" / "marts_results.sql").read_text(encoding="utf-8")
+    return text[text.index("create view school_result_shown"):].split(";")[0]
+
+
+def test_a_hidden_small_group_cannot_be_rebuilt_by_differencing(built_db):
+    """Issue 14, finding 8: with an LA's own unsuppressed file, a hidden group of 4 was recoverable from the
+    shown all-pupils and other-pupils figures and counts. Real rows of a school with 1-5 disadvantaged pupils,
+    made unsuppressed as such a file would print them, go through the view the app reads."""
+    import duckdb
+    con = duckdb.connect(str(built_db), read_only=True)
+    try:
+        key = con.execute("""
+            select d.urn, d.key_stage, d.start_year, d.measure from school_result d
+            join school_result a using (urn, key_stage, start_year, measure)
+            join school_result o using (urn, key_stage, start_year, measure)
+            where d.pupil_group = 'disadvantaged' and d.cohort between 1 and 5 and a.pupil_group = 'all'
+              and a.value is not null and o.pupil_group = 'other' and o.cohort >= 6 and d.measure = 'att8'
+            order by 1, 3 limit 1""").fetchone()
+        assert key, "expected a school with 1-5 disadvantaged pupils in the bundle"
+        rows = con.execute("select * from school_result where urn = ? and key_stage = ? and start_year = ? "
+                           "and measure = ?", list(key)).df()
+        # the real view: nowhere a 1-5 group sits beside both the all-pupils figure and its complement's
+        leaks = con.execute("""
+            select count(*) from school_result_shown s join school_result_shown a using (urn, key_stage, start_year, measure)
+            join school_result_shown c using (urn, key_stage, start_year, measure)
+            where s.pupil_group in ('disadvantaged', 'other') and s.cohort between 1 and 5 and a.pupil_group = 'all'
+              and a.value is not null and c.pupil_group in ('disadvantaged', 'other') and c.pupil_group <> s.pupil_group
+              and c.value is not null""").fetchone()[0]
+    finally:
+        con.close()
+    assert leaks == 0
+    rows.loc[rows.pupil_group != "all", "value"] = [47.8 if g == "other" else 30.0 for g in
+                                                      rows.pupil_group[rows.pupil_group != "all"]]
+    rows.loc[rows.pupil_group != "all", "status"] = "ok"
+    mem = duckdb.connect()
+    mem.register("rows_df", rows)
+    mem.execute("create table school_result as select * from rows_df")
+    mem.execute(_view_sql())
+    shown = mem.execute("select pupil_group, value, cohort, status from school_result_shown").df().set_index("pupil_group")
+    assert pd.isna(shown.loc["disadvantaged", "value"]) and shown.loc["disadvantaged", "status"] == "small_cohort"
+    assert pd.isna(shown.loc["other", "value"]) and pd.isna(shown.loc["other", "cohort"])
+    assert shown.loc["other", "status"] == "hidden_complement"
+    assert pd.notna(shown.loc["all", "value"])  # the all-pupils figure stays as published
+
+
+def test_provisional_figures_are_flagged_on_the_trend_charts(built_db):
+    """Issue 13, finding 10: Hampshire's 2018/19 KS4 figures come from DfE's provisional file; the chart rings them."""
+    from equity import gap_charts, gaps, pack_charts, profile
+    lines, brks = gaps.trend_lines("850", 4, "att8", view="groups", groups=("all",))
+    prov = lines[lines.version == "provisional"]
+    assert {(r.area_code, r.start_year) for r in prov.itertuples()} >= {("850", 2018)}
+    assert (lines[lines.start_year < 2018].version == "final").all()
+    fig = gap_charts.trend_figure(lines, brks, "att8")
+    ring = [t for t in fig.data if t.name == "provisional (DfE may revise)"]
+    assert len(ring) == 1 and 2018 in list(ring[0].x)
+    d = profile.published_comparison("850", 4, "att8")
+    d = d[d.pupil_group.isin(["disadvantaged", "other"])]
+    fig2 = pack_charts.trend_figure(d, 4, "att8", "t")
+    assert bool((d.version == "provisional").any()) == any(t.name == "provisional (DfE may revise)" for t in fig2.data)

@@ -149,7 +149,8 @@ def test_comparison_uses_published_figures_and_ranks_them(built_db, ind):
     assert row["rank_in_england"] == int((whole.gap > row["gap"]).sum()) + 1
     assert "Hampshire" in c["sentence"] and f"{row['gap']:.0f} percentage points" in c["sentence"]
     # KS4 destinations: DfE's own LA rows for every LA
-    d = la_compare.compare("358", 4, "dest_sustained", 2018, "england")
+    # dated by the leavers' cohort: the 2018/19 tables report the pupils who finished KS4 in 2016/17
+    d = la_compare.compare("358", 4, "dest_sustained", 2016, "england")
     assert len(d["table"]) > 140 and d["row"]["disadvantaged"] == 86 and d["row"]["other"] == 98
     near = la_compare.nearest_by_fsm("352", 10)
     assert len(near) == 10 and "352" not in near
@@ -183,3 +184,13 @@ def test_page_widgets_url_and_sentences(built_db):
     # what the data allow is said plainly
     text = " ".join(m.value for m in at.markdown)
     assert "only Trafford's list is bundled" in text
+
+
+def test_sources_are_credited_to_the_publisher_of_the_figures_shown(built_db):
+    """Issue 13, finding 10: SMC's KS2 2021/22 figures were credited to LG Inform for the 11 LAs whose
+    all-pupils row came from an LG Inform file, and England's row came from LG Inform beside SMC's LAs."""
+    from equity import la_compare
+    las, eng = la_compare.la_gap_table(2, "rwm_exp", 2021)
+    assert len(las) >= 100
+    assert set(las.source) == {"Social Mobility Commission (from DfE)"}
+    assert eng is not None and eng["source"] == "Social Mobility Commission (from DfE)"

@@ -15,7 +15,7 @@ import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
-from equity import build, pack, pack_charts, years
+from equity import breaks, build, pack, pack_charts, years
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
@@ -152,7 +152,7 @@ def test_trend_charts_never_draw_a_line_across_a_break(la_pdf):
         for tr in fig.data:
             xs = list(tr.x)
             for a, b in zip(xs, xs[1:]):
-                assert not years.breaks_between(int(a), int(b), ks, measure), (s.title, tr.name, a, b)
+                assert not breaks.breaks_between(int(a), int(b), ks, measure), (s.title, tr.name, a, b)
             checked += 1
     assert checked >= 8
     # Surrey's Attainment 8 has 2015/16 (old scale) and 2016/17-2018/19: two separate segments

@@ -238,10 +238,12 @@ class PerformanceTables:
                    max(raw) filter (where field = 'ci_low') as lo_raw,
                    max(raw) filter (where field = 'ci_high') as hi_raw,
                    max(raw) filter (where field = 'cohort') as n_raw,
+                   max(raw) filter (where field = 'share') as share_raw,
                    count(*) filter (where field = 'value') as n_value
             from long_cells group by all""")
         common = """measure, grp, cell_value(v_raw), cell_value(lo_raw), cell_value(hi_raw),
-                    cast(round(cell_value(n_raw)) as integer), cell_status(v_raw),
+                    coalesce(cast(round(cell_value(n_raw)) as integer),
+                             case when cell_value(share_raw) = 0 then 0 end), cell_status(v_raw),
                     case when cell_status(v_raw) = 'unknown' then v_raw end, ?, kind, ?, _row, rectype"""
         school_in = ", ".join(repr(c) for c in codes["school"])
         ctx.writer.execute_text(f"""

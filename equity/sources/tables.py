@@ -196,7 +196,11 @@ class Destinations:
         yys = [int(m.group(1)) for c in cols for m in [re.match(r"^COHORT_(\d\d)$", c)] if m]
         if not yys:
             raise IngestError(fname, 0, "COHORT_YY", "cannot tell the year: no history columns like COHORT_18")
-        start = 2000 + max(yys)
+        # The newest history column names the previous tables (COHORT_18: the 2017/18 tables), so the file is
+        # published with the next year's tables (2018/19); a destination measure published then follows the
+        # pupils who finished KS4 two years earlier (2016/17), and that cohort's year is the one we store.
+        tables_year = 2000 + max(yys)
+        start = tables_year - 2
         bad = ctx.writer.fetch_text(f"select _row, URN from {table} where trim(RECTYPE) in ('1','2') "
                                     "and try_cast(trim(URN) as integer) is null order by _row limit 1")
         if len(bad):
@@ -224,7 +228,9 @@ class Destinations:
                     f"{common} from {table} where trim(RECTYPE) in ('LA', 'NAT')", [measure, grp, fname])
         n = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
         ctx.record_file(s, self.kind, key_stage=4, start_year=start, rows=n,
-                        year_evidence=f"newest history column COHORT_{max(yys)}: published with the {label(start)} tables")
+                        year_evidence=f"newest history column COHORT_{max(yys)}: published with the {label(tables_year)} "
+                                      f"tables, so the pupils who finished KS4 in {label(start)} (destinations in "
+                                      f"{label(start + 1)})")
         ctx.writer.drop(table)
 
 
