@@ -4,6 +4,17 @@
 (``data/user/partnerships.sqlite``, or ``$EQUITY_USER_DB``), apart from the DuckDB database that
 ``python -m equity build`` replaces wholesale, so it survives every rebuild.
 
+**Or on PostgreSQL**, when ``$EQUITY_REGISTER_URL`` is set (``postgresql://user:password@host:port/db``;
+it wins over ``$EQUITY_USER_DB``), so several app servers share one register. Both back-ends sit
+behind the same functions (:func:`create`, :func:`edit`, :func:`end`, :func:`register`, :func:`audit`,
+:func:`import_csv`...; ``path=`` takes a file or an address) and the same SQL, with the same
+guarantees, kept by the database itself: optimistic versions, one writer at a time (SQLite's write
+lock; a transaction-scoped advisory lock on PostgreSQL), nothing left of a writer killed mid-change,
+an audit table that refuses UPDATE, DELETE, TRUNCATE and rewriting inserts (triggers), and a schema
+version (a newer register is refused untouched). ``python -m equity register-migrate --to URL``
+copies a SQLite register into an empty PostgreSQL database (:func:`copy_to_postgres`). Details of
+the PostgreSQL side are in its section below; the rest of this text describes the SQLite file.
+
 Safety when several people use the dashboard at once:
 
 * WAL journal, ``synchronous=FULL`` and a busy timeout: readers never block the writer, and a
@@ -168,7 +179,7 @@ def explain(exc: RegisterError) -> str:
     """The message of a register error for a page: the register's folder left out (the file's name
     is enough to a reader and the server's layout is nobody's business)."""
     text = str(exc)
-    for p in {getattr(exc, "path", None), user_db_path(), register_url()} - {None}:
+    for p in {getattr(exc, "path", None), user_db_path(), os.environ.get("EQUITY_REGISTER_URL") or None} - {None}:
         text = text.replace(_where(p), register_name(p))
     return text
 
@@ -216,7 +227,10 @@ def _where(target) -> str:
 def register_name(target=None) -> str:
     """The register's name for a page: the file's name, or the PostgreSQL database's name (never the
     server's folders, address or password)."""
-    t = _target(target)
+    try:
+        t = _target(target)
+    except RegisterError:   # a malformed $EQUITY_REGISTER_URL: the page says so when it reads the register
+        return "the partnership register"
     if _is_url(t):
         from urllib.parse import urlsplit
         return f"PostgreSQL database {urlsplit(t).path.lstrip('/') or 'register'}"

@@ -251,7 +251,7 @@ def _new(**kw) -> dict:
 def test_register_lives_in_its_own_sqlite_file_in_wal_mode(sqlite_db):
     rec = _new()
     assert sqlite_db.is_file() and sqlite_db.suffix == ".sqlite"
-    assert reg.sqlite_db_path() == sqlite_db.resolve()
+    assert reg.user_db_path() == sqlite_db.resolve()
     con = sqlite3.connect(sqlite_db)
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert con.execute("select school_urn, partner_urns, baseline_year from partnership").fetchall() == [
@@ -501,7 +501,9 @@ def test_a_register_from_a_newer_version_is_refused_untouched(user_db):
     user_db.set_schema_version(3)
     before = user_db.snapshot()
     for call in (reg.register, reg.audit, reg.export_csv, lambda: reg.get(1), lambda: _new(school_urn=125249),
-                 lambda: reg.edit(1, 1, user="officer B", notes="x"), lambda: reg.end(1, 1, user="officer B")):
+                 lambda: reg.edit(1, 1, user="officer B", notes="x"), lambda: reg.end(1, 1, user="officer B"),
+                 lambda: reg.import_csv("school_urn,partner_urns,key_stage,baseline_year\n125249,138190,4,2016\n",
+                                        user="officer B")):
         with pytest.raises(reg.RegisterTooNew) as err:
             call()
         assert user_db.where in str(err.value) and "version 3" in str(err.value) and "untouched" in str(err.value)
