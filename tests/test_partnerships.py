@@ -53,7 +53,8 @@ def _in_ci() -> bool:
 
 def _pg_bin() -> Path | None:
     """The newest Debian PostgreSQL's binaries (``/usr/lib/postgresql/<major>/bin``), or None."""
-    found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
+    pattern = os.environ.get("EQUITY_TEST_PG_INITDB", "/usr/lib/postgresql/*/bin/initdb")  # tests of this rule
+    found = [Path(p).parent for p in glob.glob(pattern)]
     found.sort(key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0)
     return found[-1] if found else None
 
@@ -561,6 +562,18 @@ def test_register_lives_in_postgres_when_configured(pg_db, monkeypatch):
     monkeypatch.setenv("EQUITY_REGISTER_URL", "mysql://somewhere/db")
     with pytest.raises(reg.RegisterUnavailable, match="postgresql://"):
         reg.register()
+
+
+@pytest.mark.parametrize("ci, outcome, code", [("true", "1 error", 1), ("", "1 skipped", 0)], ids=["ci", "not-ci"])
+def test_postgres_tests_fail_in_ci_and_skip_elsewhere_without_a_server(ci, outcome, code):
+    """With no PostgreSQL binaries, a PostgreSQL test fails in CI (CI=true: an error in its set-up, the
+    run fails) and is skipped, saying why, anywhere else."""
+    env = {**os.environ, "CI": ci, "EQUITY_TEST_PG_INITDB": "/nonexistent/postgresql/*/bin/initdb"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", __file__,
+                          "-k", "test_register_lives_in_postgres_when_configured"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert outcome in run.stdout and run.returncode == code, run.stdout
+    assert "PostgreSQL is not installed" in run.stdout and "apt-get install postgresql" in run.stdout
 
 
 def test_register_migrate_moves_a_sqlite_register_to_postgres_in_one_command(pg_db, tmp_path):
