@@ -220,7 +220,7 @@ def _where(target) -> str:
     u = urlsplit(target)
     if u.password is None:
         return target
-    host = u.hostname + (f":{u.port}" if u.port else "")
+    host = (u.hostname or "") + (f":{u.port}" if u.port else "")
     return urlunsplit((u.scheme, (f"{u.username}@" if u.username else "") + host, u.path, u.query, ""))
 
 
@@ -262,25 +262,26 @@ def _header_version(p: Path) -> int | None:
 
 
 def _corrupt(p: Path, why: str) -> RegisterCorrupt:
-    return RegisterCorrupt(p, f"The partnership register {_where(p)} cannot be read: {why}. Nothing was changed and the "
-                              "file is left as it is. Restore it from a backup (or an exported CSV), or move it "
-                              "aside to start a new register.")
+    return RegisterCorrupt(p, f"The partnership register {_where(p)} cannot be read: {why}. Nothing was changed "
+                              "and the file is left as it is. Restore it from a backup (or an exported CSV), or "
+                              "move it aside to start a new register.")
 
 
 def _too_new(p: Path, found: int) -> RegisterTooNew:
-    return RegisterTooNew(p, f"The partnership register {_where(p)} was written by a newer version of the dashboard (schema "
-                             f"version {found}; this version knows up to {SCHEMA_VERSION}). It is left untouched: "
-                             "update the dashboard to read or change it.")
+    return RegisterTooNew(p, f"The partnership register {_where(p)} was written by a newer version of the "
+                             f"dashboard (schema version {found}; this version knows up to {SCHEMA_VERSION}). It is "
+                             "left untouched: update the dashboard to read or change it.")
 
 
 def _read_only(p: Path, why: str = "") -> RegisterReadOnly:
-    return RegisterReadOnly(p, f"The partnership register {_where(p)} is read-only{' (' + why + ')' if why else ''}: it can "
-                               "be read and exported, but changes cannot be saved. Nothing was changed.")
+    return RegisterReadOnly(p, f"The partnership register {_where(p)} is read-only"
+                               f"{' (' + why + ')' if why else ''}: it can be read and exported, but changes cannot "
+                               "be saved. Nothing was changed.")
 
 
 def _full(p: Path) -> RegisterFull:
-    return RegisterFull(p, f"The disk holding the partnership register {_where(p)} is full: nothing was changed. Free some "
-                           "space and try again.")
+    return RegisterFull(p, f"The disk holding the partnership register {_where(p)} is full: nothing was changed. "
+                           "Free some space and try again.")
 
 
 def _writable(p: Path) -> bool:
