@@ -4,6 +4,17 @@
 (``data/user/partnerships.sqlite``, or ``$EQUITY_USER_DB``), apart from the DuckDB database that
 ``python -m equity build`` replaces wholesale, so it survives every rebuild.
 
+**Or on PostgreSQL**, when ``$EQUITY_REGISTER_URL`` is set (``postgresql://user:password@host:port/db``;
+it wins over ``$EQUITY_USER_DB``), so several app servers share one register. Both back-ends sit
+behind the same functions (:func:`create`, :func:`edit`, :func:`end`, :func:`register`, :func:`audit`,
+:func:`import_csv`...; ``path=`` takes a file or an address) and the same SQL, with the same
+guarantees, kept by the database itself: optimistic versions, one writer at a time (SQLite's write
+lock; a transaction-scoped advisory lock on PostgreSQL), nothing left of a writer killed mid-change,
+an audit table that refuses UPDATE, DELETE, TRUNCATE and rewriting inserts (triggers), and a schema
+version (a newer register is refused untouched). ``python -m equity register-migrate --to URL``
+copies a SQLite register into an empty PostgreSQL database (:func:`copy_to_postgres`). Details of
+the PostgreSQL side are in its section below; the rest of this text describes the SQLite file.
+
 Safety when several people use the dashboard at once:
 
 * WAL journal, ``synchronous=FULL`` and a busy timeout: readers never block the writer, and a
@@ -144,7 +155,7 @@ class RegisterUnavailable(RegisterError):
     what to do. Never means "empty": an empty register reads as an empty table."""
 
     def __init__(self, path, message: str):
-        self.path = Path(path)
+        self.path = path if _is_url(path) else Path(path)
         super().__init__(message)
 
 
@@ -168,15 +179,62 @@ def explain(exc: RegisterError) -> str:
     """The message of a register error for a page: the register's folder left out (the file's name
     is enough to a reader and the server's layout is nobody's business)."""
     text = str(exc)
-    for p in {getattr(exc, "path", None), user_db_path()} - {None}:
-        text = text.replace(str(p), Path(p).name)
+    for p in {getattr(exc, "path", None), user_db_path(), os.environ.get("EQUITY_REGISTER_URL") or None} - {None}:
+        text = text.replace(_where(p), register_name(p))
     return text
 
 
 def user_db_path() -> Path:
-    """Where the register lives: ``$EQUITY_USER_DB`` if set, else ``data/user/partnerships.sqlite``."""
+    """Where the SQLite register lives: ``$EQUITY_USER_DB`` if set, else ``data/user/partnerships.sqlite``."""
     env = os.environ.get("EQUITY_USER_DB")
     return Path(env).expanduser().resolve() if env else DEFAULT_USER_DB
+
+
+def register_url() -> str | None:
+    """The PostgreSQL register's address, ``$EQUITY_REGISTER_URL`` (``postgresql://user@host:port/db``),
+    or None when the register is the SQLite file. When set it wins over ``$EQUITY_USER_DB``."""
+    env = os.environ.get("EQUITY_REGISTER_URL", "").strip()
+    if env and not _is_url(env):
+        raise RegisterUnavailable(env, "EQUITY_REGISTER_URL must be a postgresql:// address; the register was not "
+                                       "opened.")
+    return env or None
+
+
+def _is_url(target) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def _target(path=None):
+    """The register a call works on: ``path`` when given (a file, or a ``postgresql://`` address),
+    else ``$EQUITY_REGISTER_URL``, else the SQLite file :func:`user_db_path`."""
+    if path is not None:
+        return str(path) if _is_url(str(path)) else Path(path)
+    return register_url() or user_db_path()
+
+
+def _where(target) -> str:
+    """How a message names the register: the file's path, or the address without its password."""
+    if not _is_url(target):
+        return str(target)
+    from urllib.parse import urlsplit, urlunsplit
+    u = urlsplit(target)
+    if u.password is None:
+        return target
+    host = (u.hostname or "") + (f":{u.port}" if u.port else "")
+    return urlunsplit((u.scheme, (f"{u.username}@" if u.username else "") + host, u.path, u.query, ""))
+
+
+def register_name(target=None) -> str:
+    """The register's name for a page: the file's name, or the PostgreSQL database's name (never the
+    server's folders, address or password)."""
+    try:
+        t = _target(target)
+    except RegisterError:   # a malformed $EQUITY_REGISTER_URL: the page says so when it reads the register
+        return "the partnership register"
+    if _is_url(t):
+        from urllib.parse import urlsplit
+        return f"PostgreSQL database {urlsplit(t).path.lstrip('/') or 'register'}"
+    return Path(t).name
 
 
 # ---- opening the file ----------------------------------------------------------------------------
@@ -204,25 +262,26 @@ def _header_version(p: Path) -> int | None:
 
 
 def _corrupt(p: Path, why: str) -> RegisterCorrupt:
-    return RegisterCorrupt(p, f"The partnership register {p} cannot be read: {why}. Nothing was changed and the "
-                              "file is left as it is. Restore it from a backup (or an exported CSV), or move it "
-                              "aside to start a new register.")
+    return RegisterCorrupt(p, f"The partnership register {_where(p)} cannot be read: {why}. Nothing was changed "
+                              "and the file is left as it is. Restore it from a backup (or an exported CSV), or "
+                              "move it aside to start a new register.")
 
 
 def _too_new(p: Path, found: int) -> RegisterTooNew:
-    return RegisterTooNew(p, f"The partnership register {p} was written by a newer version of the dashboard (schema "
-                             f"version {found}; this version knows up to {SCHEMA_VERSION}). It is left untouched: "
-                             "update the dashboard to read or change it.")
+    return RegisterTooNew(p, f"The partnership register {_where(p)} was written by a newer version of the "
+                             f"dashboard (schema version {found}; this version knows up to {SCHEMA_VERSION}). It is "
+                             "left untouched: update the dashboard to read or change it.")
 
 
 def _read_only(p: Path, why: str = "") -> RegisterReadOnly:
-    return RegisterReadOnly(p, f"The partnership register {p} is read-only{' (' + why + ')' if why else ''}: it can "
-                               "be read and exported, but changes cannot be saved. Nothing was changed.")
+    return RegisterReadOnly(p, f"The partnership register {_where(p)} is read-only"
+                               f"{' (' + why + ')' if why else ''}: it can be read and exported, but changes cannot "
+                               "be saved. Nothing was changed.")
 
 
 def _full(p: Path) -> RegisterFull:
-    return RegisterFull(p, f"The disk holding the partnership register {p} is full: nothing was changed. Free some "
-                           "space and try again.")
+    return RegisterFull(p, f"The disk holding the partnership register {_where(p)} is full: nothing was changed. "
+                           "Free some space and try again.")
 
 
 def _writable(p: Path) -> bool:
@@ -234,7 +293,9 @@ def read_only_reason(path=None) -> str | None:
     """Why changes to the register cannot be saved (for a page: :class:`RegisterReadOnly`'s message
     naming the file, not its folder), or None
     when they can (or the register does not exist yet and its folder can be created)."""
-    p = Path(path) if path else user_db_path()
+    p = _target(path)
+    if _is_url(p):
+        return _pg_read_only_reason(p)
     folder = next((d for d in [p.parent, *p.parent.parents] if d.exists()), None)
     if p.exists():
         ok = _writable(p)
@@ -433,7 +494,11 @@ def _reading(path=None):
     """A read-only connection to the register, or None when there is no register (or an empty one):
     callers then show an empty register. Every other problem is raised as the register's own error,
     never shown as empty."""
-    p = Path(path) if path else user_db_path()
+    p = _target(path)
+    if _is_url(p):
+        with _pg_reading(p) as con:
+            yield con
+        return
     if not p.exists():
         yield None
         return
@@ -460,25 +525,32 @@ def _until_unlocked(step, doing: str, path: Path):
     while True:
         try:
             return step()
-        except sqlite3.OperationalError as exc:
+        except Exception as exc:
             text = str(exc).lower()
-            if "locked" not in text and "busy" not in text:
+            busy = (isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)) \
+                or getattr(exc, "sqlstate", None) in _PG_BUSY
+            if not busy:
                 raise
             if time.monotonic() >= deadline:
-                raise RegisterBusy(f"{doing} the partnership register {path}: another user kept it locked for "
+                raise RegisterBusy(f"{doing} the partnership register {_where(path)}: another user kept it locked for "
                                    f"more than {WAIT_FOR_WRITE_S:.0f} s. Nothing was changed; try again.") from exc
             time.sleep(random.uniform(0.02, 0.25))
 
 
-def _commit(con: sqlite3.Connection) -> None:
+def _commit(con) -> None:
     con.execute("commit")
 
 
 @contextmanager
 def _transaction(path=None):
     """``BEGIN IMMEDIATE`` (take the write lock first), commit on success, roll back on any error.
-    SQLite and file-system errors leave as the register's own errors (full disk, read-only...)."""
-    p = Path(path) if path else user_db_path()
+    SQLite and file-system errors leave as the register's own errors (full disk, read-only...).
+    On PostgreSQL the same, with a transaction-scoped advisory lock in place of the write lock."""
+    p = _target(path)
+    if _is_url(p):
+        with _pg_transaction(p) as con:
+            yield con
+        return
 
     def begin() -> sqlite3.Connection:
         con = connect(p)
@@ -506,6 +578,290 @@ def _transaction(path=None):
         raise
     finally:
         con.close()
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------------
+# The same register on a PostgreSQL server when $EQUITY_REGISTER_URL is set (several app servers share
+# it). The same guarantees as the SQLite file, kept by the server:
+#   * every write is one transaction holding a transaction-scoped advisory lock (writers take turns, as
+#     under BEGIN IMMEDIATE); a client that dies mid-transaction loses its connection, and the server
+#     rolls the transaction back and releases the lock;
+#   * optimistic versions: the same queries as on SQLite (``where id = ? and version = ?``);
+#   * the audit table refuses UPDATE, DELETE (row triggers), TRUNCATE (a statement trigger, and the
+#     privilege revoked from PUBLIC) and an insert that does not extend the trail; ``seq`` is GENERATED
+#     ALWAYS, so an insert cannot choose it without OVERRIDING SYSTEM VALUE. (The tables' owner could
+#     still disable the triggers: in production the app connects as a role that does not own them.)
+#   * the layout's version is the row of ``register_schema``; a newer one is refused untouched.
+
+_PG_LOCK = 74_020_016           # the advisory lock every writer holds (any fixed number, ours alone)
+_PG_BUSY = {"55P03", "40001", "40P01"}  # lock not available (lock_timeout), serialization failure, deadlock
+_PG_SCHEMA = """
+create table partnership (
+    id            integer generated by default as identity primary key,
+    school_urn    integer not null,
+    partner_urns  text    not null,
+    key_stage     integer not null check (key_stage in (2, 4)),
+    baseline_year integer not null,
+    measure       text,
+    start_date    text    not null,
+    end_date      text,
+    focus         text    not null default '',
+    notes         text    not null default '',
+    status        text    not null default 'active' check (status in ('active', 'ended')),
+    version       integer not null default 1,
+    created_at    text    not null,
+    created_by    text    not null,
+    updated_at    text    not null,
+    updated_by    text    not null
+);
+create table audit (
+    seq            bigint  generated always as identity primary key,
+    partnership_id integer not null,
+    action         text    not null,
+    field          text,
+    old_value      text,
+    new_value      text,
+    version        integer not null,
+    changed_by     text    not null,
+    changed_at     text    not null
+);
+create function audit_append_only() returns trigger language plpgsql as $$
+begin raise exception 'the audit trail is append-only'; end $$;
+create function audit_in_order() returns trigger language plpgsql as $$
+begin
+    if new.seq < 1 or new.seq <= coalesce((select max(seq) from audit), 0) then
+        raise exception 'the audit trail is append-only';
+    end if;
+    return new;
+end $$;
+create trigger audit_no_update_delete before update or delete on audit
+    for each row execute function audit_append_only();
+create trigger audit_no_truncate before truncate on audit
+    for each statement execute function audit_append_only();
+create trigger audit_in_order before insert on audit
+    for each row execute function audit_in_order();
+revoke truncate, update, delete on audit from public;
+create table register_schema (version integer not null);
+"""
+
+
+class _PgConnection:
+    """A psycopg connection that takes the register's SQL as written for SQLite (``?`` placeholders)
+    and gives rows as dicts, so one set of queries serves both back-ends."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def execute(self, sql: str, params=None):
+        return self.con.execute(sql.replace("?", "%s"), params if params else None)
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+        return self.con.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _pg_explained(exc: BaseException, url: str) -> BaseException:
+    """The register's own error for a PostgreSQL error, or ``exc`` when there is none."""
+    if isinstance(exc, RegisterError):
+        return exc
+    state = getattr(exc, "sqlstate", None)
+    if state == "53100":                                   # disk_full
+        return _full(url)
+    if state in ("42501", "25006"):                        # insufficient privilege, read-only transaction
+        return _read_only(url, "the database role may not write it")
+    if state is None and type(exc).__module__.startswith("psycopg") and type(exc).__name__ == "OperationalError":
+        return RegisterUnavailable(url, f"The partnership register {_where(url)} cannot be reached "
+                                        f"({str(exc).strip().splitlines()[0] if str(exc).strip() else 'no answer'}). "
+                                        "Nothing was changed; check that the PostgreSQL server is running.")
+    return exc
+
+
+def _pg_connect(url: str) -> _PgConnection:
+    try:
+        import psycopg
+        from psycopg.rows import dict_row
+    except ImportError:
+        raise RegisterUnavailable(url, "The register is configured on PostgreSQL but the psycopg driver is not "
+                                       "installed (pip install -r requirements.txt).") from None
+    try:
+        con = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise _pg_explained(exc, url) from None
+    return _PgConnection(con)
+
+
+def _pg_version(con: _PgConnection, url: str) -> int | None:
+    """The register's schema version, None when the database holds no register yet; a newer one
+    raises :class:`RegisterTooNew`, a database with a partnership table but no version row
+    :class:`RegisterCorrupt`."""
+    r = con.execute("select to_regclass('register_schema') is not null as versioned, "
+                    "to_regclass('partnership') is not null as has_table").fetchone()
+    if not r["versioned"]:
+        if r["has_table"]:
+            raise _corrupt(url, "the database has a partnership table but no register_schema version")
+        return None
+    rows = con.execute("select version from register_schema").fetchall()
+    if len(rows) != 1:
+        raise _corrupt(url, "its register_schema table does not hold exactly one version")
+    found = rows[0]["version"]
+    if found > SCHEMA_VERSION:
+        raise _too_new(url, found)
+    return found
+
+
+def _pg_set_up(con: _PgConnection, url: str) -> None:
+    """The register's tables created (the whole layout, version SCHEMA_VERSION) if the database holds
+    none yet, under the writers' lock so two first writers cannot both create them. The lock is taken
+    outside a transaction, so the check after it sees tables another writer has just created."""
+    if _pg_version(con, url) is not None:
+        return
+    con.execute("select pg_advisory_lock(%s)" % _PG_LOCK)
+    try:
+        if _pg_version(con, url) is None:
+            con.execute("begin")
+            try:
+                con.execute(_PG_SCHEMA)
+                con.execute("insert into register_schema (version) values (?)", [SCHEMA_VERSION])
+                con.execute("commit")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("rollback")
+                raise
+    finally:
+        con.execute("select pg_advisory_unlock(%s)" % _PG_LOCK)
+
+
+def _pg_check_writable(url: str) -> None:
+    """An existing PostgreSQL register that cannot take a write (too new, not a register) says so."""
+    con = _pg_connect(url)
+    try:
+        _pg_version(con, url)
+    except Exception as exc:
+        raise _pg_explained(exc, url) from None
+    finally:
+        con.close()
+
+
+def _pg_read_only_reason(url: str) -> str | None:
+    """Why the PostgreSQL register cannot be changed (a role without INSERT/UPDATE on it, a read-only
+    server), or None when it can or that cannot be told."""
+    try:
+        con = _pg_connect(url)
+    except RegisterError:
+        return None
+    try:
+        if _pg_version(con, url) is None:
+            return None
+        r = con.execute("select current_setting('transaction_read_only') = 'on' as ro, "
+                        "has_table_privilege('partnership', 'INSERT, UPDATE') "
+                        "and has_table_privilege('audit', 'INSERT') as may").fetchone()
+        if r["ro"] or not r["may"]:
+            return explain(_read_only(url, "the database role may not write it"))
+        return None
+    except Exception:
+        return None
+    finally:
+        con.close()
+
+
+@contextmanager
+def _pg_reading(url: str):
+    """A read-only session on the PostgreSQL register, or None when the database holds no register
+    yet (reading creates nothing)."""
+    con = _pg_connect(url)
+    try:
+        try:
+            con.execute("set default_transaction_read_only = on")
+            found = _pg_version(con, url)
+        except Exception as exc:
+            raise _pg_explained(exc, url) from None
+        if found is None:
+            yield None
+            return
+        try:
+            yield con
+        except Exception as exc:
+            raise _pg_explained(exc, url) from exc
+    finally:
+        con.close()
+
+
+@contextmanager
+def _pg_transaction(url: str):
+    """One write transaction holding the writers' advisory lock, waited for ``BUSY_TIMEOUT_S`` at a
+    time (``lock_timeout``) and retried up to ``WAIT_FOR_WRITE_S``; committed on success, rolled back
+    on any error. A killed client's transaction is rolled back by the server."""
+    def begin() -> _PgConnection:
+        con = _pg_connect(url)
+        try:
+            _pg_set_up(con, url)
+            con.execute(f"set lock_timeout = {max(1, int(BUSY_TIMEOUT_S * 1000))}")
+            con.execute("begin")
+            con.execute("select pg_advisory_xact_lock(%s)" % _PG_LOCK)
+            _pg_version(con, url)   # a newer dashboard may have upgraded it while we waited
+            return con
+        except BaseException:
+            if con.in_transaction:
+                con.execute("rollback")
+            con.close()
+            raise
+    try:
+        con = _until_unlocked(begin, "saving to", url)
+    except Exception as exc:
+        raise _pg_explained(exc, url) from exc
+    try:
+        yield con
+        _commit(con)
+    except BaseException as exc:
+        try:
+            if con.in_transaction:
+                con.execute("rollback")
+        except Exception:
+            pass
+        if not isinstance(exc, RegisterError) and getattr(exc, "sqlstate", None):
+            raise _pg_explained(exc, url) from exc
+        raise
+    finally:
+        con.close()
+
+
+def copy_to_postgres(url: str, path=None) -> tuple[int, int]:
+    """Copy the SQLite register (``path``, default :func:`user_db_path`) into the PostgreSQL database
+    at ``url``, in one transaction: every partnership with its id and version, every audit row with
+    its sequence number. The database must not hold a register with anything in it yet; the file is
+    only read. Returns ``(partnerships, audit rows)`` copied."""
+    src = Path(path) if path else user_db_path()
+    if not _is_url(url):
+        raise RegisterError(f"not a postgresql:// address: {url!r}")
+    if not src.exists():
+        raise RegisterError(f"there is no register file at {src}; nothing was copied")
+    with _reading(src) as con:
+        parts = [dict(r) for r in con.execute("select * from partnership order by id")] if con else []
+        trail = [dict(r) for r in con.execute("select * from audit order by seq")] if con else []
+    with _pg_transaction(url) as pg:
+        n = pg.execute("select (select count(*) from partnership) + (select count(*) from audit) as n").fetchone()["n"]
+        if n:
+            raise RegisterError(f"the PostgreSQL register {_where(url)} already holds partnerships or an audit trail; "
+                                "nothing was copied (copy into an empty database)")
+        pcols = ["id", "version", *EDITABLE, "created_at", "created_by", "updated_at", "updated_by"]
+        for r in parts:
+            pg.execute(f"insert into partnership ({', '.join(pcols)}) values ({', '.join('?' for _ in pcols)})",
+                       [r[c] for c in pcols])
+        acols = ["seq", "partnership_id", "action", "field", "old_value", "new_value", "version", "changed_by",
+                 "changed_at"]
+        for r in trail:
+            pg.execute(f"insert into audit ({', '.join(acols)}) overriding system value "
+                       f"values ({', '.join('?' for _ in acols)})", [r[c] for c in acols])
+        # the next id and seq carry on after the copied ones
+        pg.execute("select setval(pg_get_serial_sequence('partnership', 'id'), "
+                   "coalesce((select max(id) from partnership), 0) + 1, false)")
+        pg.execute("select setval(pg_get_serial_sequence('audit', 'seq'), "
+                   "coalesce((select max(seq) from audit), 0) + 1, false)")
+    return len(parts), len(trail)
 
 
 def _now() -> str:
@@ -650,11 +1006,10 @@ def _insert(con, values: dict, user: str, action: str) -> dict:
     when = _now()
     rec = {"focus": "", "notes": "", "status": "active", "measure": None, "end_date": None, **values}
     cols = list(EDITABLE)
-    cur = con.execute(
+    pid = con.execute(
         f"insert into partnership ({', '.join(cols)}, version, created_at, created_by, updated_at, updated_by) "
-        f"values ({', '.join('?' for _ in cols)}, 1, ?, ?, ?, ?)",
-        [rec.get(c) for c in cols] + [when, user, when, user])
-    pid = cur.lastrowid
+        f"values ({', '.join('?' for _ in cols)}, 1, ?, ?, ?, ?) returning id",
+        [rec.get(c) for c in cols] + [when, user, when, user]).fetchone()["id"]
     _audit(con, pid, action, 1, user, when, {c: (None, rec.get(c)) for c in cols if rec.get(c) not in (None, "")})
     return _row(con, pid)
 
@@ -897,8 +1252,10 @@ def import_csv(data: str | bytes, *, user: str, path=None, analytics=None) -> Im
         raise RegisterError(f"CSV line {reader.line_num}: not readable as CSV ({exc}). Nothing was imported.") from None
 
     # a register that cannot take the import (newer version, damaged, read-only) says so first
-    target = Path(path) if path else user_db_path()
-    if target.exists():
+    target = _target(path)
+    if _is_url(target):
+        _pg_check_writable(target)
+    elif target.exists():
         connect(target).close()
 
     # 1. every row on its own, and every URN against the analytics database

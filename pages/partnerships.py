@@ -142,7 +142,7 @@ else:
 
 # ---- the register -------------------------------------------------------------------------------
 st.header("Register")
-st.caption(f"Kept apart from the analytics database ({reg.user_db_path().name}), so it survives every rebuild. "
+st.caption(f"Kept apart from the analytics database ({reg.register_name()}), so it survives every rebuild. "
            "Edits are checked against the version you opened: if someone else saved first, yours is refused and "
            "nothing is overwritten.")
 try:

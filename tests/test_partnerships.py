@@ -1,5 +1,10 @@
-"""The partnership register (user data in SQLite, apart from the analytics database) and the
-progress tracker, on the real bundled data.
+"""The partnership register (user data in SQLite, or on PostgreSQL when configured, apart from the
+analytics database) and the progress tracker, on the real bundled data.
+
+Every test of the register runs on both back-ends (the ``user_db`` fixture: ids ``[sqlite]`` and
+``[postgres]``); the PostgreSQL run starts a real server (Debian's ``postgresql`` binaries) for the
+session. Tests of the SQLite file itself (its bytes, header, modes, read-only mount, page limit) use
+``sqlite_db`` and have PostgreSQL counterparts where the guarantee applies.
 
 The register must survive a rebuild of the analytics database, a process killed in the middle of
 a write, and several writers at once without losing anything; a stale edit is refused, never
@@ -7,11 +12,17 @@ silently applied; every change leaves an audit row that cannot be altered.
 """
 from __future__ import annotations
 
+import glob
+import itertools
 import os
+import re
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -26,10 +37,207 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
-def user_db(tmp_path, monkeypatch) -> Path:
+def sqlite_db(tmp_path, monkeypatch) -> Path:
+    """The register as an SQLite file (for tests of the file itself)."""
     path = tmp_path / "user" / "partnerships.sqlite"
+    monkeypatch.delenv("EQUITY_REGISTER_URL", raising=False)
     monkeypatch.setenv("EQUITY_USER_DB", str(path))
     return path
+
+
+# ---- a real PostgreSQL server for the session ----------------------------------------------------
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _pg_bin() -> Path | None:
+    """The newest Debian PostgreSQL's binaries (``/usr/lib/postgresql/<major>/bin``), or None."""
+    pattern = os.environ.get("EQUITY_TEST_PG_INITDB", "/usr/lib/postgresql/*/bin/initdb")  # tests of this rule
+    found = [Path(p).parent for p in glob.glob(pattern)]
+    found.sort(key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0)
+    return found[-1] if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server of our own: ``initdb`` as the unprivileged ``postgres`` user (it refuses to
+    run as root) in a temporary folder owned by that user, listening on a free loopback port; stopped
+    and its folder removed at the end. No binaries: skipped outside CI, a failure in CI."""
+    bin_ = _pg_bin()
+    if bin_ is None:
+        why = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; apt-get install postgresql)"
+        if _in_ci():
+            pytest.fail(why)
+        pytest.skip(why)
+    folder = Path(tempfile.mkdtemp(prefix="equity-pg-"))
+    as_user = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", _free_port()
+    started = False
+    try:
+        subprocess.run([*as_user, str(bin_ / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E",
+                        "UTF8", "--locale=C", "--no-sync"], check=True, capture_output=True, text=True, timeout=300)
+        subprocess.run([*as_user, str(bin_ / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w",
+                        "-t", "180", "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+                                           "-c max_connections=200", "start"],
+                       check=True, capture_output=True, text=True, timeout=300)
+        started = True
+        yield f"postgresql://postgres@127.0.0.1:{port}"
+    except subprocess.CalledProcessError as exc:
+        log = (folder / "server.log").read_text(errors="replace") if (folder / "server.log").exists() else ""
+        pytest.fail(f"the PostgreSQL server could not be started: {exc.stderr}{log}")
+    finally:
+        if started:
+            subprocess.run([*as_user, str(bin_ / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                           capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_DB_NUMBER = itertools.count(1)
+
+
+class Store:
+    """One register under test, SQLite file or PostgreSQL database, with what the tests need to reach
+    it from outside the app (raw connections, the environment for other processes)."""
+
+    def __init__(self, kind: str, path: Path, monkeypatch, server: str | None = None):
+        self.kind, self.path, self.server, self._mp, self._dbs = kind, path, server, monkeypatch, []
+        self.url = self.new_database() if server else None
+        self.use(self.url)
+
+    def new_database(self) -> str:
+        import psycopg
+        name = f"register_{os.getpid()}_{next(_DB_NUMBER)}"
+        with psycopg.connect(self.server + "/postgres", autocommit=True) as con:
+            con.execute(f"create database {name}")
+        self._dbs.append(name)
+        return f"{self.server}/{name}"
+
+    def use(self, url: str | None) -> None:
+        """Point the app at ``url`` (PostgreSQL; EQUITY_USER_DB stays set and must lose) or the file."""
+        self._mp.setenv("EQUITY_USER_DB", str(self.path))
+        if url:
+            self._mp.setenv("EQUITY_REGISTER_URL", url)
+            self.url = url
+        else:
+            self._mp.delenv("EQUITY_REGISTER_URL", raising=False)
+
+    def fresh(self, tmp_path: Path) -> None:
+        """Switch the app to a second, empty register of the same kind."""
+        if self.kind == "postgres":
+            self.use(self.new_database())
+        else:
+            self.path = tmp_path / "other.sqlite"
+            self.use(None)
+
+    @property
+    def private(self) -> str:
+        """What a page must never show: the register's folder, or the server's address."""
+        return self.server.split("@", 1)[1] if self.kind == "postgres" else str(self.path.parent)
+
+    @property
+    def where(self) -> str:
+        return self.url if self.kind == "postgres" else str(self.path)
+
+    @property
+    def env(self) -> dict:
+        return {k: v for k, v in os.environ.items()}
+
+    @property
+    def errors(self):
+        import psycopg
+        return psycopg.Error if self.kind == "postgres" else sqlite3.DatabaseError
+
+    def raw(self):
+        """A raw connection in autocommit mode (``?`` placeholders are SQLite's, ``%s`` psycopg's)."""
+        if self.kind == "postgres":
+            import psycopg
+            return psycopg.connect(self.url, autocommit=True)
+        return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+
+    def exists(self) -> bool:
+        if self.kind == "sqlite":
+            return self.path.exists()
+        with self.raw() as con:
+            return con.execute("select to_regclass('partnership') is not null").fetchone()[0]
+
+    def schema_version(self) -> int:
+        con = self.raw()
+        try:
+            q = "select version from register_schema" if self.kind == "postgres" else "pragma user_version"
+            return con.execute(q).fetchone()[0]
+        finally:
+            con.close()
+
+    def set_schema_version(self, n: int) -> None:
+        con = self.raw()
+        try:
+            con.execute(f"update register_schema set version = {n}" if self.kind == "postgres"
+                        else f"pragma user_version = {n}")
+        finally:
+            con.close()
+
+    def snapshot(self):
+        """Everything the register holds: the file's bytes, or every table's rows and the version."""
+        if self.kind == "sqlite":
+            return _snapshot(self.path)
+        con = self.raw()
+        try:
+            return {t: con.execute(f"select * from {t} order by 1").fetchall()
+                    for t in ("partnership", "audit", "register_schema")
+                    if con.execute("select to_regclass(%s) is not null", [t]).fetchone()[0]}
+        finally:
+            con.close()
+
+    def drop(self) -> None:
+        """Remove the register altogether (the file, or the tables)."""
+        if self.kind == "sqlite":
+            self.path.unlink()
+            return
+        con = self.raw()
+        try:
+            con.execute("drop table if exists partnership, audit, register_schema cascade")
+        finally:
+            con.close()
+
+    def close(self) -> None:
+        if self.server:
+            import psycopg
+            with psycopg.connect(self.server + "/postgres", autocommit=True) as con:
+                for name in self._dbs:
+                    con.execute(f"drop database if exists {name} with (force)")
+
+
+def _store(kind, request, tmp_path, monkeypatch):
+    path = tmp_path / "user" / "partnerships.sqlite"
+    server = request.getfixturevalue("pg_server") if kind == "postgres" else None
+    store = Store(kind, path, monkeypatch, server)
+    yield store
+    store.close()
+    if kind == "postgres":
+        assert not path.exists() and not path.parent.exists(), "the SQLite file was used although a URL was set"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def user_db(request, tmp_path, monkeypatch) -> Store:
+    """The register on each back-end. On PostgreSQL, EQUITY_USER_DB is set too and must lose: the
+    SQLite file it names is never created."""
+    yield from _store(request.param, request, tmp_path, monkeypatch)
+
+
+@pytest.fixture()
+def pg_db(request, tmp_path, monkeypatch) -> Store:
+    """The register on PostgreSQL alone (tests of what only a server does; their names say postgres)."""
+    yield from _store("postgres", request, tmp_path, monkeypatch)
 
 
 def _new(**kw) -> dict:
@@ -41,11 +249,11 @@ def _new(**kw) -> dict:
 
 # ---- the register ---------------------------------------------------------------------------------
 
-def test_register_lives_in_its_own_sqlite_file_in_wal_mode(user_db):
+def test_register_lives_in_its_own_sqlite_file_in_wal_mode(sqlite_db):
     rec = _new()
-    assert user_db.is_file() and user_db.suffix == ".sqlite"
-    assert reg.user_db_path() == user_db.resolve()
-    con = sqlite3.connect(user_db)
+    assert sqlite_db.is_file() and sqlite_db.suffix == ".sqlite"
+    assert reg.user_db_path() == sqlite_db.resolve()
+    con = sqlite3.connect(sqlite_db)
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert con.execute("select school_urn, partner_urns, baseline_year from partnership").fetchall() == [
         (141200, "138190", 2016)]
@@ -63,7 +271,7 @@ def test_reading_an_absent_register_creates_nothing(user_db):
     assert reg.register().empty and reg.audit().empty and reg.export_csv().startswith("id,version,school_urn")
     with pytest.raises(reg.RegisterError, match="no partnership with id 1"):
         reg.get(1)
-    assert not user_db.exists() and not user_db.parent.exists()
+    assert not user_db.exists() and not user_db.path.parent.exists()
 
 
 def test_edit_end_and_audit_trail(user_db):
@@ -89,21 +297,23 @@ def test_edit_end_and_audit_trail(user_db):
 
 def test_audit_trail_is_append_only(user_db):
     _new()
-    con = sqlite3.connect(user_db)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        con.execute("update audit set changed_by = 'someone else'")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        con.execute("delete from audit")
+    con = user_db.raw()
+    attempts = ["update audit set changed_by = 'someone else'", "delete from audit"]
+    if user_db.kind == "postgres":
+        attempts += ["truncate audit", "truncate partnership, audit"]
+    for sql in attempts:
+        with pytest.raises(user_db.errors, match="append-only"):
+            con.execute(sql)
     con.close()
     assert (reg.audit().changed_by == "officer A").all()
 
 
-def test_audit_trail_cannot_be_rewritten_by_replace(user_db):
+def test_audit_trail_cannot_be_rewritten_by_replace(sqlite_db):
     """REPLACE deletes the row it conflicts with without firing DELETE triggers; each way of
     rewriting row 1 from a raw connection is refused and the row is unchanged. (``changed_by`` is
     still the name the officer types: who is signed in is for the sign-in work.)"""
     _new()
-    con = sqlite3.connect(user_db, isolation_level=None)
+    con = sqlite3.connect(sqlite_db, isolation_level=None)
     first = con.execute("select * from audit where seq = 1").fetchone()
     n = con.execute("select count(*) from audit").fetchone()[0]
     last = con.execute("select max(seq) from audit").fetchone()[0]
@@ -167,7 +377,7 @@ def test_csv_export_and_import_round_trip(built_db, user_db, tmp_path, monkeypat
     exported = pd.read_csv(pd.io.common.StringIO(text))
     assert list(exported.columns) == list(reg.CSV_COLUMNS) and len(exported) == 2
     # into an empty register: rows without an id are added
-    monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "other.sqlite"))
+    user_db.fresh(tmp_path)
     fresh = exported.drop(columns=["id", "version"]).to_csv(index=False)
     res = reg.import_csv(fresh, user="officer D")
     assert len(res.created) == 2
@@ -220,6 +430,7 @@ def test_import_reports_every_bad_cell_with_its_line_and_column(built_db, user_d
     assert "Nothing was imported" in str(err.value) and "Nothing was imported" in err.value.summary()
     assert "garbage" not in err.value.summary()        # the heading carries no text from the file
     assert not user_db.exists() or reg.register().empty
+    assert not user_db.exists()       # checking an import creates no register
 
 
 def test_import_cannot_reactivate_an_ended_partnership(built_db, user_db):
@@ -281,36 +492,153 @@ def _snapshot(path: Path) -> dict:
 
 def test_a_new_register_records_its_schema_version(user_db):
     _new()
-    con = sqlite3.connect(user_db)
-    assert con.execute("pragma user_version").fetchone()[0] == reg.SCHEMA_VERSION == 2
-    con.close()
+    assert user_db.schema_version() == reg.SCHEMA_VERSION == 2
 
 
 def test_a_register_from_a_newer_version_is_refused_untouched(user_db):
+    """On either back-end: a version above SCHEMA_VERSION (what a newer dashboard would write) refuses
+    every read and write, and nothing in the register changes."""
     _new(notes="written by the future")
-    con = sqlite3.connect(user_db)
+    user_db.set_schema_version(3)
+    before = user_db.snapshot()
+    for call in (reg.register, reg.audit, reg.export_csv, lambda: reg.get(1), lambda: _new(school_urn=125249),
+                 lambda: reg.edit(1, 1, user="officer B", notes="x"), lambda: reg.end(1, 1, user="officer B"),
+                 lambda: reg.import_csv("school_urn,partner_urns,key_stage,baseline_year\n125249,138190,4,2016\n",
+                                        user="officer B")):
+        with pytest.raises(reg.RegisterTooNew) as err:
+            call()
+        assert user_db.where in str(err.value) and "version 3" in str(err.value) and "untouched" in str(err.value)
+    assert user_db.snapshot() == before
+    assert user_db.schema_version() == 3
+
+
+def test_audit_trail_on_postgres_cannot_be_rewritten(pg_db):
+    """PostgreSQL's counterpart of the REPLACE test: an upsert, an insert choosing its seq (before, at
+    or after an existing row), TRUNCATE ... CASCADE and renumbering are all refused; row 1 unchanged."""
+    _new()
+    con = pg_db.raw()
+    first = con.execute("select * from audit where seq = 1").fetchone()
+    n, last = con.execute("select count(*), max(seq) from audit").fetchone()
+    cols = "seq, partnership_id, action, field, old_value, new_value, version, changed_by, changed_at"
+    forged = "1, 'edit', 'notes', null, 'forged', 1, 'someone else', '2000-01-01'"
+    attempts = [
+        f"insert into audit ({cols}) overriding system value values (1, {forged}) "
+        "on conflict (seq) do update set changed_by = 'x'",
+        f"insert into audit ({cols}) overriding system value values ({last}, {forged})",
+        f"insert into audit ({cols}) overriding system value values (0, {forged})",
+        f"insert into audit ({cols}) overriding system value values (-1, {forged})",
+        "update audit set changed_by = 'x' where seq = 1",
+        "truncate audit cascade",
+        "delete from audit where seq = 1 returning *",
+    ]
+    for sql in attempts:
+        with pytest.raises(pg_db.errors, match="append-only"):
+            con.execute(sql)
+    with pytest.raises(pg_db.errors, match="cannot insert a non-DEFAULT value into column"):
+        con.execute(f"insert into audit ({cols}) values ({last + 1}, {forged})")   # seq is GENERATED ALWAYS
+    with pytest.raises(pg_db.errors, match="can only be updated to DEFAULT"):
+        con.execute("update audit set seq = seq + 1000")
+    assert con.execute("select * from audit where seq = 1").fetchone() == first
+    assert con.execute("select count(*) from audit").fetchone()[0] == n
+    con.close()
+    _new(school_urn=125249)                  # and the app still appends
+    assert len(reg.audit()) > n and reg.audit().seq.is_monotonic_increasing
+
+
+def test_register_lives_in_postgres_when_configured(pg_db, monkeypatch):
+    """EQUITY_REGISTER_URL, when set, wins over EQUITY_USER_DB (the fixture sets both); pages name the
+    database, never the server's address."""
+    rec = _new()
+    con = pg_db.raw()
+    assert con.execute("select school_urn, partner_urns, baseline_year from partnership").fetchall() == [
+        (141200, "138190", 2016)]
+    con.close()
+    assert rec["version"] == 1 and rec["created_by"] == "officer A"
+    assert reg.register_name() == "PostgreSQL database " + pg_db.url.rsplit("/", 1)[1]
+    assert reg.read_only_reason() is None
+    secret = pg_db.url.replace("postgres@", "postgres:s3cret@")
+    monkeypatch.setenv("EQUITY_REGISTER_URL", secret)
+    assert reg._where(secret) == pg_db.url                      # the password never reaches a message
+    monkeypatch.setenv("EQUITY_REGISTER_URL", "mysql://somewhere/db")
+    with pytest.raises(reg.RegisterUnavailable, match="postgresql://"):
+        reg.register()
+
+
+@pytest.mark.parametrize("ci, outcome, code", [("true", "1 error", 1), ("", "1 skipped", 0)], ids=["ci", "not-ci"])
+def test_postgres_tests_fail_in_ci_and_skip_elsewhere_without_a_server(ci, outcome, code):
+    """With no PostgreSQL binaries, a PostgreSQL test fails in CI (CI=true: an error in its set-up, the
+    run fails) and is skipped, saying why, anywhere else."""
+    env = {**os.environ, "CI": ci, "EQUITY_TEST_PG_INITDB": "/nonexistent/postgresql/*/bin/initdb"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", __file__,
+                          "-k", "test_register_lives_in_postgres_when_configured"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert outcome in run.stdout and run.returncode == code, run.stdout
+    assert "PostgreSQL is not installed" in run.stdout and "apt-get install postgresql" in run.stdout
+
+
+def test_register_migrate_moves_a_sqlite_register_to_postgres_in_one_command(pg_db, tmp_path):
+    """``python -m equity register-migrate --from FILE --to URL`` copies every partnership (id, version)
+    and the whole audit trail; the PostgreSQL register then carries on where the file stopped, and a
+    second copy into a register that is no longer empty is refused. The file is only read."""
+    src = tmp_path / "old" / "partnerships.sqlite"
+    a = reg.create(school_urn=141200, partner_urns=[138190], key_stage=4, baseline_year="2016/17", measure="p8",
+                   start_date="2018-09-01", user="officer A", path=src)
+    reg.edit(a["id"], 1, user="officer B", notes='a note, with "quotes"', partner_urns="138190 143288", path=src)
+    reg.end(a["id"], 2, user="officer A", end_date="2019-07-20", path=src)
+    reg.create(school_urn=125249, partner_urns=[121714], key_stage=4, baseline_year=2017, user="officer C", path=src)
+    before = src.read_bytes()
+    n_audit = len(reg.audit(path=src))
+    cmd = [sys.executable, "-m", "equity", "register-migrate", "--from", str(src), "--to", pg_db.url]
+    run = subprocess.run(cmd, cwd=ROOT, env=pg_db.env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"Copied 2 partnership(s) and {n_audit} audit row(s)" in run.stdout
+    pd.testing.assert_frame_equal(reg.register(), reg.register(path=src))       # EQUITY_REGISTER_URL: postgres
+    pd.testing.assert_frame_equal(reg.audit(), reg.audit(path=src))
+    assert reg.get(a["id"])["version"] == 3
+    with pytest.raises(reg.StaleEdit, match="officer A"):                        # versions came across too
+        reg.edit(a["id"], 2, user="officer D", notes="stale")
+    rec = _new(school_urn=136832)                                               # ids and seqs carry on
+    assert rec["id"] == 3 and reg.audit().seq.is_monotonic_increasing and len(reg.audit()) > n_audit
+    again = subprocess.run(cmd, cwd=ROOT, env=pg_db.env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and "already holds" in again.stderr and "Traceback" not in again.stderr
+    assert len(reg.register()) == 3
+    assert src.read_bytes() == before                  # (reading leaves SQLite's empty WAL and index beside it)
+
+
+def test_an_unreachable_postgres_register_is_named_never_shown_as_empty(pg_db, monkeypatch):
+    down = f"postgresql://postgres:pw@127.0.0.1:{_free_port()}/register"
+    monkeypatch.setenv("EQUITY_REGISTER_URL", down)
+    for call in (reg.register, lambda: _new()):
+        with pytest.raises(reg.RegisterUnavailable, match="cannot be reached.*Nothing was changed") as err:
+            call()
+        assert ":pw@" not in str(err.value)
+
+
+def test_a_register_file_from_a_newer_version_is_refused_untouched(sqlite_db):
+    _new(notes="written by the future")
+    con = sqlite3.connect(sqlite_db)
     con.execute("pragma user_version = 3")   # what a newer dashboard would write
     con.close()
-    before = _snapshot(user_db)
+    before = _snapshot(sqlite_db)
     for call in (reg.register, reg.audit, reg.export_csv, lambda: reg.get(1), lambda: _new(school_urn=125249),
                  lambda: reg.edit(1, 1, user="officer B", notes="x"),
                  lambda: reg.import_csv("school_urn,partner_urns,key_stage,baseline_year\n125249,138190,4,2016\n",
                                         user="officer B")):
         with pytest.raises(reg.RegisterTooNew) as err:
             call()
-        assert str(user_db) in str(err.value) and "version 3" in str(err.value) and "untouched" in str(err.value)
-        assert err.value.path == user_db
-    assert _snapshot(user_db) == before      # no audit table, no migration, not a byte changed
-    con = sqlite3.connect(user_db)
+        assert str(sqlite_db) in str(err.value) and "version 3" in str(err.value) and "untouched" in str(err.value)
+        assert err.value.path == sqlite_db
+    assert _snapshot(sqlite_db) == before      # no audit table, no migration, not a byte changed
+    con = sqlite3.connect(sqlite_db)
     assert con.execute("pragma user_version").fetchone()[0] == 3
     con.close()
 
 
-def test_a_register_written_before_versions_is_migrated(user_db):
+def test_a_register_written_before_versions_is_migrated(sqlite_db):
     """A file from before versioning (user_version 0, the first layout) keeps its rows and gains the
     version-2 audit triggers on the first write; reading alone changes nothing."""
-    user_db.parent.mkdir()
-    con = sqlite3.connect(user_db, isolation_level=None)
+    sqlite_db.parent.mkdir()
+    con = sqlite3.connect(sqlite_db, isolation_level=None)
     con.executescript(reg._SCHEMA_V1)
     con.execute("insert into partnership (school_urn, partner_urns, key_stage, baseline_year, start_date, "
                 "created_at, created_by, updated_at, updated_by) values (141200, '138190', 4, 2016, '2018-09-01', "
@@ -318,11 +646,11 @@ def test_a_register_written_before_versions_is_migrated(user_db):
     con.execute("insert into audit (partnership_id, action, version, changed_by, changed_at) "
                 "values (1, 'create', 1, 'old', 't')")
     con.close()
-    before = _snapshot(user_db)
+    before = _snapshot(sqlite_db)
     assert list(reg.register().school_urn) == [141200]
-    assert _snapshot(user_db) == before
+    assert _snapshot(sqlite_db) == before
     _new(school_urn=125249)
-    con = sqlite3.connect(user_db)
+    con = sqlite3.connect(sqlite_db)
     assert con.execute("pragma user_version").fetchone()[0] == reg.SCHEMA_VERSION
     assert {"audit_no_replace", "audit_in_order"} <= {r[0] for r in con.execute(
         "select name from sqlite_master where type = 'trigger'")}
@@ -334,49 +662,49 @@ def test_a_register_written_before_versions_is_migrated(user_db):
     (b"this is not a database, just text\n" * 20, "not an SQLite database"),
     (b"SQLite format 3\x00" + bytes(range(256)) * 16, "damaged"),
 ], ids=["text", "garbage-after-the-magic"])
-def test_a_corrupt_register_is_named_never_shown_as_empty(user_db, content, why):
-    user_db.parent.mkdir()
-    user_db.write_bytes(content)
+def test_a_corrupt_register_is_named_never_shown_as_empty(sqlite_db, content, why):
+    sqlite_db.parent.mkdir()
+    sqlite_db.write_bytes(content)
     for call in (reg.register, reg.audit, reg.export_csv, lambda: reg.get(1), lambda: _new()):
         with pytest.raises(reg.RegisterCorrupt, match=why) as err:
             call()
-        assert str(user_db) in str(err.value) and "Nothing was changed" in str(err.value)
-    assert user_db.read_bytes() == content
+        assert str(sqlite_db) in str(err.value) and "Nothing was changed" in str(err.value)
+    assert sqlite_db.read_bytes() == content
 
 
 @pytest.mark.parametrize("damage", ["truncated", "pages overwritten"])
-def test_a_damaged_register_is_corrupt(user_db, damage):
+def test_a_damaged_register_is_corrupt(sqlite_db, damage):
     for k in range(40):
         _new(school_urn=200000 + k, notes="n" * 500)
-    data = user_db.read_bytes()
+    data = sqlite_db.read_bytes()
     if damage == "truncated":
         data = data[: len(data) // 2]
     else:                                   # the header survives, the pages after the first do not
         data = data[:4096] + bytes(range(256)) * ((len(data) - 4096) // 256)
-    user_db.write_bytes(data)
+    sqlite_db.write_bytes(data)
     with pytest.raises(reg.RegisterCorrupt, match="damaged"):
         reg.register()
     with pytest.raises(reg.RegisterCorrupt, match="damaged"):
         _new()
 
 
-def test_another_sqlite_database_is_not_taken_for_a_register(user_db):
-    user_db.parent.mkdir()
-    con = sqlite3.connect(user_db)
+def test_another_sqlite_database_is_not_taken_for_a_register(sqlite_db):
+    sqlite_db.parent.mkdir()
+    con = sqlite3.connect(sqlite_db)
     con.execute("create table something_else (x)")
     con.commit()
     con.close()
-    before = _snapshot(user_db)
+    before = _snapshot(sqlite_db)
     with pytest.raises(reg.RegisterCorrupt, match="not a partnership register"):
         reg.register()
     with pytest.raises(reg.RegisterCorrupt, match="not a partnership register"):
         _new()
-    assert _snapshot(user_db) == before
+    assert _snapshot(sqlite_db) == before
 
 
-def test_an_empty_file_is_an_empty_register(user_db):
-    user_db.parent.mkdir()
-    user_db.touch()
+def test_an_empty_file_is_an_empty_register(sqlite_db):
+    sqlite_db.parent.mkdir()
+    sqlite_db.touch()
     assert reg.register().empty and reg.audit().empty
     _new()
     assert len(reg.register()) == 1
@@ -396,13 +724,13 @@ _READ_ONLY = textwrap.dedent("""
 """)
 
 
-def test_a_read_only_register_can_be_read_and_refuses_changes(user_db):
+def test_a_read_only_register_can_be_read_and_refuses_changes(sqlite_db):
     """The register's folder on a read-only file system (a read-only bind mount in a private mount
     namespace when running as root; file and folder without write permission otherwise)."""
     _new()
-    folder = user_db.parent
-    before = _snapshot(user_db)
-    env = {**os.environ, "EQUITY_USER_DB": str(user_db)}
+    folder = sqlite_db.parent
+    before = _snapshot(sqlite_db)
+    env = {**os.environ, "EQUITY_USER_DB": str(sqlite_db)}
     cmd = [sys.executable, "-c", _READ_ONLY.format(root=str(ROOT))]
     if os.geteuid() == 0:
         probe = subprocess.run(["unshare", "-rm", "true"], capture_output=True)
@@ -410,23 +738,23 @@ def test_a_read_only_register_can_be_read_and_refuses_changes(user_db):
             pytest.skip("running as root without mount namespaces: cannot make a read-only file system")
         cmd = ["unshare", "-rm", "sh", "-c", 'mount -o bind,ro "$0" "$0" && exec "$@"', str(folder), *cmd]
     else:
-        os.chmod(user_db, 0o400)
+        os.chmod(sqlite_db, 0o400)
         os.chmod(folder, 0o500)
     try:
         run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     finally:
         os.chmod(folder, 0o700)
-        os.chmod(user_db, 0o600)
+        os.chmod(sqlite_db, 0o600)
     assert run.returncode == 0, run.stderr
     import json
     out = json.loads(run.stdout)
     assert out["ids"] == [1] and out["audit"] > 0
     assert "read-only" in out["reason"] and "read-only" in out["refused"]
-    assert str(user_db) in out["refused"] and "Nothing was changed" in out["refused"]
-    assert _snapshot(user_db) == before
+    assert str(sqlite_db) in out["refused"] and "Nothing was changed" in out["refused"]
+    assert _snapshot(sqlite_db) == before
 
 
-def test_mode_ro_reading_works_where_nothing_may_be_written(user_db, monkeypatch):
+def test_mode_ro_reading_works_where_nothing_may_be_written(sqlite_db, monkeypatch):
     """The read path opens ``mode=ro``: a register whose file the process may not write (as
     ``os.access`` reports it) is still read, and a write is refused as read-only."""
     _new()
@@ -447,36 +775,36 @@ def _small_disk(monkeypatch):
     monkeypatch.setattr(reg, "_pragmas", limited)
 
 
-def test_a_full_disk_changes_nothing_and_says_so(user_db, monkeypatch):
+def test_a_full_disk_changes_nothing_and_says_so(sqlite_db, monkeypatch):
     rec = _new()
     before_reg, before_audit = reg.register(), reg.audit()
     _small_disk(monkeypatch)
     with pytest.raises(reg.RegisterFull, match="full: nothing was changed") as err:
         _new(school_urn=125249, notes="a long note " * 20000)
-    assert str(user_db) in str(err.value)
+    assert str(sqlite_db) in str(err.value)
     with pytest.raises(reg.RegisterFull):
         reg.edit(rec["id"], 1, user="officer B", notes="another long note " * 20000)
     pd.testing.assert_frame_equal(reg.register(), before_reg)
     pd.testing.assert_frame_equal(reg.audit(), before_audit)
 
 
-def test_register_files_are_private(user_db):
+def test_register_files_are_private(sqlite_db):
     _new()
-    assert os.stat(user_db.parent).st_mode & 0o777 == 0o700
-    held = sqlite3.connect(user_db)          # keeps the WAL and its index in place
+    assert os.stat(sqlite_db.parent).st_mode & 0o777 == 0o700
+    held = sqlite3.connect(sqlite_db)          # keeps the WAL and its index in place
     held.execute("select count(*) from partnership").fetchone()
     _new(school_urn=125249)
-    files = {f.name: os.stat(f).st_mode & 0o777 for f in user_db.parent.iterdir()}
+    files = {f.name: os.stat(f).st_mode & 0o777 for f in sqlite_db.parent.iterdir()}
     held.close()
-    assert {user_db.name, user_db.name + "-wal", user_db.name + "-shm"} <= set(files)
+    assert {sqlite_db.name, sqlite_db.name + "-wal", sqlite_db.name + "-shm"} <= set(files)
     assert set(files.values()) == {0o600}, files
 
 
-def test_a_world_readable_register_from_before_is_made_private(user_db):
+def test_a_world_readable_register_from_before_is_made_private(sqlite_db):
     _new()
-    os.chmod(user_db, 0o644)
+    os.chmod(sqlite_db, 0o644)
     _new(school_urn=125249)
-    assert os.stat(user_db).st_mode & 0o777 == 0o600
+    assert os.stat(sqlite_db).st_mode & 0o777 == 0o600
 
 
 # ---- durability and concurrency --------------------------------------------------------------------
@@ -516,7 +844,7 @@ _CRASH = textwrap.dedent("""
 def test_a_process_killed_mid_write_leaves_the_previous_state(user_db):
     rec = _new(notes="before")
     audit_before = reg.audit()
-    env = {**os.environ, "EQUITY_USER_DB": str(user_db)}
+    env = user_db.env
     proc = subprocess.Popen([sys.executable, "-c", _CRASH.format(root=str(ROOT), pid=rec["id"])], env=env,
                             stdout=subprocess.PIPE, text=True)
     try:
@@ -534,10 +862,15 @@ def test_a_process_killed_mid_write_leaves_the_previous_state(user_db):
     assert time.perf_counter() - t < 5
 
 
-def _hold_write_lock(path: Path) -> sqlite3.Connection:
-    """Another user's connection holding the register's write lock (until it commits)."""
-    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    other.execute("begin immediate")
+def _hold_write_lock(store: Store):
+    """Another user's connection holding the register's write lock (until it commits): SQLite's
+    write lock, or on PostgreSQL the writers' advisory lock inside an open transaction."""
+    other = store.raw()
+    if store.kind == "postgres":
+        other.execute("begin")
+        other.execute(f"select pg_advisory_xact_lock({reg._PG_LOCK})")
+    else:
+        other.execute("begin immediate")
     return other
 
 
@@ -560,7 +893,7 @@ def test_a_writer_locked_out_for_good_gives_up_naming_the_file_and_changes_nothi
     monkeypatch.setattr(reg, "WAIT_FOR_WRITE_S", 0.6)
     other = _hold_write_lock(user_db)
     try:
-        with pytest.raises(reg.RegisterBusy, match=f"{user_db}.*locked.*Nothing was changed"):
+        with pytest.raises(reg.RegisterBusy, match=f"{re.escape(user_db.where)}.*locked.*Nothing was changed"):
             _new(school_urn=125271)
     finally:
         other.execute("rollback")
@@ -611,7 +944,7 @@ _EDITOR = textwrap.dedent("""
 def test_two_writers_at_once_lose_nothing_processes(user_db):
     rec = _new(notes="log:")
     n_procs, n = 4, 10
-    env = {**os.environ, "EQUITY_USER_DB": str(user_db)}
+    env = user_db.env
     procs = [subprocess.Popen([sys.executable, "-c", _EDITOR.format(root=str(ROOT), pid=rec["id"], n=n, k=k)], env=env)
              for k in range(n_procs)]
     for p in procs:
@@ -756,33 +1089,38 @@ def test_page_farthest_partner_limit_from_the_url(built_db, user_db):
     assert km_range(near)[1] <= 60
 
 
-def _break(user_db: Path, how: str) -> None:
-    """A register that cannot be used: garbage bytes, or a file from a newer version."""
-    if how == "corrupt":
-        user_db.parent.mkdir(parents=True, exist_ok=True)
-        user_db.write_bytes(b"\x00garbage, not a database\n" * 100)
+def _break(store: Store, how: str) -> None:
+    """A register that cannot be used: garbage bytes (on PostgreSQL: a partnership table with no
+    version, not our register), or one from a newer version."""
+    if how == "corrupt" and store.kind == "sqlite":
+        store.path.parent.mkdir(parents=True, exist_ok=True)
+        store.path.write_bytes(b"\x00garbage, not a database\n" * 100)
+    elif how == "corrupt":
+        con = store.raw()
+        con.execute("create table partnership (id integer, note text)")
+        con.close()
     else:
         _new()
-        con = sqlite3.connect(user_db)
-        con.execute("pragma user_version = 9")
-        con.close()
+        store.set_schema_version(9)
 
 
-_BROKEN = {"corrupt": "cannot be read: it is not an SQLite database", "too new": "newer version of the dashboard"}
+_BROKEN = {"corrupt": "cannot be read: ", "too new": "newer version of the dashboard"}
+_CORRUPT = {"sqlite": "it is not an SQLite database", "postgres": "a partnership table but no register_schema"}
 
 
 @pytest.mark.parametrize("how", list(_BROKEN))
 def test_page_explains_a_broken_register_and_never_calls_it_empty(built_db, user_db, how):
     _break(user_db, how)
-    before = user_db.read_bytes()
+    before = user_db.snapshot()
     at = _page(la="850", kts_year="2017/18")
     assert not at.exception, [e.message for e in at.exception]
     errors = [e.value for e in at.error]
-    assert any(_BROKEN[how] in e and user_db.name in e for e in errors), errors
-    assert not any(str(user_db.parent) in e for e in errors)         # the server's folders stay private
+    why = _CORRUPT[user_db.kind] if how == "corrupt" else ""
+    assert any(_BROKEN[how] in e and why in e and reg.register_name() in e for e in errors), errors
+    assert not any(user_db.private in e for e in errors)    # the server's folders (or address) stay private
     assert not any("No partnerships recorded yet" in i.value for i in at.info)
     assert [h.value for h in at.main.header] == ["Suggested partnerships", "Register"]
-    assert user_db.read_bytes() == before
+    assert user_db.snapshot() == before
 
 
 @pytest.mark.parametrize("how", list(_BROKEN))
@@ -796,7 +1134,7 @@ def test_meeting_page_explains_a_broken_register_and_never_calls_it_empty(built_
     assert any(_BROKEN[how] in e.value for e in at.error), [e.value for e in at.error]
     assert not any("No partnerships in the register yet" in i.value for i in at.sidebar.info)
     # and a register that really is empty says so
-    user_db.unlink()
+    user_db.drop()
     at = AppTest.from_file(str(ROOT / "pages" / "meeting.py"), default_timeout=180)
     at.query_params["pack"] = "partnership"
     at.run()
