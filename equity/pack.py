@@ -49,7 +49,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import db, profile, years
+from . import db, profile, safe_text, years
 from .measures import MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
 
@@ -174,10 +174,12 @@ class Namer:
     def _patterns(self):
         key = (len(self.real), len(self.alias))
         if getattr(self, "_cache_key", None) != key:
-            names = sorted({n for n in self.real.values() if len(n) >= 4}, key=len, reverse=True)
+            # a name may also appear escaped for Markdown or for chart labels (equity.safe_text)
             self._by_name = {}
             for urn, n in self.real.items():
-                self._by_name.setdefault(n.lower(), urn)
+                for form in (n, safe_text.md(n), safe_text.html(n)):
+                    self._by_name.setdefault(form.lower(), urn)
+            names = sorted({n for n in self._by_name if len(n) >= 4}, key=len, reverse=True)
             self._name_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) if names else None
             urns = sorted({str(u) for u in list(self.real) + list(self.alias)}, key=len, reverse=True)
             self._urn_re = re.compile(r"(?<!\d)(" + "|".join(urns) + r")(?!\d)") if urns else None
@@ -1068,7 +1070,7 @@ def to_pdf(pack: Pack) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import (Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,
                                     TableStyle)
-    from xml.sax.saxutils import escape
+    escape = safe_text.html  # Paragraph text is XML-like markup: names and notes as text
 
     regular, bold = _fonts()
     W, H = landscape(A4)

@@ -5,6 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from equity import db, lookups, pack
+from equity.csv_export import to_csv_bytes
+from equity.safe_text import md, plain
 from pages._shared import chart_block, la_filter
 
 import pages._shared as _frame  # noqa: E402
@@ -77,7 +79,7 @@ try:
     with st.spinner("Gathering the pack…"):
         p = _pack(kind, str(key), bool(anonymise), since_db or None, db.build_id())
 except pack.PackError as exc:
-    st.warning(f"No pack: {exc}")
+    st.warning(f"No pack: {md(exc)}")
     st.stop()
 
 n = len(p.slides)
@@ -111,27 +113,28 @@ if big:
     </style>""")
 
 s = p.slides[i - 1]
-st.header(s.title, anchor=False)
+# A pack's words are plain text holding names from files and focus/notes from the register: shown as text.
+st.header(md(s.title), anchor=False)
 if s.kind == "cover":
-    st.markdown(s.sentence)
-    st.markdown("\n".join(f"- {b}" for b in s.bullets))
+    st.markdown(md(s.sentence))
+    st.markdown("\n".join(f"- {md(b)}" for b in s.bullets))
     if s.note:
-        st.caption(s.note)
+        st.caption(md(plain(s.note)))
 elif s.figure is not None:
     fig = go.Figure(s.figure)
     if big:
         fig.update_layout(font=dict(size=18), title_font=dict(size=22), height=max(560, fig.layout.height or 0))
-    chart_block(fig, s.sentence, s.table if s.table is not None else pd.DataFrame(), f"slide-{i}.csv",
+    chart_block(fig, md(s.sentence), s.table if s.table is not None else pd.DataFrame(), f"slide-{i}.csv",
                 key=f"slide-fig-{i}")
 else:
-    st.markdown(s.sentence)
+    st.markdown(md(s.sentence))
     if s.table is not None and len(s.table):
         st.dataframe(s.table, hide_index=True, width="stretch")
-        st.download_button("Download CSV", s.table.to_csv(index=False).encode("utf-8"), file_name=f"slide-{i}.csv",
+        st.download_button("Download CSV", to_csv_bytes(s.table), file_name=f"slide-{i}.csv",
                            mime="text/csv", key=f"dl-slide-{i}")
 if s.kind != "cover" and s.bullets:
-    st.markdown("\n".join(f"- {b}" for b in s.bullets))
+    st.markdown("\n".join(f"- {md(b)}" for b in s.bullets))
 if s.kind != "cover" and s.note:
-    st.caption(s.note)
-st.caption(f"Slide {i} of {n} · {p.title}{' · anonymised' if p.anonymised else ''} · "
+    st.caption(md(plain(s.note)))
+st.caption(f"Slide {i} of {n} · {md(p.title)}{' · anonymised' if p.anonymised else ''} · "
            "the ← and → keys move between slides.")

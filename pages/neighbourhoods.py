@@ -16,7 +16,9 @@ from streamlit.errors import StreamlitAPIException
 
 from equity import db, style
 from equity import neighbourhoods as nb
+from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES
+from equity.safe_text import html, md
 from equity.years import label
 from pages._shared import chart_block, key_stage_filter, la_filter
 
@@ -103,9 +105,9 @@ def _pick_school() -> None:
 def _legend(rows: list[tuple[str, tuple[int, int, int]]], title: str) -> None:
     swatches = " ".join(
         f"<span style='white-space:nowrap;margin-right:0.8em'><span style='display:inline-block;width:0.9em;"
-        f"height:0.9em;background:rgb{tuple(c)};border:1px solid #555;vertical-align:middle'></span> {t}</span>"
+        f"height:0.9em;background:rgb{tuple(c)};border:1px solid #555;vertical-align:middle'></span> {html(t)}</span>"
         for t, c in rows)
-    st.markdown(f"<div style='font-size:0.85em'><b>{title}</b><br/>{swatches}</div>", unsafe_allow_html=True)
+    st.markdown(f"<div style='font-size:0.85em'><b>{html(title)}</b><br/>{swatches}</div>", unsafe_allow_html=True)
 
 
 st.title("Neighbourhoods")
@@ -161,7 +163,7 @@ try:
     sv = nb.school_values(ks, measure, int(year), colour_by, radius_km=radius, score=score,
                           la_code=None if view == "england" else la)
 except ValueError as exc:
-    st.warning(str(exc))
+    st.warning(md(exc))
     sv = pd.DataFrame(columns=["urn", "name", "lat", "lon", "value", "value_text", "cohort", "location_source"])
 layers, legend_rows = [], []
 flab, fdec, fscore, _ = nb.FIELDS[shade]
@@ -177,8 +179,8 @@ if view == "la":
                                 radius_min_pixels=2, pickable=True))
     n_areas = lrows.lsoa11.nunique() if len(lrows) else 0
     dec_counts = lrows.drop_duplicates("lsoa11").decile.value_counts() if len(lrows) else pd.Series(dtype=int)
-    area_text = ((f"{la_name}'s {n_areas:,} LSOAs are shaded by {flab} decile" if kind != "centroids around schools"
-                  else f"The {n_areas:,} LSOAs around {la_name}'s schools are shaded by {flab} decile")
+    area_text = ((f"{md(la_name)}'s {n_areas:,} LSOAs are shaded by {flab} decile" if kind != "centroids around schools"
+                  else f"The {n_areas:,} LSOAs around {md(la_name)}'s schools are shaded by {flab} decile")
                  + (" (boundaries)" if kind == "polygons" else " (dots at each LSOA's population-weighted centre: "
                     "no boundaries are bundled for this LA)"))
     if n_areas:
@@ -218,7 +220,7 @@ if len(sv):
         school_legend = [(nb.OFSTED_LABELS[g], nb.OFSTED_RGB[g]) for g in (1, 2, 3, 4)]
         counts = sv.grade_label.value_counts()
         school_sentence = (f"{len(sv):,} schools are coloured by their latest Ofsted grade: "
-                           + ", ".join(f"{int(n)} {g}" for g, n in counts.items()) + ".")
+                           + ", ".join(f"{int(n)} {md(g)}" for g, n in counts.items()) + ".")
     else:
         centre = 0.0 if colour_by == "prediction" else float(np.median(sv.value))
         spread = float(np.nanstd(sv.value)) or 1.0
@@ -235,7 +237,7 @@ if len(sv):
             school_sentence += (f" {int(vc.get('above prediction', 0))} are above and {int(vc.get('below prediction', 0))} "
                                 "below their prediction beyond noise.")
     sv["radius"] = 250 + 60 * np.sqrt(sv.cohort.clip(lower=1))
-    sv["tip"] = [nb.tooltip_html(f"<b>{n}</b> (URN {u})", t, f"{c} disadvantaged pupils" if c else "",
+    sv["tip"] = [nb.tooltip_html(f"<b>{html(n)}</b> (URN {u})", html(t), f"{c} disadvantaged pupils" if c else "",
                          "located at its LSOA centre (no postcode coordinates)" if ls == "lsoa_centroid" else "")
                  for n, u, t, c, ls in zip(sv.name, sv.urn, sv.value_text, sv.cohort, sv.location_source)]
     layers.append(pdk.Layer("ScatterplotLayer", sv[["lat", "lon", "fill", "radius", "tip", "urn", "la_code"]], id="schools",
@@ -251,17 +253,17 @@ if urn is not None:
         links = fam.dropna(subset=["lat", "lon"]).copy()
         links["from"] = [[float(me.lon.iloc[0]), float(me.lat.iloc[0])]] * len(links)
         links["to"] = [[float(a), float(b)] for a, b in zip(links.lon, links.lat)]
-        links["tip"] = [f"Family member: <b>{n}</b> ({l}), {k:.0f} km away" for n, l, k in
+        links["tip"] = [f"Family member: <b>{html(n)}</b> ({html(l)}), {k:.0f} km away" for n, l, k in
                         zip(links.name, links.la_name, links.km)]
         layers.append(pdk.Layer("LineLayer", links[["from", "to", "tip"]], id="family", get_source_position="from",
                                 get_target_position="to", get_color=[230, 159, 0, 230], get_width=2, pickable=True))
         layers.append(pdk.Layer("ScatterplotLayer", links[["lat", "lon", "tip"]], id="family_members",
                                 get_position=["lon", "lat"], get_fill_color=[230, 159, 0, 255], get_radius=300,
                                 radius_min_pixels=4, pickable=True))
-        fam_text = (f" Orange lines join {names.get(int(urn), urn)} to the {len(links)} schools of its family "
+        fam_text = (f" Orange lines join {md(names.get(int(urn), urn))} to the {len(links)} schools of its family "
                     f"(similar intake, outside its competition radius; median {links.km.median():.0f} km away).")
     elif why:
-        fam_text = f" No family is drawn: {why}."
+        fam_text = f" No family is drawn: {md(why)}."
     if len(me):
         ring = np.radians(np.arange(0, 361, 10))
         lat0, lon0 = float(me.lat.iloc[0]), float(me.lon.iloc[0])
@@ -300,21 +302,21 @@ table = table.rename(columns={"value": COLOUR_BY[colour_by], "value_text": "deta
                               "imd_decile_nbhd": "neighbourhood IMD decile", "idaci_decile_nbhd": "neighbourhood IDACI decile"})
 with st.expander("Show map data (schools)"):
     st.dataframe(_plain(table), hide_index=True, width="stretch")
-st.download_button("Download CSV", _plain(table).to_csv(index=False).encode("utf-8"),
+st.download_button("Download CSV", to_csv_bytes(_plain(table)),
                    file_name=f"neighbourhoods_{view}_{la}_{measure}_{year}.csv", mime="text/csv", key="dl-map")
 
 # ---- one school's neighbourhood -------------------------------------------------------------------
 if urn is not None:
-    st.subheader(f"The neighbourhood of {names.get(int(urn), urn)}")
+    st.subheader(f"The neighbourhood of {md(names.get(int(urn), urn))}")
     try:
         prof = nb.profile(int(urn), radius)
     except nb.NoLocation as exc:
-        st.warning(str(exc))
+        st.warning(md(exc))
     else:
         own = prof["own"]
         a, b, c = st.columns(3)
         a.metric("Own LSOA: IDACI score", f"{own['idaci_score']:.3f}" if own else "n/a",
-                 help=f"{own['name']} ({own['lsoa11']}); decile {int(own['idaci_decile'])}, "
+                 help=f"{md(own['name'])} ({md(own['lsoa11'])}); decile {int(own['idaci_decile'])}, "
                       f"score {own['idaci_score_source']}" if own else None)
         b.metric(f"Neighbourhood IDACI ({radius:g} km)", f"{prof['idaci_score']:.3f}",
                  f"decile {prof['idaci_decile']}", delta_color="off")
@@ -322,13 +324,13 @@ if urn is not None:
                  f"decile {prof['imd_decile']}", delta_color="off")
         st.caption(prof["method"] + " Deciles: where the average would fall among England's LSOAs (1 = most deprived).")
         st.dataframe(_plain(prof["lsoas"]), hide_index=True, width="stretch")
-        st.download_button("Download CSV", _plain(prof["lsoas"]).to_csv(index=False).encode("utf-8"),
+        st.download_button("Download CSV", to_csv_bytes(_plain(prof["lsoas"])),
                            file_name=f"neighbourhood_{urn}_{radius:g}km.csv", mime="text/csv", key="dl-profile")
 
 # ---- results by neighbourhood deprivation ----------------------------------------------------------
 st.subheader("Results for disadvantaged pupils by neighbourhood deprivation")
 scope = _coded(st.radio, "Schools", ["england", "la"], "scope", "england", horizontal=True,
-               format_func=lambda v: "All of England" if v == "england" else f"{la_name} only")
+               format_func=lambda v: "All of England" if v == "england" else f"{md(la_name)} only")
 byd = nb.outcomes_by_decile(ks, measure, int(year), radius_km=radius, score=score,
                             la_code=la if scope == "la" else None)
 have = byd[byd.schools > 0]
@@ -344,7 +346,7 @@ fig.update_layout(barmode="group", height=380, margin=dict(t=30, b=40),
                   xaxis=dict(title=f"Neighbourhood {score.upper()} decile (1 = most deprived 10% of England's LSOAs)",
                              dtick=1),
                   yaxis_title=m.label + (" (%)" if m.unit == "percent" else ""), legend=dict(orientation="h"))
-where = "England" if scope == "england" else la_name
+where = "England" if scope == "england" else md(la_name)
 if len(have) >= 2:
     lo_, hi_ = have.iloc[0], have.iloc[-1]
     sent = (f"In {yl}, in schools in {where} whose neighbourhood is in decile {int(lo_.decile)} "
@@ -365,7 +367,7 @@ st.subheader("Schools doing better or worse than their neighbourhood predicts")
 try:
     pva = nb.predicted_vs_actual(ks, measure, int(year), radius_km=radius, score=score)
 except ValueError as exc:
-    st.info(str(exc))
+    st.info(md(exc))
 else:
     mod = pva.attrs["model"]
     mine = pva[pva.la_code == la]
@@ -376,9 +378,9 @@ else:
                                     ("below prediction", "#D55E00", "triangle-down")]:
         d = mine[mine.verdict == verdict]
         if len(d):
-            fig2.add_scatter(x=d.neighbourhood_score, y=d.actual, mode="markers", name=f"{la_name}: {verdict}",
+            fig2.add_scatter(x=d.neighbourhood_score, y=d.actual, mode="markers", name=html(f"{la_name}: {verdict}"),
                              marker=dict(color=colour, size=9, symbol=symbol, line=dict(width=1, color="black")),
-                             text=d.name, customdata=d[["difference", "low", "high", "cohort"]],
+                             text=[html(n) for n in d.name], customdata=d[["difference", "low", "high", "cohort"]],
                              hovertemplate="%{text}<br>actual %{y:.1f}; difference %{customdata[0]:+.1f} "
                                            "(%{customdata[1]:+.1f} to %{customdata[2]:+.1f}); "
                                            "%{customdata[3]} pupils<extra></extra>")
@@ -392,7 +394,7 @@ else:
     sent2 = (f"Across {mod['schools']:,} schools in England in {yl}, each 0.1 more on the neighbourhood "
              f"{score.upper()} score goes with {mod['slope'] * 0.1:+.1f} in disadvantaged pupils' {m.label} "
              f"(R² {mod['r2']:.1%}: the neighbourhood explains {'little' if mod['r2'] < 0.1 else 'some'} of the "
-             f"difference between schools). In {la_name}, {int(vc.get('above prediction', 0))} of {len(mine)} schools "
+             f"difference between schools). In {md(la_name)}, {int(vc.get('above prediction', 0))} of {len(mine)} schools "
              f"are above their prediction and {int(vc.get('below prediction', 0))} below, beyond noise.")
     cols = ["urn", "name", "la_name", "neighbourhood_score", "cohort", "actual", "predicted", "difference", "low",
             "high", "verdict"]

@@ -1,0 +1,146 @@
+"""Text from files and users is shown as text (issue 14, item 1).
+
+The helper itself on hostile strings, then the pages on a real build of the bundled files in which
+one school's name (St Paul's Catholic College, URN 125311 and its successor) is replaced by a
+hostile one: it must reach the page as literal text, in Markdown and in charts.
+"""
+from __future__ import annotations
+
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+from equity import safe_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ATTACKS = [
+    "**Bold** [click me](https://evil.example)",
+    ":red[x]",
+    ":material/balance:",
+    "$x^2$",
+    '<a href="https://evil.example">x</a>',
+    "![t](https://evil.example/pixel.png)",
+    "# Heading\n- item\n\n    code",
+    "<img src=x onerror=alert(1)>",
+]
+from conftest import HOSTILE  # noqa: E402  (the hostile school name of the hostile_db fixture)
+# what must never reach Markdown or a chart label unescaped
+LIVE = ["**Bold**", "[click me](", ":red[", "$x^2$", "<a href", "![t]("]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_md_escapes_every_punctuation_mark_and_keeps_the_text(attack):
+    # CommonMark: "any ASCII punctuation character may be backslash-escaped" and is then shown as
+    # itself, so no link, image, emphasis, heading, HTML, directive or LaTeX can start.
+    out = safe_text.md(attack)
+    assert "\n" not in out and not out.startswith(" ")
+    unescaped = ""
+    i = 0
+    while i < len(out):
+        if out[i] in string.punctuation:
+            assert out[i] == "\\" and out[i + 1] in string.punctuation, (attack, out, i)
+            unescaped += out[i + 1]
+            i += 2
+        else:
+            unescaped += out[i]
+            i += 1
+    assert unescaped == safe_text.one_line(attack) == " ".join(attack.split())
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_md_leaves_no_streamlit_directive_or_latex(attack):
+    out = safe_text.md(attack)
+    # Streamlit's own syntax needs a bare ':' before a directive or icon and a bare '$' for LaTeX
+    for i, ch in enumerate(out):
+        if ch in ":$[]<>*_!":
+            assert i > 0 and out[i - 1] == "\\", (attack, out)
+
+
+def test_html_makes_links_and_tags_inert():
+    assert safe_text.html('<a href="https://evil.example">x</a>') == '&lt;a href="https://evil.example"&gt;x&lt;/a&gt;'
+    assert safe_text.html("Smith & Jones <b>") == "Smith &amp; Jones &lt;b&gt;"
+    assert safe_text.html(None) == ""
+
+
+def test_plain_undoes_md_and_drops_project_emphasis():
+    name = safe_text.md("**Bold** [x](y) St Paul's")
+    assert safe_text.plain(f"In 2023/24 **{name}** scored **47.1**.") == "In 2023/24 **Bold** [x](y) St Paul's scored 47.1."
+
+
+def test_plain_names_are_still_found_by_the_pack_anonymiser():
+    from equity import pack
+    namer = pack.Namer(True, {125311: HOSTILE})
+    namer(125311, HOSTILE)
+    text = f"Results at {safe_text.md(HOSTILE)} rose."
+    assert "evil.example" not in namer.scrub(text) and "School A" in namer.scrub(text)
+
+
+# ---- a real build with a hostile school name (the hostile_db fixture, tests/conftest.py) ------------
+
+def _page(page: str, **params):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+MARKDOWN_ELEMENTS = ["title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"]
+
+
+def _markdown_texts(at) -> list[str]:
+    out = []
+    for kind in MARKDOWN_ELEMENTS:
+        out += [e.value for e in getattr(at, kind)]
+    out += [m.label for m in at.metric]
+    return out
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+def _chart_strings(at) -> list[str]:
+    return [s for c in at.get("plotly_chart") for s in _strings(json.loads(c.proto.spec))]
+
+
+def _assert_text_stays_text(at, *, in_charts: bool):
+    texts = _markdown_texts(at)
+    shown = [t for t in texts if "click me" in t]  # the hostile name (escaped or not)
+    assert shown, "the hostile name is on the page"
+    for t in shown:
+        assert safe_text.md(HOSTILE) in t, t
+        bare = re.sub(r"\\[" + re.escape(string.punctuation) + "]", "\u00b7", t)  # escaped marks out of the way
+        for live in LIVE:
+            assert live not in bare, (live, t)
+    if in_charts:
+        labels = [s for s in _chart_strings(at) if "click me" in s]
+        assert labels, "the hostile name is in a chart"
+        for s in labels:
+            assert "<a href" not in s and "&lt;a href=" in s, s
+
+
+def test_school_page_shows_a_hostile_name_as_text(hostile):
+    at = _page("pages/school.py", urn="125311")
+    _assert_text_stays_text(at, in_charts=True)
+    # the name is still the data: tables and the URN search show it as it is in the file
+    assert any(HOSTILE in d.value.to_csv() for d in at.dataframe)
+
+
+def test_families_page_shows_a_hostile_name_as_text(hostile):
+    at = _page("pages/families.py", urn="125311")
+    _assert_text_stays_text(at, in_charts=True)
