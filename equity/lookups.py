@@ -17,7 +17,12 @@ URN_MIN, URN_MAX = 1, 9_999_999  # URNs are positive whole numbers, six digits t
 
 
 class BadURN(ValueError):
-    """Text that cannot be a URN; the message says why, in words a user can act on."""
+    """Text that cannot be a URN: ``shown`` (the text as given, cut short) and ``why``, in words a
+    user can act on."""
+
+    def __init__(self, shown: str, why: str):
+        super().__init__(f"“{shown}” is not a URN: {why}" if shown else why)
+        self.shown, self.why = shown, why
 
 
 def parse_urn(value) -> int:
@@ -28,11 +33,11 @@ def parse_urn(value) -> int:
     text = str(value if value is not None else "").strip()
     shown = text if len(text) <= 12 else text[:12] + "…"
     if not text:
-        raise BadURN("no URN given")
+        raise BadURN("", "no URN given")
     if not (text.isascii() and text.isdigit()):
-        raise BadURN(f"“{shown}” is not a URN: a URN is a number such as 125311")
+        raise BadURN(shown, "a URN is a number such as 125311")
     if len(text) > 9 or not URN_MIN <= int(text) <= URN_MAX:
-        raise BadURN(f"“{shown}” is not a URN: URNs are numbers from {URN_MIN} to {URN_MAX:,}")
+        raise BadURN(shown, f"URNs are numbers from {URN_MIN} to {URN_MAX:,}")
     return int(text)
 
 

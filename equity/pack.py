@@ -507,12 +507,13 @@ def compare_builds(scope: Scope, old_db, new_db=None) -> pd.DataFrame:
 
 def since_builds(scope: Scope, old_db, namer: Namer, path=None) -> Slide:
     """The "since last meeting" slide for two database builds (old file vs the current one)."""
-    old_info, new_info = build_info(old_db), build_info(path)
     title = "Since last meeting: changes between two database builds"
     try:
+        old_info, new_info = build_info(old_db), build_info(path)
         diff = compare_builds(scope, old_db, path)
-    except Exception as exc:
-        return Slide(title, f"The earlier database ({Path(str(old_db)).name}) could not be compared: {exc}.")
+    except Exception as exc:  # the reader's message names server paths: the file's name and the kind of problem only
+        return Slide(title, f"The earlier database ({Path(str(old_db)).name}) could not be compared "
+                            f"({type(exc).__name__}: it is not a database build this version can read).")
     when = (f"built {old_info.get('started', 'at an unknown time')} and {new_info.get('started', 'at an unknown time')}")
     if diff.empty:
         return Slide(title, f"No figure for this pack's schools or areas changed between the two builds ({when}).")

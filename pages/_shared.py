@@ -115,8 +115,8 @@ def urn_from(text: str | None) -> int | None:
         return None
     try:
         return lookups.parse_urn(text)
-    except lookups.BadURN as exc:
-        st.warning(f"{md(exc)[:1].upper()}{md(exc)[1:]}.")
+    except lookups.BadURN as exc:  # the value quoted as text, the reason in our words
+        st.warning(f"“{md(exc.shown)}” is not a URN: {exc.why}." if exc.shown else f"{exc.why.capitalize()}.")
         return None
 
 
@@ -145,6 +145,20 @@ def chart_block(fig, sentence: str, data: pd.DataFrame, filename: str, key: str 
         st.dataframe(data, hide_index=True, width="stretch")
     st.download_button("Download CSV", to_csv_bytes(data), file_name=filename,
                        mime="text/csv", key=f"dl-{key or filename}")
+
+
+# A pydeck map with no base map and no request off this machine: Streamlit gives a Deck without a
+# map style a CARTO base map from basemaps.cartocdn.com; an inline style with only a background
+# layer (no sources, no fonts) draws nothing from the network.
+NO_BASE_MAP = {"version": 8, "sources": {}, "layers": [
+    {"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}]}
+
+
+def without_base_map(deck):
+    """``deck`` (a pydeck Deck made with ``map_provider=None``) drawn on :data:`NO_BASE_MAP`. Set
+    after construction: pydeck's constructor takes a style object only with Mapbox as provider."""
+    deck.map_style = NO_BASE_MAP
+    return deck
 
 
 def missing_database_notice() -> None:

@@ -284,8 +284,8 @@ with tab_school:
             zoom = float(np.log2(min(0.8 * 900 * 360 / (512 * span_x), 0.8 * 520 * 360 / (512 * span_y))))
             view = pdk.ViewState(latitude=(lat0 + lat1) / 2, longitude=(lon0 + lon1) / 2,
                                  zoom=min(max(zoom, 4.5), 11))
-            st.pydeck_chart(pdk.Deck(map_provider=None, layers=layers, initial_view_state=view,
-                                     tooltip={"text": "{label}"}), height=520)
+            st.pydeck_chart(_frame.without_base_map(pdk.Deck(map_provider=None, layers=layers, initial_view_state=view,
+                                                             tooltip={"text": "{label}"})), height=520)
             st.caption("No base map (the dashboard works offline): each dot is a school, placed at its postcode. "
                        "Hover for names; the table above has every member.")
 

@@ -12,7 +12,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from equity import db, style
 from equity import neighbourhoods as nb
@@ -20,7 +19,7 @@ from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES
 from equity.safe_text import html, md
 from equity.years import label
-from pages._shared import chart_block, key_stage_filter, la_filter
+from pages._shared import chart_block, key_stage_filter, la_filter, url_choice
 
 import pages._shared as _frame  # noqa: E402
 
@@ -62,34 +61,6 @@ def _family(urn: int, build: str):
     return _plain(fam[["urn", "name", "la_name", "lat", "lon", "km"]]), ""
 
 
-def _coded(widget, label: str, options: list, key: str, default=None, url_key: str | None = None, **kw):
-    """A selectbox or radio whose URL parameter holds the option's code (?shade=imd, ?urn=125249),
-    not its label, like the shared LA filter. Read from the URL once per session; written back on
-    every run. ``default=None`` with a selectbox means nothing is chosen until the user picks."""
-    url = url_key or key  # the URL name; the session key can differ to keep clear of other pages' widgets
-    if key not in st.session_state:
-        by_text = {str(o): o for o in options}
-        wanted = st.query_params.get(url)
-        if wanted in by_text:
-            st.session_state[key] = by_text[wanted]
-        elif default in options:
-            st.session_state[key] = default
-    elif st.session_state[key] is not None and st.session_state[key] not in options:
-        st.session_state[key] = default if default in options else (options[0] if options else None)
-    if key not in st.session_state and default is None:
-        kw.setdefault("index", None)  # nothing chosen yet
-    value = widget(label, options, key=key, **kw)
-    try:
-        if value is None:
-            if url in st.query_params:
-                del st.query_params[url]
-        elif st.query_params.get(url) != str(value):
-            st.query_params[url] = str(value)
-    except StreamlitAPIException:
-        pass  # another page's widget still owns this URL parameter in this session: leave the URL as is
-    return value
-
-
 def _pick_school() -> None:
     """Clicking a school on the map chooses it (and its LA), as if picked from the list."""
     state = st.session_state.get("nb_map") or {}
@@ -124,9 +95,9 @@ if not nb.available():
 la = la_filter()
 ks = key_stage_filter()
 st.sidebar.header("Map settings")
-view = _coded(st.sidebar.radio, "Area", ["la", "england"], "view", "la", horizontal=True,
+view = url_choice(st.sidebar.radio, "Area", ["la", "england"], "view", "la", horizontal=True,
               format_func=lambda v: "Selected LA" if v == "la" else "All of England")
-shade = _coded(st.sidebar.selectbox, "Shade neighbourhoods by", list(nb.FIELDS), "shade", "idaci",
+shade = url_choice(st.sidebar.selectbox, "Shade neighbourhoods by", list(nb.FIELDS), "shade", "idaci",
                format_func=lambda f: nb.FIELDS[f][0])
 my = nb.measure_years()
 my = my[my.key_stage == ks]
@@ -134,13 +105,13 @@ measures = list(dict.fromkeys([m for m in [DEFAULT_MEASURE[ks]] if m in set(my.m
 if not measures:
     st.warning(f"No KS{ks} results for disadvantaged pupils in the database.")
     st.stop()
-measure = _coded(st.sidebar.selectbox, "Measure", measures, "measure", measures[0],
+measure = url_choice(st.sidebar.selectbox, "Measure", measures, "measure", measures[0],
                  format_func=lambda m: MEASURES[m].label)
 years = sorted(my[my.measure == measure].start_year.astype(int), reverse=True)
-year = _coded(st.sidebar.selectbox, "Year", years, "year", years[0], format_func=label)
-colour_by = _coded(st.sidebar.selectbox, "Colour schools by", list(COLOUR_BY), "colour", "disadvantaged",
+year = url_choice(st.sidebar.selectbox, "Year", years, "year", years[0], format_func=label)
+colour_by = url_choice(st.sidebar.selectbox, "Colour schools by", list(COLOUR_BY), "colour", "disadvantaged",
                    format_func=COLOUR_BY.get)
-score = _coded(st.sidebar.radio, "Neighbourhood deprivation score", list(nb.SCORES), "score", "idaci",
+score = url_choice(st.sidebar.radio, "Neighbourhood deprivation score", list(nb.SCORES), "score", "idaci",
                horizontal=True, format_func=lambda s: s.upper(),
                help="IDACI: share of children aged 0-15 in income-deprived families. IMD: all seven "
                     "domains. Used for the neighbourhood averages, the decile chart and the prediction.")
@@ -155,7 +126,7 @@ scores_all = nb.all_scores(radius)
 la_schools = scores_all[scores_all.la_code == la].sort_values("name")
 la_name = la_schools.la_name.dropna().iloc[0] if la_schools.la_name.notna().any() else la
 names = dict(zip(la_schools.urn.astype(int), la_schools.name))
-urn = _coded(st.selectbox, "School (optional: shows its neighbourhood and its family)", list(names), "nb_urn", url_key="urn",
+urn = url_choice(st.selectbox, "School (optional: shows its neighbourhood and its family)", list(names), "nb_urn", url_key="urn",
              placeholder="Choose a school in this LA", format_func=lambda u: f"{names.get(u, u)} ({u})")
 
 # ---- the map --------------------------------------------------------------------------------------
@@ -281,6 +252,8 @@ deck_kw = {"map_style": base_style} if base_style else {"map_provider": None, "m
 deck = CompactDeck(layers=layers, initial_view_state=pdk.ViewState(**view_state, pitch=0),
                 tooltip={"html": "{tip}", "style": {"fontSize": "12px", "backgroundColor": "#222", "color": "white"}},
                 **deck_kw)
+if not base_style:
+    deck = _frame.without_base_map(deck)
 
 sentence = f"{area_text}. {school_sentence}{fam_text} Black lines: LA boundaries we hold."
 st.markdown(sentence)
@@ -329,7 +302,7 @@ if urn is not None:
 
 # ---- results by neighbourhood deprivation ----------------------------------------------------------
 st.subheader("Results for disadvantaged pupils by neighbourhood deprivation")
-scope = _coded(st.radio, "Schools", ["england", "la"], "scope", "england", horizontal=True,
+scope = url_choice(st.radio, "Schools", ["england", "la"], "scope", "england", horizontal=True,
                format_func=lambda v: "All of England" if v == "england" else f"{md(la_name)} only")
 byd = nb.outcomes_by_decile(ks, measure, int(year), radius_km=radius, score=score,
                             la_code=la if scope == "la" else None)

@@ -16,7 +16,7 @@ from equity import years as yrs
 from equity.measures import MEASURES
 from equity.safe_text import html, md
 from pages import _kts
-from pages._shared import chart_block, key_stage_filter, la_filter
+from pages._shared import chart_block, key_stage_filter, la_filter, url_choice
 
 import pages._shared as _frame  # noqa: E402
 
@@ -197,8 +197,9 @@ with tab_add:
 
 ids = list(register.id) if not register.empty else []
 labels = {int(r.id): f"{int(r.id)}: {_name(r.school_urn)} ({r.status})" for r in register.itertuples()}
-pid = st.sidebar.selectbox("Partnership (edit and track)", ids, format_func=lambda i: labels.get(int(i), str(i)),
-                           key="pid", bind="query-params") if ids else None
+# ?pid= holds the record's id (a bound selectbox would read "3" as a label or a position: another record)
+pid = url_choice(st.sidebar.selectbox, "Partnership (edit and track)", ids, "pid", ids[0], what="partnership",
+                 format_func=lambda i: labels.get(int(i), str(i))) if ids else None
 
 with tab_edit:
     if pid is None:
