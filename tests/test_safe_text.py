@@ -144,3 +144,34 @@ def test_school_page_shows_a_hostile_name_as_text(hostile):
 def test_families_page_shows_a_hostile_name_as_text(hostile):
     at = _page("pages/families.py", urn="125311")
     _assert_text_stays_text(at, in_charts=True)
+
+
+def test_meeting_slides_show_register_focus_and_notes_as_text(built_db, tmp_path, monkeypatch):
+    """Focus and notes anyone can type into the register reach every viewer's meeting slides: an
+    image there must not make their browsers fetch an address."""
+    from streamlit.testing.v1 import AppTest
+
+    from equity import partnerships as reg
+    monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
+    note = "![t](https://evil.example/pixel.png) :red[x] $x^2$ <a href='https://evil.example'>x</a>"
+    rec = reg.create(school_urn=125249, partner_urns=[125252], key_stage=4, baseline_year="2016/17", measure="p8",
+                     start_date="2018-09-01", focus="**Bold** [click me](https://evil.example)", notes=note,
+                     user="officer A")
+    at = AppTest.from_file(str(ROOT / "pages" / "meeting.py"), default_timeout=240)
+    at.query_params["pack"] = "partnership"
+    at.query_params["pid"] = str(rec["id"])
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    slider = at.slider(key="slide")
+    texts = []
+    for i in range(1, slider.max + 1):
+        at.slider(key="slide").set_value(i).run()
+        assert not at.exception, [e.message for e in at.exception]
+        texts += _markdown_texts(at)
+    shown = [t for t in texts if "pixel" in t]
+    assert shown, "the note is on a slide"
+    for t in shown:
+        assert safe_text.md(note) in t
+        bare = re.sub(r"\\[" + re.escape(string.punctuation) + "]", "\u00b7", t)
+        for live in ("![t](", ":red[", "$x^2$", "<a href", "**Bold**", "[click me]("):
+            assert live not in bare, (live, t)
