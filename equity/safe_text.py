@@ -7,9 +7,12 @@ link, ``![t](https://evil.example/pixel.png)`` would make every viewer's browser
 ``:red[x]`` and ``$x^2$`` would be coloured and typeset. In a Plotly label, ``<a href=...>`` is a live
 link. So every such text goes through one of these on its way into markup:
 
-* :func:`md`: for Streamlit Markdown (every ASCII punctuation character backslash-escaped, which
-  CommonMark renders as the character itself; line breaks and tabs become spaces, so a name cannot
-  start a heading, list or code block).
+* :func:`md`: for Streamlit Markdown. Every character that can start markup is backslash-escaped
+  (CommonMark shows an escaped punctuation character as itself): emphasis, code, links and
+  images, HTML, LaTeX, Streamlit's ``:directive[...]``, ``:material/icon:`` and emoji short
+  codes, bare-URL autolinks (``https://``, ``www.``, ``a@b``), and a list, heading or quote
+  marker at the start. Line breaks and tabs become spaces. Ordinary punctuation (``' , . ( ) /
+  - : ``) is left as it is, so the Markdown of a sentence stays readable and equal to its text.
 * :func:`html`: for HTML-ish markup: Plotly labels and hover text, pydeck HTML tooltips,
   reportlab ``Paragraph`` (``<``, ``>`` and ``&`` as entities, which all three show as the
   characters; quotes are left alone: this is never an attribute value, and Plotly shows
@@ -25,10 +28,16 @@ import string
 
 __all__ = ["md", "html", "plain", "one_line"]
 
-# Every ASCII punctuation character may be backslash-escaped in CommonMark and is then literal.
-# That covers Markdown (* _ [ ] ( ) ! # > ` ~ | -), Streamlit's directives (:red[..], :material/..:,
-# emoji short codes), LaTeX ($) and HTML (< > &).
-_PUNCT = re.compile("([" + re.escape(string.punctuation) + "])")
+# Any ASCII punctuation character may be backslash-escaped in CommonMark and is then literal. These
+# always start something: emphasis * _ ~, code `, links/images/directives [ ], HTML and autolinks
+# < >, headings #, LaTeX $, tables |, e-mail autolinks @, the escape itself \.
+_ALWAYS = re.compile(r"([\\*_~`\[\]<>#$|@])")
+# ':' before a letter or '/' starts a directive (:red[), an icon (:material/x:), an emoji short
+# code (:smile:) or a URL scheme (https://, which GFM turns into a live link); 'www.' too.
+_COLON = re.compile(r":(?=[A-Za-z/])")
+_WWW = re.compile(r"(?i)\b(www)\.")
+# at the very start, a list item (-, +, 1.) or a quote (>) would make a block of its own
+_LEAD = re.compile(r"^([-+]|\d{1,9}[.)])(?=\s|$)")
 _SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
 _UNESCAPE = re.compile(r"\\([" + re.escape(string.punctuation) + "])")
 
@@ -42,7 +51,9 @@ def one_line(value) -> str:
 
 def md(value) -> str:
     """``value`` as literal text inside Streamlit Markdown (any element that renders Markdown)."""
-    return _PUNCT.sub(r"\\\1", one_line(value))
+    text = _ALWAYS.sub(r"\\\1", one_line(value))
+    text = _WWW.sub(r"\1\\.", _COLON.sub(r"\\:", text))
+    return _LEAD.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], text)
 
 
 def html(value) -> str:

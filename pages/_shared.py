@@ -105,6 +105,7 @@ def missing_notice(what: str, value, instead: str | None = None, was_here: bool 
     """Say that a code from the address (or from before a rebuild) is not in the database."""
     head = (f"{what} {_shown(value)} is no longer in this database (it was rebuilt)" if was_here
             else f"There is no {what} {_shown(value)} in this database")
+    head = head[:1].upper() + head[1:]
     st.warning(head + (f": showing {md(instead)} instead." if instead else "."), icon=":material/info:")
 
 

@@ -128,7 +128,7 @@ def test_families_says_a_year_is_gone_after_a_rebuild(built_db, without_2017, mo
     monkeypatch.setenv("EQUITY_DB", str(without_2017))  # the rebuild is swapped in under the session
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert "year 2017/18 is no longer in this database" in _notices(at)
+    assert "Year 2017/18 is no longer in this database" in _notices(at)
     assert at.selectbox(key="year").value != 2017
     assert at.query_params["year"] in (str(at.selectbox(key="year").value), [str(at.selectbox(key="year").value)])
     # a link made before the rebuild, opened after it
