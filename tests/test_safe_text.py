@@ -173,3 +173,18 @@ def test_meeting_slides_show_register_focus_and_notes_as_text(built_db, tmp_path
         bare = _bare(t)
         for live in ("![t](", ":red[", "$x^2$", "<a href", "**Bold**", "[click me]("):
             assert live not in bare, (live, t)
+
+
+def test_map_tooltips_show_a_hostile_name_as_text(hostile):
+    """pydeck renders a tooltip's "html" as HTML: a name there could carry a live link or an
+    <img onerror=...>. Both maps (Neighbourhoods, Families) escape names."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "pages" / "neighbourhoods.py"), default_timeout=180)
+    at.query_params["la"] = "936"
+    at.query_params["urn"] = "125315"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    tips = [s for d in at.get("deck_gl_json_chart") for s in _strings(json.loads(d.proto.json)) if "click me" in s]
+    assert tips, "the hostile school is on the map"
+    for t in tips:
+        assert "<a href" not in t and "&lt;a href=" in t, t
