@@ -62,10 +62,14 @@ def url_choice(widget, label: str, options: list, key: str, default=None, *, url
         by_text = {str(o): o for o in options}
         wanted = st.query_params.get(url)
         kept = st.session_state.get(f"_keep_{key}")
+        # a value another page wrote under the same name (Neighbourhoods' ?year= is a results year,
+        # Families' a context year) is that page's, not a link to check here: replaced silently
+        theirs = st.session_state.get("_url_written", {}).get(url)
+        foreign = theirs is not None and theirs[0] == wanted and theirs[1] != label
         if wanted is not None and wanted in by_text:
             st.session_state[key] = by_text[wanted]
         else:
-            if wanted not in (None, "") and what:
+            if wanted not in (None, "") and what and not foreign:
                 missing_notice(what, _named(name_missing, wanted), fmt(kept if kept in options else fallback)
                                if (kept in options or fallback is not None) else None)
             if kept in options:
@@ -83,6 +87,7 @@ def url_choice(widget, label: str, options: list, key: str, default=None, *, url
     value = widget(label, options, key=key, **kw)
     st.session_state[f"_keep_{key}"] = value
     st.session_state[f"_scope_{key}"] = scope
+    st.session_state.setdefault("_url_written", {})[url] = (None if value is None else str(value), label)
     try:
         if value is None:
             if url in st.query_params:
