@@ -9,7 +9,8 @@ import streamlit as st
 
 from equity import build, db
 
-st.set_page_config(page_title="Equity dashboard", page_icon=":material/balance:", layout="wide")
+# An emoji icon: Streamlit draws it locally (a :material/...: page icon is fetched from fonts.gstatic.com)
+st.set_page_config(page_title="Equity dashboard", page_icon="⚖️", layout="wide")
 
 HERE = Path(__file__).parent
 # (file, title, icon, url path); a page appears once its file exists. A page's url path is its file's

@@ -157,6 +157,8 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         _save_checks(writer, report)
         writer.close()
         writer = None
+        from .kept_builds import keep_previous
+        keep_previous(db_path)  # for "since last meeting": the build being replaced stays listed
         os.replace(tmp, db_path)  # atomic on one filesystem: readers see the old file or the new one
         say(1.0, "Done")
         report.save(report_path(db_path))

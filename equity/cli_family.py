@@ -13,6 +13,17 @@ import math
 import os
 import sys
 
+from . import csv_export
+
+
+def _urn(text: str) -> int:
+    """--urn checked before use: argparse reports a bad one as a usage error (exit 2), no traceback."""
+    from .lookups import BadURN, parse_urn
+    try:
+        return parse_urn(text)
+    except BadURN as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 
 def _weight(text: str) -> tuple[str, float]:
     from .families import VARIABLES
@@ -30,7 +41,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("family", help="a school's family of schools (similar intake, not neighbours)",
                               description="A school's family: the schools whose intake is most like its own, "
                                           "outside its competition radius, from anywhere in England.")
-    p.add_argument("--urn", type=int, required=True, help="the school's URN (an old or new URN both work)")
+    p.add_argument("--urn", type=_urn, required=True, help="the school's URN (an old or new URN both work)")
     p.add_argument("--size", type=int, default=DEFAULT_SIZE, help=f"members, {MIN_SIZE}-{MAX_SIZE} (default {DEFAULT_SIZE})")
     p.add_argument("--radius-km", type=float, default=DEFAULT_RADIUS_KM,
                    help=f"leave out schools closer than this (default {DEFAULT_RADIUS_KM:g} km)")
@@ -76,7 +87,7 @@ def _write(fam, args) -> None:
     m = fam.attrs["method"]
     cols = [c for c in fam.columns if c not in ("lat", "lon")]
     if args.format == "csv":
-        fam[cols].to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_export.to_csv(fam[cols]))
     elif args.format == "json":
         me = fam.attrs["school"]
         out = {

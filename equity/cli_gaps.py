@@ -16,6 +16,8 @@ import math
 import os
 import sys
 
+from . import csv_export
+
 FIELDS = ["academic_year", "area_code", "area_name", "measure", "disadvantaged", "other", "all", "gap",
           "gap_to_national_other", "gap_to_national_source", "n_disadvantaged", "n_other", "n_all", "status",
           "source", "publisher", "version", "coverage"]
@@ -120,7 +122,7 @@ def _write(recs, args) -> None:
         return
     df = pd.DataFrame(recs, columns=FIELDS)
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_export.to_csv(df))
         return
     if df.empty:
         print(f"No published or estimated figures for LA {args.la} at KS{args.key_stage}.")

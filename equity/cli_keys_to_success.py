@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from . import years
+from . import csv_export, years
 
 
 def register(subparsers) -> None:
@@ -98,7 +98,7 @@ def run(args) -> int:
     df = pd.DataFrame(rows, columns=["urn", "name", "la_code", "reasons", "partner_urns", "partner_names",
                                      "measure", "margin", "margin_low", "km", "status"])
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False)
+        sys.stdout.write(csv_export.to_csv(df))
         return 0
     print(sug.rule.describe())
     print(f"{len(df)} school(s) selected; {len(grouped)} matched (each supporter takes at most "

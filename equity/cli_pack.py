@@ -62,7 +62,7 @@ def register(subparsers) -> None:
                     "'since last meeting', the partnership actions recorded and notes on the data.")
     scope = p.add_mutually_exclusive_group(required=True)
     scope.add_argument("--la", metavar="CODE", help="an LA (DfE three-digit code, e.g. 936)")
-    scope.add_argument("--urn", type=int, help="a school and its family of similar schools")
+    scope.add_argument("--urn", type=_urn, help="a school and its family of similar schools")
     scope.add_argument("--partnership", type=int, metavar="ID", help="a partnership in the register")
     scope.add_argument("--keys-to-success", metavar="LA", help="the Keys to Success cohort of an LA")
     p.add_argument("--format", choices=["pdf", "pptx"], help="pdf or pptx (default: from --out's suffix, else pdf)")
@@ -78,3 +78,9 @@ def register(subparsers) -> None:
     p.add_argument("--user-db", metavar="PATH",
                    help="the partnership register (default $EQUITY_USER_DB or data/user/partnerships.sqlite)")
     p.set_defaults(func=_run)
+
+
+def _urn(text: str) -> int:
+    """--urn checked before use (equity.lookups.parse_urn): a bad one is a usage error, no traceback."""
+    from .cli_family import _urn as check
+    return check(text)

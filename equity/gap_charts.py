@@ -4,7 +4,8 @@ Colours come from :mod:`equity.style`: disadvantaged and other pupils look the s
 and colour is never the only carrier of meaning (England's lines are dotted with open markers,
 schools' dash-dotted, estimates are open markers never joined to published points). A trend line
 is never drawn across a break in the series: each unbroken run of years is its own line, and a
-labelled vertical marker sits in every break.
+labelled vertical marker sits in every break. Names (schools, LAs, series) are plain text from
+files: escaped here for Plotly's HTML-like labels (``equity.safe_text.html``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import plotly.graph_objects as go
 
 from .measures import MEASURES
 from .pack_charts import provisional_marks
+from .safe_text import html as _esc
 from .style import AREA_COLOURS, GROUP_COLOURS, HIGHLIGHT, NEUTRAL
 
 SCHOOL_PALETTE = ["#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#999999"]
@@ -58,7 +60,7 @@ def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str =
         else:
             colour = AREA_COLOURS.get(kind, NEUTRAL)
         estimate = source == "estimate"
-        name = series + (" (estimate)" if estimate else "")
+        name = _esc(series) + (" (estimate)" if estimate else "")
         fig.add_trace(go.Scatter(
             x=sub.start_year, y=sub.value, name=name, legendgroup=name, showlegend=name not in shown,
             mode="markers" if estimate else "lines+markers",
@@ -66,7 +68,7 @@ def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str =
             marker=dict(color=colour, size=9 if kind == "la" else 7,
                         symbol=SYMBOL.get(kind, "circle") + ("-open" if estimate or kind == "england" else "")),
             customdata=sub[["academic_year", "n", "source"]].to_numpy(),
-            hovertemplate=f"<b>{series}</b><br>%{{customdata[0]}}: %{{y:{fmt}}}<br>pupils: %{{customdata[1]:,.0f}}"
+            hovertemplate=f"<b>{_esc(series)}</b><br>%{{customdata[0]}}: %{{y:{fmt}}}<br>pupils: %{{customdata[1]:,.0f}}"
                           "<br>%{customdata[2]}<extra></extra>"))
         shown.add(name)
     provisional_marks(fig, df)
@@ -76,7 +78,7 @@ def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str =
         x = (b["after"] + b["before"]) / 2
         fig.add_vline(x=x, line=dict(color=NEUTRAL, dash="dot", width=1))
         fig.add_annotation(x=x, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                           text="break: " + _short(b["reasons"][0]), hovertext="; ".join(b["reasons"]),
+                           text="break: " + _esc(_short(b["reasons"][0])), hovertext=_esc("; ".join(b["reasons"])),
                            font=dict(size=10, color="#555555"), textangle=0)
     if view != "groups":
         fig.add_hline(y=0, line=dict(color="#bbbbbb", width=1))
@@ -102,11 +104,11 @@ def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.
             fig.add_trace(go.Scatter(x=lim.n, y=lim[col], mode="lines", name=name, legendgroup=name, showlegend=show,
                                      line=dict(color="#777777", dash=dash, width=1), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[lim.n.min(), lim.n.max()], y=[f["target"]] * 2, mode="lines",
-                             name=f"centre: {f['target_source']}", line=dict(color="#333333", width=2),
+                             name=_esc(f"centre: {f['target_source']}"), line=dict(color="#333333", width=2),
                              hoverinfo="skip"))
     if f.get("reference") is not None:
         fig.add_trace(go.Scatter(x=[lim.n.min(), lim.n.max()], y=[f["reference"]] * 2, mode="lines",
-                                 name=f"reference: {f['reference_source']}",
+                                 name=_esc(f"reference: {f['reference_source']}"),
                                  line=dict(color=AREA_COLOURS["la"], width=2, dash="dashdot"),
                                  hoverinfo="skip"))
     unit = MEASURES[measure].unit
@@ -121,7 +123,7 @@ def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.
         fig.add_trace(go.Scatter(
             x=sub.x, y=sub.y, mode="markers", name=f"schools {name}",
             marker=dict(color=colour, size=9, symbol=symbol, line=dict(width=1, color="#333333")),
-            customdata=sub[["name", "n_disadvantaged", "n_other"]].to_numpy(),
+            customdata=sub[["name", "n_disadvantaged", "n_other"]].assign(name=[_esc(n) for n in sub.name]).to_numpy(),
             hovertemplate=f"<b>%{{customdata[0]}}</b><br>value: %{{y:{fmt}}}<br>disadvantaged pupils: "
                           "%{customdata[1]:,.0f}<br>other pupils: %{customdata[2]:,.0f}<extra></extra>"))
     xtitle = "Effective number of pupils (disadvantaged and other combined)" if f["quantity"] == "gap" \
@@ -142,7 +144,7 @@ def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | Non
     df = df.dropna(subset=["disadvantaged", "other"]).copy()
     df["gap"] = df.other - df.disadvantaged
     df = df.sort_values("gap")
-    labels = [f"<b>{n}</b>" if c == highlight else n for c, n in zip(df.area_code, df.area_name)]
+    labels = [f"<b>{_esc(n)}</b>" if c == highlight else _esc(n) for c, n in zip(df.area_code, df.area_name)]
     fig = go.Figure()
     for lab, d, o, c in zip(labels, df.disadvantaged, df.other, df.area_code):
         fig.add_trace(go.Scatter(x=[d, o], y=[lab, lab], mode="lines", showlegend=False, hoverinfo="skip",
@@ -190,10 +192,10 @@ def lines_figure(df: pd.DataFrame, x: str, y: str, series: str, highlight: str |
         width = 4 if name == highlight else 2
         for i, run in enumerate(runs):
             part = sub[sub[x].isin(run)]
-            fig.add_trace(go.Scatter(x=part[x], y=part[y], name=name, legendgroup=name, showlegend=i == 0,
+            fig.add_trace(go.Scatter(x=part[x], y=part[y], name=_esc(name), legendgroup=str(name), showlegend=i == 0,
                                      mode="lines+markers", line=dict(color=colour, width=width,
                                                                      dash="dot" if name == "England" else "solid"),
-                                     hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y}}<extra></extra>"))
+                                     hovertemplate=f"<b>{_esc(name)}</b><br>%{{x}}: %{{y}}<extra></extra>"))
     years = sorted(labels)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white", yaxis_title=ytitle,
                       legend=dict(orientation="h", y=-0.2))

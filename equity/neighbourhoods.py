@@ -60,6 +60,7 @@ import pandas as pd
 
 from . import db, stats
 from .measures import MEASURES
+from .safe_text import html as _esc
 from .years import label
 
 RADIUS_KM = 1.5
@@ -771,7 +772,8 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
 
 
 def tooltip_html(*parts) -> str:
-    """Tooltip text: the non-empty parts, one per line."""
+    """Tooltip text: the non-empty parts, one per line. The parts are HTML (pydeck renders it):
+    names from files go in through ``equity.safe_text.html``."""
     return "<br/>".join(str(p) for p in parts if p)
 
 
@@ -836,7 +838,7 @@ def lsoa_layer_rows(la_code: str, field: str = "idaci", path=None) -> tuple[str,
     if df.empty:
         return kind, df
     df["fill"] = decile_rgba(df.decile)
-    df["tip"] = [tooltip_html(f"<b>{n}</b> ({c})", f"{lab}: decile {int(d) if pd.notna(d) else 'n/a'} (1 = most deprived 10%)",
+    df["tip"] = [tooltip_html(f"<b>{_esc(n)}</b> ({_esc(c)})", f"{lab}: decile {int(d) if pd.notna(d) else 'n/a'} (1 = most deprived 10%)",
                       f"IMD score {i:.1f}; IDACI {a:.3f}" if pd.notna(i) and pd.notna(a) else "")
                  for n, c, d, i, a in zip(df.name, df.lsoa11, df.decile, df.imd_score, df.idaci_score)]
     return kind, df.reset_index(drop=True)
@@ -854,7 +856,7 @@ def la_outline_rows(bbox: tuple[float, float, float, float] | None = None, path=
         for part in json.loads(r.geometry)["coordinates"]:
             for ring in part:
                 rows.append({"la_code": r.la_code, "la_name": r.la_name, "method": r.method, "path": ring,
-                             "tip": f"<b>{r.la_name}</b> ({r.la_code}): outline {r.method}"})
+                             "tip": f"<b>{_esc(r.la_name)}</b> ({_esc(r.la_code)}): outline {_esc(r.method)}"})
     return pd.DataFrame(rows, columns=["la_code", "la_name", "method", "path", "tip"])
 
 

@@ -49,7 +49,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import breaks, db, gaps, profile, stats, years
+from . import breaks, db, gaps, profile, safe_text, stats, years
 from .measures import MEASURES
 from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
 
@@ -174,10 +174,12 @@ class Namer:
     def _patterns(self):
         key = (len(self.real), len(self.alias))
         if getattr(self, "_cache_key", None) != key:
-            names = sorted({n for n in self.real.values() if len(n) >= 4}, key=len, reverse=True)
+            # a name may also appear escaped for Markdown or for chart labels (equity.safe_text)
             self._by_name = {}
             for urn, n in self.real.items():
-                self._by_name.setdefault(n.lower(), urn)
+                for form in (n, safe_text.md(n), safe_text.html(n)):
+                    self._by_name.setdefault(form.lower(), urn)
+            names = sorted({n for n in self._by_name if len(n) >= 4}, key=len, reverse=True)
             self._name_re = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) if names else None
             urns = sorted({str(u) for u in list(self.real) + list(self.alias)}, key=len, reverse=True)
             self._urn_re = re.compile(r"(?<!\d)(" + "|".join(urns) + r")(?!\d)") if urns else None
@@ -510,12 +512,13 @@ def compare_builds(scope: Scope, old_db, new_db=None) -> pd.DataFrame:
 
 def since_builds(scope: Scope, old_db, namer: Namer, path=None) -> Slide:
     """The "since last meeting" slide for two database builds (old file vs the current one)."""
-    old_info, new_info = build_info(old_db), build_info(path)
     title = "Since last meeting: changes between two database builds"
     try:
+        old_info, new_info = build_info(old_db), build_info(path)
         diff = compare_builds(scope, old_db, path)
-    except Exception as exc:
-        return Slide(title, f"The earlier database ({Path(str(old_db)).name}) could not be compared: {exc}.")
+    except Exception as exc:  # the reader's message names server paths: the file's name and the kind of problem only
+        return Slide(title, f"The earlier database ({Path(str(old_db)).name}) could not be compared "
+                            f"({type(exc).__name__}: it is not a database build this version can read).")
     when = (f"built {old_info.get('started', 'at an unknown time')} and {new_info.get('started', 'at an unknown time')}")
     if diff.empty:
         return Slide(title, f"No figure for this pack's schools or areas changed between the two builds ({when}).")
@@ -1076,7 +1079,7 @@ def to_pdf(pack: Pack) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import (Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,
                                     TableStyle)
-    from xml.sax.saxutils import escape
+    escape = safe_text.html  # Paragraph text is XML-like markup: names and notes as text
 
     regular, bold = _fonts()
     W, H = landscape(A4)

@@ -4,6 +4,9 @@ rendering (Plotly figure -> PNG) for the PDF and PowerPoint packs.
 Trend charts never draw a line across a break in the series (``equity.breaks.breaks_between``):
 each run of comparable years is its own line segment, and a dotted vertical rule marks the break.
 
+Every title and label passed in is plain text (names from files): the functions here escape it
+for Plotly's HTML-like labels (``equity.safe_text.html``), so a name cannot carry a link or markup.
+
 Static rendering uses kaleido 1.x with the **system** Chromium (``$BROWSER_PATH``, else
 ``/usr/bin/chromium`` or ``chromium`` on the PATH). It never downloads a browser, and the page
 kaleido renders in loads only local files: plotly.js from the installed plotly package and no
@@ -23,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import breaks, style, years
+from .safe_text import html as _esc
 from .measures import MEASURES
 
 FONT = "DejaVu Sans, Arial, sans-serif"
@@ -83,7 +87,7 @@ def _short(text: str, width: int = 28) -> str:
 
 def _layout(fig: go.Figure, title: str, y_title: str, big: bool = False) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, font=dict(size=22 if big else 17)), template="plotly_white",
+        title=dict(text=_esc(title), font=dict(size=22 if big else 17)), template="plotly_white",
         font=dict(family=FONT, size=16 if big else 13),
         legend=dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0),
         margin=dict(l=60, r=30, t=60, b=90), yaxis_title=y_title, hovermode="x unified")
@@ -161,12 +165,13 @@ def trend_figure(data: pd.DataFrame, key_stage: int, measure: str, title: str, b
                            arrayminus=(s.value - s.ci_low).tolist(), thickness=1.2, width=4, color=colour)
             custom = s.cohort.fillna(-1).astype(int).tolist() if "cohort" in s else None
             fig.add_trace(go.Scatter(
-                x=s.start_year.tolist(), y=s.value.tolist(), name=series, legendgroup=series, showlegend=first,
+                x=s.start_year.tolist(), y=s.value.tolist(), name=_esc(series), legendgroup=str(series),
+                showlegend=first,
                 mode="lines+markers", error_y=err, customdata=custom,
                 line=dict(color=colour, dash=style.GROUP_DASH.get(group, "solid"),
                           width=1.6 if area == "england" else 3),
                 marker=dict(symbol=symbols.get(area, "circle"), size=9 if big else 8, color=colour),
-                hovertemplate=f"{series}: %{{y}}" + (" (%{customdata} pupils)" if custom else "") + "<extra></extra>"))
+                hovertemplate=f"{_esc(series)}: %{{y}}" + (" (%{customdata} pupils)" if custom else "") + "<extra></extra>"))
             first = False
     provisional_marks(fig, d)
     ys = sorted(d.start_year.unique())
@@ -197,12 +202,12 @@ def ranked_bar(data: pd.DataFrame, measure: str, title: str, highlight=None, ref
     span = float(d.value.abs().max()) if len(d) else 0.0
     # long bars carry their value inside (clear of the axis labels), short ones just outside
     pos = ["inside" if span and abs(v) > 0.3 * span else "outside" for v in d.value]
-    fig = go.Figure(go.Bar(x=d.value, y=d.label, orientation="h", marker_color=colours, text=text,
+    fig = go.Figure(go.Bar(x=d.value, y=[_esc(x) for x in d.label], orientation="h", marker_color=colours, text=text,
                            textposition=pos, insidetextanchor="end", cliponaxis=False,
                            textfont=dict(color="#111"), hovertemplate="%{y}: %{x}<extra></extra>"))
     if reference is not None and pd.notna(reference):
         fig.add_vline(x=reference, line_dash="dash", line_color="#000")
-        fig.add_annotation(x=reference, y=1.02, yref="paper", text=reference_label, showarrow=False,
+        fig.add_annotation(x=reference, y=1.02, yref="paper", text=_esc(reference_label), showarrow=False,
                            font=dict(size=12))
     fig = _layout(fig, title, "", big)
     fig.update_layout(xaxis_title=unit_label(measure), showlegend=False, hovermode="closest",
@@ -226,7 +231,7 @@ def lead_figure(table: pd.DataFrame, key_stage: int, measure: str, title: str, b
         first = True
         for _, s in g.groupby("segment"):
             fig.add_trace(go.Scatter(
-                x=s.start_year.tolist(), y=s.vs_family.tolist(), name=f"{name} ({role})", legendgroup=f"{name}",
+                x=s.start_year.tolist(), y=s.vs_family.tolist(), name=_esc(f"{name} ({role})"), legendgroup=f"{name}",
                 showlegend=first, mode="lines+markers", line=dict(color=colour, dash=dash, width=3),
                 marker=dict(symbol=symbol, size=9, color=colour),
                 error_y=dict(type="data", symmetric=False, array=(s.vs_family_high - s.vs_family).tolist(),
@@ -245,11 +250,11 @@ def ofsted_timeline(data: pd.DataFrame, title: str, big: bool = False) -> go.Fig
     fig = go.Figure()
     symbols = ["circle", "square", "diamond", "triangle-up", "x"]
     for i, (who, g) in enumerate(data.dropna(subset=["grade"]).groupby("school", sort=False)):
-        fig.add_trace(go.Scatter(x=g.inspection_date, y=g.grade, mode="markers", name=who,
+        fig.add_trace(go.Scatter(x=g.inspection_date, y=g.grade, mode="markers", name=_esc(who),
                                  marker=dict(size=13, symbol=symbols[i % len(symbols)],
                                              color=[style.AREA_COLOURS["school"], style.NEUTRAL, "#56B4E9",
                                                     "#CC79A7", "#000"][i % 5]),
-                                 text=g.grade_label, hovertemplate="%{x|%d %b %Y}: %{text}<extra></extra>"))
+                                 text=[_esc(t) for t in g.grade_label], hovertemplate="%{x|%d %b %Y}: %{text}<extra></extra>"))
     fig.update_yaxes(range=[4.5, 0.5], tickvals=[1, 2, 3, 4],
                      ticktext=["1 Outstanding", "2 Good", "3 Requires improvement", "4 Inadequate"])
     fig.add_vline(x=pd.Timestamp("2024-09-01").timestamp() * 1000, line_dash="dot", line_color=style.NEUTRAL)

@@ -1131,7 +1131,8 @@ def audit(pid: int | None = None, path=None) -> pd.DataFrame:
 def export_csv(path=None) -> str:
     """The whole register as CSV text (columns CSV_COLUMNS), ready to download or re-import."""
     df = register(path=path)
-    return df.to_csv(index=False)
+    from .csv_export import to_csv  # the one CSV writer: formula-like text neutralised
+    return to_csv(df)
 
 
 MAX_IMPORT_ROWS = 500           # rows one import may hold ($EQUITY_IMPORT_MAX_ROWS overrides)

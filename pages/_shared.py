@@ -8,9 +8,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.pages_manager import PagesManager
 
 from equity import latest, lookups
+from equity.csv_export import to_csv_bytes
+from equity.safe_text import md
 
 def route_through_frame() -> None:
     """Call first thing in every page.
@@ -27,24 +30,100 @@ def route_through_frame() -> None:
         st.rerun()
 
 
-def _url_synced(key: str, options: list, default=None):
-    """Initialise a shared filter once per session from the URL (?la=936), else from the value kept
-    when the user last changed pages; the caller writes the chosen value back to the URL."""
+def _shown(text, limit: int = 24) -> str:
+    """A URL value quoted back to the user: short, and as text."""
+    text = str(text)
+    return md(text if len(text) <= limit else text[:limit] + "…")
+
+
+def url_choice(widget, label: str, options: list, key: str, default=None, *, url_key: str | None = None,
+               what: str | None = None, name_missing=str, scope=None, **kw):
+    """The one way a page binds a choice to the URL: a selectbox or radio (``widget``, e.g.
+    ``st.sidebar.selectbox``) whose URL parameter holds the option's code (``?la=936``,
+    ``?pid=3``), never its on-screen label.
+
+    * The URL is read once per session and only a value that is exactly one of ``options`` (as
+      text) is used, so nothing from the address is converted, parsed or run.
+    * A value that is not an option is said to be missing (``what``: "LA", "partnership"...):
+      "No LA 999 in this database", never a silent switch to another one.
+    * Otherwise the value kept when the user last left a page, else ``default``; a kept value
+      that has gone (a rebuild dropped it) is reported the same way and replaced.
+      ``name_missing`` words a missing value (default: as given). ``scope``: what the options
+      depend on (e.g. the key stage): a value that is not an option after the scope changed is
+      replaced without a word.
+    * ``default=None`` with a selectbox means nothing is chosen until the user picks.
+
+    The chosen code is written back to the URL on every run.
+    """
+    url = url_key or key
+    fmt = kw.get("format_func", str)
+    fallback = default if default in options else (options[0] if options and default is not None else None)
     if key not in st.session_state:
-        wanted = st.query_params.get(key)
         by_text = {str(o): o for o in options}
-        if wanted in by_text:
+        wanted = st.query_params.get(url)
+        kept = st.session_state.get(f"_keep_{key}")
+        # a value another page wrote under the same name (Neighbourhoods' ?year= is a results year,
+        # Families' a context year) is that page's, not a link to check here: replaced silently
+        theirs = st.session_state.get("_url_written", {}).get(url)
+        foreign = theirs is not None and theirs[0] == wanted and theirs[1] != label
+        if wanted is not None and wanted in by_text:
             st.session_state[key] = by_text[wanted]
-        elif st.session_state.get(f"_keep_{key}") in options:
-            st.session_state[key] = st.session_state[f"_keep_{key}"]
-        elif default in options:
-            st.session_state[key] = default
-
-
-def _remember(key: str, value) -> None:
+        else:
+            if wanted not in (None, "") and what and not foreign:
+                missing_notice(what, _named(name_missing, wanted), fmt(kept if kept in options else fallback)
+                               if (kept in options or fallback is not None) else None)
+            if kept in options:
+                st.session_state[key] = kept
+            elif fallback is not None:
+                st.session_state[key] = fallback
+    elif st.session_state[key] is not None and st.session_state[key] not in options:
+        gone = st.session_state[key]
+        if what and st.session_state.get(f"_scope_{key}") == scope:
+            missing_notice(what, _named(name_missing, gone), fmt(fallback) if fallback is not None else None,
+                           was_here=True)
+        st.session_state[key] = fallback
+    if key not in st.session_state and default is None:
+        kw.setdefault("index", None)  # nothing chosen yet
+    value = widget(label, options, key=key, **kw)
     st.session_state[f"_keep_{key}"] = value
-    if st.query_params.get(key) != str(value):
-        st.query_params[key] = str(value)
+    st.session_state[f"_scope_{key}"] = scope
+    st.session_state.setdefault("_url_written", {})[url] = (None if value is None else str(value), label)
+    try:
+        if value is None:
+            if url in st.query_params:
+                del st.query_params[url]
+        elif st.query_params.get(url) != str(value):
+            st.query_params[url] = str(value)
+    except StreamlitAPIException:
+        pass  # another page's widget still owns this URL parameter in this session: leave the URL as is
+    return value
+
+
+def _named(name_missing, value) -> str:
+    try:
+        return str(name_missing(value))
+    except Exception:  # a value from the address that the wording cannot take: show it as given
+        return str(value)
+
+
+def missing_notice(what: str, value, instead: str | None = None, was_here: bool = False) -> None:
+    """Say that a code from the address (or from before a rebuild) is not in the database."""
+    head = (f"{what} {_shown(value)} is no longer in this database (it was rebuilt)" if was_here
+            else f"There is no {what} {_shown(value)} in this database")
+    head = head[:1].upper() + head[1:]
+    st.warning(head + (f": showing {md(instead)} instead." if instead else "."), icon=":material/info:")
+
+
+def urn_from(text: str | None) -> int | None:
+    """A URN typed or taken from the address, checked (``equity.lookups.parse_urn``); a bad one is
+    explained on the page and gives None."""
+    if not text or not str(text).strip():
+        return None
+    try:
+        return lookups.parse_urn(text)
+    except lookups.BadURN as exc:  # the value quoted as text, the reason in our words
+        st.warning(f"“{md(exc.shown)}” is not a URN: {exc.why}." if exc.shown else f"{exc.why.capitalize()}.")
+        return None
 
 
 def la_filter(key: str = "la", label: str = "Local authority", sidebar: bool = True) -> str:
@@ -54,20 +133,16 @@ def la_filter(key: str = "la", label: str = "Local authority", sidebar: bool = T
     names = dict(zip(las.la_code, las.la_name))
     where = st.sidebar if sidebar else st
     # a newcomer (no URL, nothing chosen yet) starts on the LA with the most recent results
-    _url_synced(key, codes, default=latest.default_la())
-    value = where.selectbox(label, codes, format_func=lambda c: f"{names.get(c, c)} ({c})", key=key)
-    _remember(key, value)
-    return value
+    first = latest.default_la()
+    return url_choice(where.selectbox, label, codes, key, first if first in codes else (codes[0] if codes else None),
+                      url_key=key, what="LA", format_func=lambda c: f"{names.get(c, c)} ({c})")
 
 
 def key_stage_filter(key: str = "ks", sidebar: bool = True) -> int:
     """KS4 or KS2, kept in the URL as ?ks=4."""
     where = st.sidebar if sidebar else st
-    _url_synced(key, [4, 2])
-    value = where.radio("Key stage", [4, 2], format_func=lambda k: f"KS{k} ({'age 16' if k == 4 else 'age 11'})",
-                        key=key, horizontal=True)
-    _remember(key, value)
-    return value
+    return url_choice(where.radio, "Key stage", [4, 2], key, 4, what="key stage",
+                      format_func=lambda k: f"KS{k} ({'age 16' if k == 4 else 'age 11'})", horizontal=True)
 
 
 def latest_year_note(la: str, ks: int, name: str | None = None) -> None:
@@ -82,8 +157,22 @@ def chart_block(fig, sentence: str, data: pd.DataFrame, filename: str, key: str 
     st.plotly_chart(fig, width="stretch", key=key)
     with st.expander("Show data"):
         st.dataframe(data, hide_index=True, width="stretch")
-    st.download_button("Download CSV", data.to_csv(index=False).encode("utf-8"), file_name=filename,
+    st.download_button("Download CSV", to_csv_bytes(data), file_name=filename,
                        mime="text/csv", key=f"dl-{key or filename}")
+
+
+# A pydeck map with no base map and no request off this machine: Streamlit gives a Deck without a
+# map style a CARTO base map from basemaps.cartocdn.com; an inline style with only a background
+# layer (no sources, no fonts) draws nothing from the network.
+NO_BASE_MAP = {"version": 8, "sources": {}, "layers": [
+    {"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}]}
+
+
+def without_base_map(deck):
+    """``deck`` (a pydeck Deck made with ``map_provider=None``) drawn on :data:`NO_BASE_MAP`. Set
+    after construction: pydeck's constructor takes a style object only with Mapbox as provider."""
+    deck.map_style = NO_BASE_MAP
+    return deck
 
 
 def missing_database_notice() -> None:

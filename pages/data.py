@@ -3,6 +3,7 @@ import streamlit as st
 
 
 from equity import catalogue, codes
+from equity.safe_text import md
 
 import pages._shared as _frame  # noqa: E402
 
@@ -48,8 +49,8 @@ st.header("Latest build")
 attempt = catalogue.last_build_attempt()
 if attempt and attempt.get("outcome") == "failed":
     fails = [c["message"] for c in attempt.get("checks", []) if c["status"] == "fail"]
-    st.error(f"The latest rebuild ({attempt.get('started')}) failed; the dashboard still shows the previous build. "
-             + (" ".join(fails[:3])))
+    st.error(f"The latest rebuild ({md(attempt.get('started'))}) failed; the dashboard still shows the previous "
+             "build. " + " ".join(md(f) for f in fails[:3]))  # messages quote file names and cells: as text
 checks = catalogue.ingest_checks()
 st.dataframe(checks, hide_index=True, width="stretch")
 with st.expander("Files read by the build"):

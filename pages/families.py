@@ -12,8 +12,10 @@ import streamlit as st
 from equity import families as F
 from equity import codes, lookups, style
 from equity import years as yrs
+from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES
-from pages._shared import chart_block, key_stage_filter, la_filter
+from equity.safe_text import html, md
+from pages._shared import chart_block, key_stage_filter, la_filter, url_choice, urn_from
 
 import pages._shared as _frame  # noqa: E402
 
@@ -37,9 +39,15 @@ st.markdown("A school's *family* is the schools in England whose pupils are most
 st.sidebar.header("Family settings")
 ks = key_stage_filter()
 year_options = F.family_years(ks)
-year = st.sidebar.selectbox("Year of the context data", year_options, format_func=yrs.label, key="year",
-                            bind="query-params",
-                            help="KS4 2023/24 covers every school in England; earlier years only the LAs we hold.")
+# ?year= is checked against the years this build holds: a year a rebuild dropped is said to be gone
+year = url_choice(st.sidebar.selectbox, "Year of the context data", year_options, "year",
+                  year_options[0] if year_options else None, what="year", format_func=yrs.label,
+                  name_missing=lambda y: yrs.label(int(y)) if str(y).isascii() and str(y).isdigit() and len(str(y)) == 4
+                  else y, scope=ks,
+                  help="KS4 2023/24 covers every school in England; earlier years only the LAs we hold.")
+if year is None:
+    st.info(f"No KS{ks} context data to build families from in this database.")
+    st.stop()
 size = st.sidebar.slider("Schools in a family", F.MIN_SIZE, F.MAX_SIZE, F.DEFAULT_SIZE, key="size",
                          bind="query-params")
 radius = st.sidebar.slider("Competition radius (km)", 0.0, 30.0, F.DEFAULT_RADIUS_KM, 0.5, key="radius",
@@ -60,7 +68,19 @@ pooled = st.sidebar.checkbox("Pool up to three years", key="pooled", bind="query
                              help="Mean of the year and up to two earlier comparable years, weighted by the number "
                                   "of disadvantaged pupils: steadier for small cohorts.")
 settings = dict(size=size, radius_km=radius, weights=weights, key_stage=ks, start_year=year)
-m_info = F.method(**settings)
+
+
+def _year_gone(exc: LookupError) -> None:
+    """A rebuild swapped in while this page ran dropped the year: say so, never another year."""
+    st.warning(f"KS{ks} {yrs.label(year)} is no longer in this database (it was rebuilt while the page was "
+               f"drawn: {md(exc)}). Reload the page or choose another year.", icon=":material/info:")
+    st.stop()
+
+
+try:
+    m_info = F.method(**settings)
+except LookupError as exc:
+    _year_gone(exc)
 st.sidebar.caption(f"{m_info['schools']:,} schools in {m_info['las']} LAs have a family at these settings.")
 
 unit = MEASURES[measure].unit
@@ -100,15 +120,13 @@ with tab_school:
             c1.selectbox(f"{len(hits)} matches: choose one", list(labels), index=None, format_func=labels.get,
                          key="fam_pick", on_change=_pick)
 
-    urn = int(urn_text) if urn_text.strip().isdigit() else None
-    if urn_text.strip() and urn is None:
-        st.warning("A URN is a number, e.g. 125311.")
+    urn = urn_from(urn_text)  # checked: digits only, in URN range; a bad one is explained
     fo = None
     if urn is not None:
         try:
             fo = F.family_outcomes(urn, measure, pooled=pooled, **settings)
         except F.FamilyUnavailable as exc:
-            st.warning(f"No family for URN {exc.urn} in KS{ks} {yrs.label(year)}: {exc.reason}.")
+            st.warning(f"No family for URN {exc.urn} in KS{ks} {yrs.label(year)}: {md(exc.reason)}.")
     elif not urn_text.strip():
         st.info("Find a school above, or open the *Every school in an LA* tab.")
 
@@ -119,8 +137,8 @@ with tab_school:
             st.info(f"URN {fo.attrs['requested_urn']} has no KS{ks} data for {yrs.label(year)}; the same school is "
                     f"URN {used} that year (academy conversion or merger), shown here.")
         loc = "" if str(me.get("location_source") or "").startswith("postcode") else (
-            f" Location: {me.get('location_source') or 'unknown (schools in its own LA are left out instead)'}.")
-        st.subheader(f"{me['name']} ({me.get('la_name') or me.get('la_code')}, URN {used})")
+            f" Location: {md(me.get('location_source') or 'unknown (schools in its own LA are left out instead)')}.")
+        st.subheader(f"{md(me['name'])} ({md(me.get('la_name') or me.get('la_code'))}, URN {used})")
         scale = f" ({me.get('prior_scale')})" if me.get("prior_scale") else ""
         st.markdown(f"KS{ks} intake in {yrs.label(year)}: prior attainment **{me['prior_attainment']:.1f}**{scale}, "
                     f"**{me['pct_disadvantaged']:.0f}%** disadvantaged, **{me['pct_eal']:.0f}%** EAL"
@@ -135,14 +153,14 @@ with tab_school:
         if pd.notna(mine.value):
             pos = int(mine.position)
             ranked = int(fo.value.notna().sum())
-            sentence = (f"In {years_text}, {phrase} was **{F.format_value(measure, mine.value)}** at {me['name']} "
+            sentence = (f"In {years_text}, {phrase} was **{F.format_value(measure, mine.value)}** at {md(me['name'])} "
                         f"({int(mine.cohort)} disadvantaged pupils), against a family median of "
                         f"**{F.format_value(measure, median)}** ({n_val} of {len(fo) - 1} members with a figure): "
                         f"**{pos} of {ranked}** among the school and its family (1 = best).")
         else:
-            why = (f" ({codes.MEANINGS.get(mine.status, mine.status)})"
+            why = (f" ({md(codes.MEANINGS.get(mine.status, mine.status))})"
                    if isinstance(mine.status, str) and mine.status != "ok" else "")
-            sentence = (f"{me['name']} has no published figure for {phrase} in {yrs.label(year)}{why}. "
+            sentence = (f"{md(me['name'])} has no published figure for {phrase} in {yrs.label(year)}{why}. "
                         f"Its family's median is **{F.format_value(measure, median)}** ({n_val} members with a figure).")
         st.markdown(sentence)
 
@@ -178,7 +196,7 @@ with tab_school:
                    "family. Context distance: 0 = the same intake, larger = less alike (figures that move together, such as prior "
                    "attainment and % disadvantaged, count once). "
                    "Figures for groups of fewer than 6 pupils are never shown.")
-        st.download_button("Download the family table (CSV)", show.to_csv(index=False).encode("utf-8"),
+        st.download_button("Download the family table (CSV)", to_csv_bytes(show),
                            file_name=f"family_{used}_ks{ks}_{yrs.file_label(year)}.csv", mime="text/csv",
                            key="dl-family")
 
@@ -194,7 +212,7 @@ with tab_school:
             st.markdown(f"Members whose disadvantaged pupils did better than {ref}, with an intake like this school's "
                         f"({sure} of {len(lf)} by more than the noise in small cohorts):")
             for r in lf.itertuples():
-                st.markdown(f"- **{r.name}** (URN {r.urn}). {r.why}")
+                st.markdown(f"- **{md(r.name)}** (URN {r.urn}). {md(r.why)}")
             if not sure:
                 st.caption("None of these differences is beyond noise: with cohorts this size they could be chance. "
                            "Pooling three years (sidebar) or another measure may show a clearer picture.")
@@ -216,7 +234,7 @@ with tab_school:
                 x=d[x], y=d.value, mode="markers", name=f"{role} ({len(d):,})",
                 marker=dict(color=colour, size=msize, symbol=symbol, opacity=opacity,
                             line=dict(width=1, color="#333333") if role != "other schools" else dict(width=0)),
-                text=d.name + " (" + d.la_name.fillna("") + ")",
+                text=[html(f"{n} ({la or ''})") for n, la in zip(d.name, d.la_name)],
                 hovertemplate="%{text}<br>" + F.SHORT_LABELS[x] + " %{x}<br>" + MEASURES[measure].label
                               + " %{y}<extra></extra>"))
         if np.isfinite(median):
@@ -276,8 +294,8 @@ with tab_school:
             zoom = float(np.log2(min(0.8 * 900 * 360 / (512 * span_x), 0.8 * 520 * 360 / (512 * span_y))))
             view = pdk.ViewState(latitude=(lat0 + lat1) / 2, longitude=(lon0 + lon1) / 2,
                                  zoom=min(max(zoom, 4.5), 11))
-            st.pydeck_chart(pdk.Deck(map_provider=None, layers=layers, initial_view_state=view,
-                                     tooltip={"text": "{label}"}), height=520)
+            st.pydeck_chart(_frame.without_base_map(pdk.Deck(map_provider=None, layers=layers, initial_view_state=view,
+                                                             tooltip={"text": "{label}"})), height=520)
             st.caption("No base map (the dashboard works offline): each dot is a school, placed at its postcode. "
                        "Hover for names; the table above has every member.")
 
@@ -291,13 +309,13 @@ with tab_la:
     la_names = lookups.las_with_data()
     la_name = dict(zip(la_names.la_code, la_names.la_name)).get(la, la)
     if pos.empty:
-        st.info(f"No school in {la_name} has a KS{ks} family for {yrs.label(year)} (the context data for that year "
+        st.info(f"No school in {md(la_name)} has a KS{ks} family for {yrs.label(year)} (the context data for that year "
                 "covers other LAs).")
     else:
         counts = pos.verdict.value_counts()
         with_fig = int(pos.value.notna().sum())
         years_text = ", ".join(sorted({y for y in pos.years.dropna()})) or yrs.label(year)
-        sentence = (f"Of {len(pos)} {la_name} schools with a KS{ks} family, {with_fig} have a figure for {phrase} "
+        sentence = (f"Of {len(pos)} {md(la_name)} schools with a KS{ks} family, {with_fig} have a figure for {phrase} "
                     f"({years_text}): **{counts.get('above its family', 0)}** do better than schools like them by "
                     f"more than the noise, **{counts.get('below its family', 0)}** do worse, and "
                     f"{counts.get('in line with its family', 0)} are in line with their family.")
@@ -308,7 +326,7 @@ with tab_la:
         for verdict, (colour, symbol) in marks.items():
             dd = d[d.verdict == verdict]
             fig.add_trace(go.Scatter(
-                x=dd.difference, y=dd.name, mode="markers", name=f"{verdict} ({len(dd)})",
+                x=dd.difference, y=[html(n) for n in dd.name], mode="markers", name=f"{verdict} ({len(dd)})",
                 marker=dict(color=colour, symbol=symbol, size=10),
                 error_x=dict(type="data", array=F.Z95 * dd.se_diff, color=colour, thickness=1),
                 customdata=np.stack([dd.value, dd.family_median, dd.cohort], axis=-1) if len(dd) else None,
@@ -318,7 +336,7 @@ with tab_la:
         better_word = "better" if MEASURES[measure].higher_is_better else "better (lower)"
         fig.update_layout(height=max(360, 18 * len(d) + 120), margin=dict(l=10, r=10, t=30, b=10),
                           xaxis_title=f"School minus its family median ({MEASURES[measure].label}); right = {better_word}",
-                          yaxis=dict(type="category", categoryorder="array", categoryarray=list(d.name)),
+                          yaxis=dict(type="category", categoryorder="array", categoryarray=[html(n) for n in d.name]),
                           legend=dict(orientation="h", y=1.02, yanchor="bottom"))
         data = _plain(pos.rename(columns={"value": "school value", "cohort": "disadvantaged pupils"}))
         chart_block(fig, sentence + " Bars: 95% range of the noise.", data,
@@ -372,6 +390,6 @@ with tab_method:
     sp = F.space(weights=weights, key_stage=ks, start_year=year)
     with st.expander(f"Schools left out of the families ({len(sp.excluded):,})"):
         st.dataframe(_plain(sp.excluded), hide_index=True, width="stretch")
-        st.download_button("Download (CSV)", sp.excluded.to_csv(index=False).encode("utf-8"),
+        st.download_button("Download (CSV)", to_csv_bytes(sp.excluded),
                            file_name=f"families_left_out_ks{ks}_{yrs.file_label(year)}.csv", mime="text/csv",
                            key="dl-excluded")

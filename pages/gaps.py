@@ -3,7 +3,9 @@ school's gap with a pooled three-year view for small cohorts."""
 import streamlit as st
 
 from equity import gap_charts, gaps
+from equity.csv_export import to_csv_bytes
 from equity.measures import GROUP_LABELS, MEASURES
+from equity.safe_text import md
 from equity.years import label as year_label
 from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
 
@@ -15,7 +17,7 @@ la = la_filter()
 ks = key_stage_filter()
 name = gaps.area_name(la)
 
-st.title(f"Gap trends: {name}")
+st.title(f"Gap trends: {md(name)}")
 st.caption("Lines join only comparable years: a break in the series (a change of scale, the pandemic years, a "
            "missing year) starts a new line. LA and England figures are published; estimates are open markers.")
 latest_year_note(la, ks, name)
@@ -39,7 +41,7 @@ schools = st.multiselect("Schools (up to 6)", list(names), format_func=lambda u:
 
 lines, breaks = gaps.trend_lines(la, ks, measure, view=view, groups=groups, urns=schools)
 chart_block(gap_charts.trend_figure(lines, breaks, measure, view=view),
-            gaps.lines_sentence(lines, la, ks, measure, view),
+            md(gaps.lines_sentence(lines, la, ks, measure, view)),
             lines[["series", "academic_year", "value", "n", "source"]].rename(columns={"n": "pupils"}),
             f"gap_trends_{la}_ks{ks}_{measure}_{view}.csv", key="gt_chart")
 with st.expander("How gaps and trends are worked out"):
@@ -50,7 +52,7 @@ st.header("Every school's gap, with a pooled three-year view")
 years = gaps.funnel_options(la, ks, measure)
 end_years = sorted(set(years["gap"]) | set(years["gap_to_national_other"]), reverse=True)
 if not end_years:
-    st.info(f"No school in {name} has a published {MEASURES[measure].label} value for disadvantaged pupils.")
+    st.info(f"No school in {md(name)} has a published {MEASURES[measure].label} value for disadvantaged pupils.")
 else:
     c1, c2 = st.columns([1, 2])
     end = c1.selectbox("Year", end_years, index=0, format_func=year_label, key="gt_year", bind="query-params")
@@ -58,7 +60,7 @@ else:
                        bind="query-params", format_func=lambda w: {"pupils": "by pupils",
                                                                    "3:2:1": "by pupils, 3:2:1 towards the latest year"}[w])
     table = gaps.pooled_school_gaps(la, ks, measure, int(end), weights=weights)
-    st.markdown(gaps.pooled_sentence(table, name, measure))
+    st.markdown(md(gaps.pooled_sentence(table, name, measure)))
     show = table.rename(columns={
         "n_disadvantaged": "disadvantaged pupils", "n_other": "other pupils", "gap": "gap (this year)",
         "gap_to_national_other": "gap to national other", "pooled_gap": "pooled gap (estimate)",
@@ -70,7 +72,7 @@ else:
             "pooled gap (estimate)", "pooled gap to national other (estimate)", "pooled disadvantaged pupils",
             "years pooled", "DfE 3-year, all pupils", f"fewer than {gaps.SMALL_COHORT} disadvantaged", "status"]
     st.dataframe(show[[c for c in cols if c in show]], hide_index=True, width="stretch")
-    st.download_button("Download CSV", table.to_csv(index=False).encode("utf-8"),
+    st.download_button("Download CSV", to_csv_bytes(table),
                        file_name=f"school_gaps_{la}_ks{ks}_{measure}_{year_label(int(end)).replace('/', '-')}.csv",
                        mime="text/csv", key="dl-gt-table")
     st.caption(gaps.METHOD["pooled"])

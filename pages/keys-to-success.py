@@ -11,6 +11,7 @@ from equity import keys_to_success as kts
 from equity import lookups, partnerships, style
 from equity import ofsted as ofsted_rules
 from equity import years as yrs
+from equity.safe_text import html, md
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
 
@@ -35,7 +36,7 @@ latest_year_note(la, ks, la_name)
 st.sidebar.header("Selection rule")
 rule = _kts.rule_widgets(ks, la)
 if rule is None:
-    st.info(f"We hold no KS{ks} results for disadvantaged pupils in {la_name}. KS4 results with the disadvantaged "
+    st.info(f"We hold no KS{ks} results for disadvantaged pupils in {md(la_name)}. KS4 results with the disadvantaged "
             "split are held for Hampshire, Surrey and North Yorkshire (and the gap to national other pupils for every "
             "school in England in 2023/24); KS2 for Hampshire and Surrey.")
     st.stop()
@@ -63,7 +64,7 @@ st.header("Candidate schools")
 ev = _kts.evaluate(rule.as_dict(), la, _kts.build())
 sel = ev[ev.selected]
 if ev.empty:
-    st.info(f"No {la_name} school has a KS{ks} {label} figure for disadvantaged pupils in {yrs.label(rule.year)}.")
+    st.info(f"No {md(la_name)} school has a KS{ks} {label} figure for disadvantaged pupils in {yrs.label(rule.year)}.")
 else:
     fig = go.Figure()
     for chosen, name, colour, symbol in [(False, "not selected", style.NEUTRAL, "circle"),
@@ -72,7 +73,7 @@ else:
         fig.add_trace(go.Scatter(
             x=part.pct_disadvantaged, y=part.value, mode="markers", name=name,
             marker=dict(color=colour, symbol=symbol, size=11 if chosen else 8, line=dict(width=1, color="#333")),
-            text=part.name, customdata=part.cohort,
+            text=[html(n) for n in part.name], customdata=part.cohort,
             hovertemplate="%{text}<br>%{x:.0f}% disadvantaged<br>" + label + ": %{y}<br>%{customdata} disadvantaged "
                           "pupils<extra></extra>"))
     if rule.max_value is not None:
@@ -85,16 +86,16 @@ else:
                       height=430, margin=dict(t=30), legend=dict(orientation="h"))
     if len(sel):
         worst = sel.iloc[0]
-        sentence = (f"In {yrs.label(rule.year)}, **{len(sel)} of {len(ev)}** {la_name} schools with KS{ks} results meet "
+        sentence = (f"In {yrs.label(rule.year)}, **{len(sel)} of {len(ev)}** {md(la_name)} schools with KS{ks} results meet "
                     f"the rule ({len(sel) / len(ev):.0%}). Their disadvantaged pupils' {label} runs from "
                     f"{fmt(sel.value.min())} to {fmt(sel.value.max())} "
-                    f"(weakest: {worst['name']}, {fmt(worst.value)}, {int(worst.cohort)} pupils), and "
+                    f"(weakest: {md(worst['name'])}, {fmt(worst.value)}, {int(worst.cohort)} pupils), and "
                     f"{sel.pct_disadvantaged.min():.0f}-{sel.pct_disadvantaged.max():.0f}% of their pupils are "
                     f"disadvantaged. {ofsted_rules.cohort_sentence(sel, kts.ofsted_cutoff(ks, rule.year, [la]))} "
                     f"{int(sel.meets_trend.sum())} fell clearly since the year before. Selected schools are orange "
                     "diamonds.")
     else:
-        sentence = (f"In {yrs.label(rule.year)}, none of the {len(ev)} {la_name} schools with KS{ks} results meets the "
+        sentence = (f"In {yrs.label(rule.year)}, none of the {len(ev)} {md(la_name)} schools with KS{ks} results meets the "
                     f"rule: {int(ev.meets_outcome.sum())} are at or below the threshold and "
                     f"{int(ev.meets_share.sum())} have enough disadvantaged pupils, but not both.")
     table = ev[["urn", "name", "academic_year", "pct_disadvantaged", "cohort", "value", "ci_low", "ci_high",
@@ -150,16 +151,16 @@ except partnerships.RegisterError as exc:  # a register that cannot be read is n
     st.error(partnerships.explain(exc))
 if cohort is None:
     if message:
-        st.info(message)
+        st.info(md(message))
 elif cohort.did[1] != cohort.did[1]:  # too few schools for an interval: words and the table, no chart
-    st.markdown(cohort.sentence())
+    st.markdown(md(cohort.sentence()))
     st.dataframe(cohort.schools, hide_index=True, width="stretch")
 else:
     fig, data = did_figure(cohort)
-    chart_block(fig, cohort.sentence(), data, f"partnership_cohort_ks{ks}.csv", key="kts_cohort")
+    chart_block(fig, md(cohort.sentence()), data, f"partnership_cohort_ks{ks}.csv", key="kts_cohort")
 
 st.subheader("Back-test of the rule (HYPOTHETICAL)")
-bt_las = " and ".join(dict(zip(las.la_code, las.la_name)).get(c, c) for c in kts.BACKTESTS[ks])
+bt_las = " and ".join(md(dict(zip(las.la_code, las.la_name)).get(c, c)) for c in kts.BACKTESTS[ks])
 st.warning(f"**HYPOTHETICAL.** Nobody was supported here. Until real partnerships have results, this applies the rule "
            f"above to **2016/17** in {bt_las} (KS{ks}), follows the schools it would have picked to **2018/19**, and "
            "compares them with matched schools it would not have picked. With no programme at all, an honest "
@@ -167,12 +168,12 @@ st.warning(f"**HYPOTHETICAL.** Nobody was supported here. Until real partnership
 try:
     bt = _kts.backtest(ks, rule.as_dict(), _kts.build())
 except ValueError as exc:
-    st.info(f"The back-test cannot run with this rule: {exc}")
+    st.info(f"The back-test cannot run with this rule: {md(exc)}")
 else:
     fig, data = did_figure(bt)
-    chart_block(fig, bt.sentence(), data, f"backtest_ks{ks}_{rule.measure}.csv", key="kts_backtest")
+    chart_block(fig, md(bt.sentence()), data, f"backtest_ks{ks}_{rule.measure}.csv", key="kts_backtest")
     for note in bt.notes:
-        st.caption(note)
+        st.caption(md(note))
     with st.expander("Selected schools and their comparison schools"):
         st.dataframe(bt.schools, hide_index=True, width="stretch")
         st.caption("Balance: averages of what the matching used (the comparison schools' change is adjusted for the "
@@ -186,14 +187,14 @@ st.markdown(f"Schools whose disadvantaged pupils did better than the average of 
             f"at least two, on {label}. Natural partners and places to learn from.")
 hub = _kts.hubs(ks, rule.measure, la, _kts.build())
 if hub.empty:
-    st.info(f"No {la_name} school was above its family on {label} for disadvantaged pupils in every year held "
+    st.info(f"No {md(la_name)} school was above its family on {label} for disadvantaged pupils in every year held "
             "(or fewer than two years can be compared).")
 else:
     detail = _kts.hub_years(ks, rule.measure, tuple(hub.urn.head(15)), _kts.build())
     fig = go.Figure()
     palette = list(style.AREA_COLOURS.values()) + [style.GROUP_COLOURS["other"], style.GROUP_COLOURS["disadvantaged"]]
     symbols = ["circle", "square", "diamond", "triangle-up", "cross", "x"]
-    names = dict(zip(hub.urn, hub.name))
+    names = {u: html(n) for u, n in zip(hub.urn, hub.name)}
     for i, (y, g) in enumerate(detail.groupby("start_year")):
         fig.add_trace(go.Scatter(
             x=g.vs_family, y=g.urn.map(names), mode="markers", name=yrs.label(int(y)),
@@ -207,8 +208,8 @@ else:
                       height=140 + 32 * min(len(hub), 15), margin=dict(t=20), legend=dict(orientation="h", y=1.06),
                       yaxis=dict(categoryorder="array", categoryarray=order[::-1]))
     top = hub.iloc[0]
-    sentence = (f"**{len(hub)}** {la_name} schools were above their family for disadvantaged pupils in every year held. "
-                f"{top['name']} led by {fmt(top.mean_vs_family, True)} on average over {int(top.years)} years (at "
+    sentence = (f"**{len(hub)}** {md(la_name)} schools were above their family for disadvantaged pupils in every year held. "
+                f"{md(top['name'])} led by {fmt(top.mean_vs_family, True)} on average over {int(top.years)} years (at "
                 f"least {fmt(top.min_vs_family, True)}; smallest group {int(top.pupils_min)} pupils). "
                 f"{int((hub.clearly_above_years == hub.years).sum())} of them were *clearly* above (95% interval above "
                 "zero) in every year; the others may partly be luck. Bars are 95% intervals; each symbol is a year.")

@@ -4,8 +4,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from equity import db, lookups, pack, partnerships
-from pages._shared import chart_block, la_filter
+from equity import db, kept_builds, lookups, pack, partnerships
+from equity.csv_export import to_csv_bytes
+from equity.safe_text import md, plain
+from pages._shared import chart_block, la_filter, url_choice, urn_from
 
 import pages._shared as _frame  # noqa: E402
 
@@ -14,33 +16,20 @@ _frame.route_through_frame()
 st.title("Meeting mode and packs")
 
 
-def _coded(key: str, options: list) -> None:
-    """Start a coded choice from the URL (?pack=la, ?pid=3) once per session; kept in the URL by
-    :func:`_keep`. (Bound widgets would put the on-screen label in the URL instead of the code.)"""
-    if key not in st.session_state and st.query_params.get(key) in options:
-        st.session_state[key] = st.query_params[key]
-
-
-def _keep(key: str, value) -> None:
-    if st.query_params.get(key) != str(value):
-        st.query_params[key] = str(value)
-
-
 KINDS = list(pack.KINDS)
-_coded("pack", KINDS)
-kind = st.sidebar.radio("Pack for", KINDS, format_func=pack.KINDS.get, key="pack")
-_keep("pack", kind)
+# coded choices (?pack=la, ?pid=3) through the shared URL helper: the code in the URL, never the label
+kind = url_choice(st.sidebar.radio, "Pack for", KINDS, "pack", KINDS[0], what="pack type", format_func=pack.KINDS.get)
 key = None
 if kind in ("la", "keys_to_success"):
     key = la_filter(key="la")
 elif kind == "family":
     urn_text = st.sidebar.text_input("School URN", key="urn", bind="query-params",
                                      help="Find URNs on the School profile page.")
-    if urn_text.strip():
-        hits = lookups.school_search(urn_text.strip(), limit=1)
-        key = int(hits.urn.iloc[0]) if len(hits) else None
+    urn = urn_from(urn_text)  # checked: digits only, in URN range; a bad one is explained
+    if urn is not None:
+        key = urn if lookups.school(urn) else None
         if key is None:
-            st.sidebar.warning("No school found.")
+            st.sidebar.warning(f"No school with URN {urn} in this database.")
 elif kind == "partnership":
     try:
         reg = pack.partnership_register()
@@ -52,19 +41,23 @@ elif kind == "partnership":
     else:
         ids = [str(i) for i in reg.id]
         desc = {str(r.id): f"{r.id}: URN {r.school_urn} with {r.partner_urns} ({r.status})" for r in reg.itertuples()}
-        _coded("pid", ids)
-        key = st.sidebar.selectbox("Partnership", ids, key="pid", format_func=desc.get)
-        _keep("pid", key)
+        key = url_choice(st.sidebar.selectbox, "Partnership", ids, "pid", ids[0], what="partnership",
+                         format_func=desc.get)
 anonymise = st.sidebar.checkbox("Anonymise school names (School A, B...)", key="anon", bind="query-params")
 since_mode = st.sidebar.radio("Since last meeting", ["latest two years", "two database builds"], key="since",
                               bind="query-params")
 since_db = None
 if since_mode == "two database builds":
-    since_db = st.sidebar.text_input("Earlier database file (.duckdb)", key="since_db",
-                                     help="The build used at the last meeting, e.g. a copy of data/equity.duckdb.")
-    if since_db and not since_db.endswith(".duckdb"):
-        st.sidebar.warning("Give the path of a .duckdb file.")
-        since_db = None
+    # only builds this server kept (equity.kept_builds), chosen by name from a list: never a typed path
+    kept = {b["name"]: b for b in kept_builds.listing()}
+    if not kept:
+        st.sidebar.info(f"No earlier build is kept yet: each rebuild keeps the one it replaces (the newest "
+                        f"{kept_builds.KEEP}).")
+    else:
+        chosen = url_choice(st.sidebar.selectbox, "Earlier build", list(kept), "since_build", next(iter(kept)),
+                            what="kept build", format_func=lambda n: kept[n]["label"],
+                            help="The build used at the last meeting. Each rebuild keeps the one it replaces.")
+        since_db = str(kept[chosen]["path"])
 big = st.sidebar.toggle("Large type", value=True, key="big", bind="query-params")
 
 if key is None:
@@ -81,7 +74,7 @@ try:
     with st.spinner("Gathering the pack…"):
         p = _pack(kind, str(key), bool(anonymise), since_db or None, db.build_id())
 except pack.PackError as exc:
-    st.warning(f"No pack: {exc}")
+    st.warning(f"No pack: {md(exc)}")
     st.stop()
 
 n = len(p.slides)
@@ -115,27 +108,28 @@ if big:
     </style>""")
 
 s = p.slides[i - 1]
-st.header(s.title, anchor=False)
+# A pack's words are plain text holding names from files and focus/notes from the register: shown as text.
+st.header(md(s.title), anchor=False)
 if s.kind == "cover":
-    st.markdown(s.sentence)
-    st.markdown("\n".join(f"- {b}" for b in s.bullets))
+    st.markdown(md(s.sentence))
+    st.markdown("\n".join(f"- {md(b)}" for b in s.bullets))
     if s.note:
-        st.caption(s.note)
+        st.caption(md(plain(s.note)))
 elif s.figure is not None:
     fig = go.Figure(s.figure)
     if big:
         fig.update_layout(font=dict(size=18), title_font=dict(size=22), height=max(560, fig.layout.height or 0))
-    chart_block(fig, s.sentence, s.table if s.table is not None else pd.DataFrame(), f"slide-{i}.csv",
+    chart_block(fig, md(s.sentence), s.table if s.table is not None else pd.DataFrame(), f"slide-{i}.csv",
                 key=f"slide-fig-{i}")
 else:
-    st.markdown(s.sentence)
+    st.markdown(md(s.sentence))
     if s.table is not None and len(s.table):
         st.dataframe(s.table, hide_index=True, width="stretch")
-        st.download_button("Download CSV", s.table.to_csv(index=False).encode("utf-8"), file_name=f"slide-{i}.csv",
+        st.download_button("Download CSV", to_csv_bytes(s.table), file_name=f"slide-{i}.csv",
                            mime="text/csv", key=f"dl-slide-{i}")
 if s.kind != "cover" and s.bullets:
-    st.markdown("\n".join(f"- {b}" for b in s.bullets))
+    st.markdown("\n".join(f"- {md(b)}" for b in s.bullets))
 if s.kind != "cover" and s.note:
-    st.caption(s.note)
-st.caption(f"Slide {i} of {n} · {p.title}{' · anonymised' if p.anonymised else ''} · "
+    st.caption(md(plain(s.note)))
+st.caption(f"Slide {i} of {n} · {md(p.title)}{' · anonymised' if p.anonymised else ''} · "
            "the ← and → keys move between slides.")

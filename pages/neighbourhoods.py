@@ -12,14 +12,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from equity import db, latest, style
 from equity import neighbourhoods as nb
 from equity import ofsted as ofsted_rules
+from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES
+from equity.safe_text import html, md
 from equity.years import label
-from pages._shared import chart_block, key_stage_filter, la_filter
+from pages._shared import chart_block, key_stage_filter, la_filter, url_choice
 
 import pages._shared as _frame  # noqa: E402
 
@@ -61,34 +62,6 @@ def _family(urn: int, build: str):
     return _plain(fam[["urn", "name", "la_name", "lat", "lon", "km"]]), ""
 
 
-def _coded(widget, label: str, options: list, key: str, default=None, url_key: str | None = None, **kw):
-    """A selectbox or radio whose URL parameter holds the option's code (?shade=imd, ?urn=125249),
-    not its label, like the shared LA filter. Read from the URL once per session; written back on
-    every run. ``default=None`` with a selectbox means nothing is chosen until the user picks."""
-    url = url_key or key  # the URL name; the session key can differ to keep clear of other pages' widgets
-    if key not in st.session_state:
-        by_text = {str(o): o for o in options}
-        wanted = st.query_params.get(url)
-        if wanted in by_text:
-            st.session_state[key] = by_text[wanted]
-        elif default in options:
-            st.session_state[key] = default
-    elif st.session_state[key] is not None and st.session_state[key] not in options:
-        st.session_state[key] = default if default in options else (options[0] if options else None)
-    if key not in st.session_state and default is None:
-        kw.setdefault("index", None)  # nothing chosen yet
-    value = widget(label, options, key=key, **kw)
-    try:
-        if value is None:
-            if url in st.query_params:
-                del st.query_params[url]
-        elif st.query_params.get(url) != str(value):
-            st.query_params[url] = str(value)
-    except StreamlitAPIException:
-        pass  # another page's widget still owns this URL parameter in this session: leave the URL as is
-    return value
-
-
 def _pick_school() -> None:
     """Clicking a school on the map chooses it (and its LA), as if picked from the list."""
     state = st.session_state.get("nb_map") or {}
@@ -104,9 +77,9 @@ def _pick_school() -> None:
 def _legend(rows: list[tuple[str, tuple[int, int, int]]], title: str) -> None:
     swatches = " ".join(
         f"<span style='white-space:nowrap;margin-right:0.8em'><span style='display:inline-block;width:0.9em;"
-        f"height:0.9em;background:rgb{tuple(c)};border:1px solid #555;vertical-align:middle'></span> {t}</span>"
+        f"height:0.9em;background:rgb{tuple(c)};border:1px solid #555;vertical-align:middle'></span> {html(t)}</span>"
         for t, c in rows)
-    st.markdown(f"<div style='font-size:0.85em'><b>{title}</b><br/>{swatches}</div>", unsafe_allow_html=True)
+    st.markdown(f"<div style='font-size:0.85em'><b>{html(title)}</b><br/>{swatches}</div>", unsafe_allow_html=True)
 
 
 st.title("Neighbourhoods")
@@ -124,7 +97,7 @@ if not nb.available():
 la = la_filter()
 ks = key_stage_filter()
 st.sidebar.header("Map settings")
-view = _coded(st.sidebar.radio, "Area", ["la", "england"], "view", "la", horizontal=True,
+view = url_choice(st.sidebar.radio, "Area", ["la", "england"], "view", "la", horizontal=True,
               format_func=lambda v: "Selected LA" if v == "la" else "All of England")
 my = nb.measure_years()
 my = my[my.key_stage == ks]
@@ -132,12 +105,12 @@ measures = list(dict.fromkeys([m for m in [DEFAULT_MEASURE[ks]] if m in set(my.m
 if not measures:
     st.warning(f"No KS{ks} results for disadvantaged pupils in the database.")
     st.stop()
-measure = _coded(st.sidebar.selectbox, "Measure", measures, "measure", measures[0],
+measure = url_choice(st.sidebar.selectbox, "Measure", measures, "measure", measures[0],
                  format_func=lambda m: MEASURES[m].label)
 years = sorted(my[my.measure == measure].start_year.astype(int), reverse=True)
-year = _coded(st.sidebar.selectbox, "Year", years, "year", latest.default_year(years, la, ks), format_func=label)
+year = url_choice(st.sidebar.selectbox, "Year", years, "year", latest.default_year(years, la, ks), format_func=label)
 auto_index = nb.default_index(int(year))
-index_choice = _coded(st.sidebar.radio, "Deprivation index", ["auto", "iod2025", "iod2019"], "iod", "auto",
+index_choice = url_choice(st.sidebar.radio, "Deprivation index", ["auto", "iod2025", "iod2019"], "iod", "auto",
                       format_func=lambda v: f"Matched to the year ({nb.INDEXES[auto_index]})" if v == "auto"
                       else nb.INDEXES[v],
                       help="IoD2025 (2021 LSOAs) for results from 2022/23 on, IoD2019 (2011 LSOAs) for older "
@@ -148,11 +121,11 @@ if index == "iod2025" and not nb.available_2025():
     index = "iod2019"
 on25 = index == "iod2025"
 fields = nb.FIELDS25 if on25 else nb.FIELDS
-shade = _coded(st.sidebar.selectbox, "Shade neighbourhoods by", list(fields), "shade", "idaci",
+shade = url_choice(st.sidebar.selectbox, "Shade neighbourhoods by", list(fields), "shade", "idaci",
                format_func=lambda f: fields[f][0])
-colour_by = _coded(st.sidebar.selectbox, "Colour schools by", list(COLOUR_BY), "colour", "disadvantaged",
+colour_by = url_choice(st.sidebar.selectbox, "Colour schools by", list(COLOUR_BY), "colour", "disadvantaged",
                    format_func=COLOUR_BY.get)
-score = _coded(st.sidebar.radio, "Neighbourhood deprivation", list(nb.SCORES), "score", "idaci",
+score = url_choice(st.sidebar.radio, "Neighbourhood deprivation", list(nb.SCORES), "score", "idaci",
                horizontal=True, format_func=lambda s: s.upper(),
                help="IDACI: share of children aged 0-15 in income-deprived families. IMD: all seven "
                     "domains. Used for the neighbourhood summaries, the decile chart and the prediction "
@@ -173,7 +146,7 @@ else:
 la_schools = scores_all[scores_all.la_code == la].sort_values("name")
 la_name = la_schools.la_name.dropna().iloc[0] if la_schools.la_name.notna().any() else la
 names = dict(zip(la_schools.urn.astype(int), la_schools.name))
-urn = _coded(st.selectbox, "School (optional: shows its neighbourhood and its family)", list(names), "nb_urn", url_key="urn",
+urn = url_choice(st.selectbox, "School (optional: shows its neighbourhood and its family)", list(names), "nb_urn", url_key="urn",
              placeholder="Choose a school in this LA", format_func=lambda u: f"{names.get(u, u)} ({u})")
 
 # ---- the map --------------------------------------------------------------------------------------
@@ -181,7 +154,7 @@ try:
     sv = nb.school_values(ks, measure, int(year), colour_by, radius_km=radius, score=score,
                           la_code=None if view == "england" else la, index=index)
 except ValueError as exc:
-    st.warning(str(exc))
+    st.warning(md(exc))
     sv = pd.DataFrame(columns=["urn", "name", "lat", "lon", "value", "value_text", "cohort", "location_source"])
 layers, legend_rows = [], []
 flab = fields[shade][0]
@@ -199,8 +172,8 @@ if view == "la":
     n_areas = lrows[code].nunique() if len(lrows) else 0
     dec_counts = lrows.drop_duplicates(code).decile.value_counts() if len(lrows) else pd.Series(dtype=int)
     what, by = ("2021 LSOAs", f"IoD2025 {flab}") if on25 else ("LSOAs", f"IoD2019 {flab}")
-    area_text = ((f"{la_name}'s {n_areas:,} {what} are shaded by {by} decile" if kind != "centroids around schools"
-                  else f"The {n_areas:,} {what} around {la_name}'s schools are shaded by {by} decile")
+    area_text = ((f"{md(la_name)}'s {n_areas:,} {what} are shaded by {by} decile" if kind != "centroids around schools"
+                  else f"The {n_areas:,} {what} around {md(la_name)}'s schools are shaded by {by} decile")
                  + (" (boundaries)" if kind == "polygons" else " (dots at each LSOA's population-weighted centre: "
                     "no boundaries are bundled for this LA)"))
     if n_areas:
@@ -275,7 +248,7 @@ if len(sv):
                                 "below their prediction (outside the range where 95% of schools in such a "
                                 "neighbourhood fall).")
     sv["radius"] = 250 + 60 * np.sqrt(sv.cohort.clip(lower=1))
-    sv["tip"] = [nb.tooltip_html(f"<b>{n}</b> (URN {u})", t, f"{c} disadvantaged pupils" if c else "",
+    sv["tip"] = [nb.tooltip_html(f"<b>{html(n)}</b> (URN {u})", html(t), f"{c} disadvantaged pupils" if c else "",
                          "located at its LSOA centre (no postcode coordinates)" if ls == "lsoa_centroid" else "")
                  for n, u, t, c, ls in zip(sv.name, sv.urn, sv.value_text, sv.cohort, sv.location_source)]
     layers.append(pdk.Layer("ScatterplotLayer", sv[["lat", "lon", "fill", "radius", "tip", "urn", "la_code"]], id="schools",
@@ -291,17 +264,17 @@ if urn is not None:
         links = fam.dropna(subset=["lat", "lon"]).copy()
         links["from"] = [[float(me.lon.iloc[0]), float(me.lat.iloc[0])]] * len(links)
         links["to"] = [[float(a), float(b)] for a, b in zip(links.lon, links.lat)]
-        links["tip"] = [f"Family member: <b>{n}</b> ({l}), {k:.0f} km away" for n, l, k in
+        links["tip"] = [f"Family member: <b>{html(n)}</b> ({html(l)}), {k:.0f} km away" for n, l, k in
                         zip(links.name, links.la_name, links.km)]
         layers.append(pdk.Layer("LineLayer", links[["from", "to", "tip"]], id="family", get_source_position="from",
                                 get_target_position="to", get_color=[230, 159, 0, 230], get_width=2, pickable=True))
         layers.append(pdk.Layer("ScatterplotLayer", links[["lat", "lon", "tip"]], id="family_members",
                                 get_position=["lon", "lat"], get_fill_color=[230, 159, 0, 255], get_radius=300,
                                 radius_min_pixels=4, pickable=True))
-        fam_text = (f" Orange lines join {names.get(int(urn), urn)} to the {len(links)} schools of its family "
+        fam_text = (f" Orange lines join {md(names.get(int(urn), urn))} to the {len(links)} schools of its family "
                     f"(similar intake, outside its competition radius; median {links.km.median():.0f} km away).")
     elif why:
-        fam_text = f" No family is drawn: {why}."
+        fam_text = f" No family is drawn: {md(why)}."
     if len(me):
         ring = np.radians(np.arange(0, 361, 10))
         lat0, lon0 = float(me.lat.iloc[0]), float(me.lon.iloc[0])
@@ -319,6 +292,8 @@ deck_kw = {"map_style": base_style} if base_style else {"map_provider": None, "m
 deck = CompactDeck(layers=layers, initial_view_state=pdk.ViewState(**view_state, pitch=0),
                 tooltip={"html": "{tip}", "style": {"fontSize": "12px", "backgroundColor": "#222", "color": "white"}},
                 **deck_kw)
+if not base_style:
+    deck = _frame.without_base_map(deck)
 
 sentence = f"{area_text}. {school_sentence}{fam_text} Black lines: LA boundaries we hold."
 st.markdown(sentence)
@@ -351,12 +326,12 @@ else:
                                   "imd_decile_nbhd": "neighbourhood IMD decile", "idaci_decile_nbhd": "neighbourhood IDACI decile"})
 with st.expander("Show map data (schools)"):
     st.dataframe(_plain(table), hide_index=True, width="stretch")
-st.download_button("Download CSV", _plain(table).to_csv(index=False).encode("utf-8"),
+st.download_button("Download CSV", to_csv_bytes(_plain(table)),
                    file_name=f"neighbourhoods_{view}_{la}_{measure}_{year}.csv", mime="text/csv", key="dl-map")
 
 # ---- one school's neighbourhood -------------------------------------------------------------------
 if urn is not None:
-    st.subheader(f"The neighbourhood of {names.get(int(urn), urn)}")
+    st.subheader(f"The neighbourhood of {md(names.get(int(urn), urn))}")
     try:
         prof = nb.profile(int(urn), radius, index=index)
     except nb.NoLocation as exc:
@@ -394,7 +369,7 @@ if urn is not None:
         own = prof["own"]
         a, b, c = st.columns(3)
         a.metric("Own LSOA: IDACI score", f"{own['idaci_score']:.3f}" if own else "n/a",
-                 help=f"{own['name']} ({own['lsoa11']}); decile {int(own['idaci_decile'])}, "
+                 help=f"{md(own['name'])} ({md(own['lsoa11'])}); decile {int(own['idaci_decile'])}, "
                       f"score {own['idaci_score_source']}" if own else None)
         b.metric(f"Neighbourhood IDACI ({radius:g} km)", f"{prof['idaci_score']:.3f}",
                  f"decile {prof['idaci_decile']}", delta_color="off")
@@ -402,13 +377,13 @@ if urn is not None:
                  f"decile {prof['imd_decile']}", delta_color="off")
         st.caption(prof["method"] + " Deciles: where the average would fall among England's LSOAs (1 = most deprived).")
         st.dataframe(_plain(prof["lsoas"]), hide_index=True, width="stretch")
-        st.download_button("Download CSV", _plain(prof["lsoas"]).to_csv(index=False).encode("utf-8"),
+        st.download_button("Download CSV", to_csv_bytes(_plain(prof["lsoas"])),
                            file_name=f"neighbourhood_{urn}_{radius:g}km.csv", mime="text/csv", key="dl-profile")
 
 # ---- results by neighbourhood deprivation ----------------------------------------------------------
 st.subheader("Results for disadvantaged pupils by neighbourhood deprivation")
-scope = _coded(st.radio, "Schools", ["england", "la"], "scope", "england", horizontal=True,
-               format_func=lambda v: "All of England" if v == "england" else f"{la_name} only")
+scope = url_choice(st.radio, "Schools", ["england", "la"], "scope", "england", horizontal=True,
+               format_func=lambda v: "All of England" if v == "england" else f"{md(la_name)} only")
 byd = nb.outcomes_by_decile(ks, measure, int(year), radius_km=radius, score=score,
                             la_code=la if scope == "la" else None, index=index)
 have = byd[byd.schools > 0]
@@ -427,7 +402,7 @@ fig.update_layout(barmode="group", height=380, margin=dict(t=40, b=40),
                              dtick=1),
                   yaxis_title=m.label + (" (%)" if m.unit == "percent" else ""),
                   legend=dict(orientation="h", yanchor="bottom", y=1.02))
-where = "England" if scope == "england" else la_name
+where = "England" if scope == "england" else md(la_name)
 if len(have) >= 2:
     lo_, hi_ = have.iloc[0], have.iloc[-1]
     sent = (f"In {yl}, in schools in {where} whose neighbourhood is in decile {int(lo_.decile)} "
@@ -449,7 +424,7 @@ st.subheader("Schools doing better or worse than their neighbourhood predicts")
 try:
     pva = nb.predicted_vs_actual(ks, measure, int(year), radius_km=radius, score=score, index=index)
 except ValueError as exc:
-    st.info(str(exc))
+    st.info(md(exc))
 else:
     mod = pva.attrs["model"]
     mine = pva[pva.la_code == la]
@@ -460,9 +435,9 @@ else:
                                     ("below prediction", "#D55E00", "triangle-down")]:
         d = mine[mine.verdict == verdict]
         if len(d):
-            fig2.add_scatter(x=d.neighbourhood_score, y=d.actual, mode="markers", name=f"{la_name}: {verdict}",
+            fig2.add_scatter(x=d.neighbourhood_score, y=d.actual, mode="markers", name=html(f"{la_name}: {verdict}"),
                              marker=dict(color=colour, size=9, symbol=symbol, line=dict(width=1, color="black")),
-                             text=d.name, customdata=d[["difference", "low", "high", "cohort"]],
+                             text=[html(n) for n in d.name], customdata=d[["difference", "low", "high", "cohort"]],
                              hovertemplate="%{text}<br>actual %{y:.1f}; difference %{customdata[0]:+.1f} "
                                            "(%{customdata[1]:+.1f} to %{customdata[2]:+.1f}); "
                                            "%{customdata[3]} pupils<extra></extra>")
@@ -481,7 +456,7 @@ else:
     sent2 = (f"Across {mod['schools']:,} schools {mod['scope']} in {yl}, {step_text} goes with {mod['slope'] * step:+.2f} in disadvantaged pupils' {m.label} (95% interval "
              f"{mod['slope_low'] * step:+.2f} to {mod['slope_high'] * step:+.2f}, an estimate). The neighbourhood explains "
              f"{explains} ({mod['explained']:.0%}) of the real differences between schools: their true results spread "
-             f"by about {mod['tau']:.2f} around the line. In {la_name}, {int(vc.get('above prediction', 0))} of "
+             f"by about {mod['tau']:.2f} around the line. In {md(la_name)}, {int(vc.get('above prediction', 0))} of "
              f"{len(mine)} schools are above their prediction and {int(vc.get('below prediction', 0))} below: outside the "
              f"range where 95% of schools in such a neighbourhood fall (about 5% of schools by chance alone; "
              f"{mod['flagged_share']:.0%} of all {mod['schools']:,}).")

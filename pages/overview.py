@@ -3,6 +3,7 @@ import streamlit as st
 
 from equity import gap_charts, gaps
 from equity.measures import MEASURES
+from equity.safe_text import md
 from equity.years import label as year_label
 from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
 
@@ -14,7 +15,7 @@ la = la_filter()
 ks = key_stage_filter()
 name = gaps.area_name(la)
 
-st.title(f"{name}: the disadvantage gap")
+st.title(f"{md(name)}: the disadvantage gap")
 st.caption("LA and England figures are DfE's published rows (some later years as re-published by the Social "
            "Mobility Commission or LG Inform). Anything this dashboard computes is labelled an estimate. "
            "Gap = other pupils minus disadvantaged pupils.")
@@ -24,16 +25,16 @@ tiles = gaps.overview_tiles(la)
 cols = st.columns(max(len(tiles), 1))
 for col, t in zip(cols, tiles):
     with col:
-        st.metric(t["label"], t["value"], delta=t["delta"], delta_color=t["delta_color"], border=True)
-        st.caption(t["note"])
+        st.metric(md(t["label"]), t["value"], delta=t["delta"], delta_color=t["delta_color"], border=True)
+        st.caption(md(t["note"]))
 
-st.header(f"Trend: {name} and England")
+st.header(f"Trend: {md(name)} and England")
 measures = gaps.GAP_MEASURES[ks]
 measure = st.selectbox("Measure", measures, index=measures.index(gaps.default_measure(la, ks)),
                        format_func=lambda m: MEASURES[m].label, key="ov_measure", bind="query-params")
 lines, breaks = gaps.trend_lines(la, ks, measure, view="groups")
 fig = gap_charts.trend_figure(lines, breaks, measure, view="groups")
-chart_block(fig, gaps.trend_sentence(la, ks, measure),
+chart_block(fig, md(gaps.trend_sentence(la, ks, measure)),
             lines[["series", "academic_year", "value", "n", "source"]].rename(columns={"n": "pupils"}),
             f"trend_{la}_ks{ks}_{measure}.csv", key="ov_trend")
 st.caption("Each unbroken run of years is its own line; a dotted vertical marker shows a break in the series "
@@ -43,7 +44,7 @@ st.header("Schools against the LA: funnel plot")
 options = gaps.funnel_options(la, ks, measure)
 quantities = [q for q in gaps.QUANTITIES if options.get(q)]
 if not quantities:
-    st.info(f"No school has a published {MEASURES[measure].label} value for disadvantaged pupils in {name} in the "
+    st.info(f"No school has a published {MEASURES[measure].label} value for disadvantaged pupils in {md(name)} in the "
             "bundled data. Try another measure or key stage.")
 else:
     c1, c2, c3 = st.columns([2, 1, 1])
@@ -61,7 +62,7 @@ else:
     f = gaps.school_funnel(la, ks, measure, year, quantity, allow_between_school=between)
     table = f["points"].rename(columns={"y": gaps.QUANTITIES[quantity], "x": "pupils (x axis)"}) \
         if not f["points"].empty else f["points"]
-    chart_block(gap_charts.funnel_figure(f, measure, name), gaps.funnel_sentence(f, name, measure), table,
+    chart_block(gap_charts.funnel_figure(f, measure, name), md(gaps.funnel_sentence(f, name, measure)), table,
                 f"funnel_{la}_ks{ks}_{measure}_{quantity}_{year}.csv", key="ov_funnel")
     st.subheader("Schools outside the 95% limits")
     out = f["outliers"]

@@ -15,8 +15,9 @@ from equity import lookups, style
 from equity import partnerships as reg
 from equity import years as yrs
 from equity.measures import MEASURES
+from equity.safe_text import html, md
 from pages import _kts
-from pages._shared import chart_block, key_stage_filter, la_filter
+from pages._shared import chart_block, key_stage_filter, la_filter, url_choice
 
 import pages._shared as _frame  # noqa: E402
 
@@ -61,7 +62,7 @@ settings = dict(capacity=capacity, per_school=2 if trio else 1, radius_km=radius
                 max_km=float(max_km) or None)
 
 if rule is None:
-    st.info(f"We hold no KS{ks} results for disadvantaged pupils in {la_name}, so there is nothing to match.")
+    st.info(f"We hold no KS{ks} results for disadvantaged pupils in {md(la_name)}, so there is nothing to match.")
 else:
     label = kts.measure_label(rule.measure)
     fmt = lambda v, signed=False: kts.format_value(rule.measure, v, signed)  # noqa: E731
@@ -79,12 +80,12 @@ else:
                    f"{v['r2']:.0%} of the differences between schools' results for disadvantaged pupils.")
     n_sel, n_matched = len(sug.schools), sug.schools.status.eq("matched").sum()
     if n_sel == 0:
-        st.info(f"The rule selects no {la_name} school in {yrs.label(rule.year)}.")
+        st.info(f"The rule selects no {md(la_name)} school in {yrs.label(rule.year)}.")
     elif pairs.empty:
-        st.info(f"The rule selects {n_sel} {la_name} school(s) in {yrs.label(rule.year)}, but none has a family member "
+        st.info(f"The rule selects {n_sel} {md(la_name)} school(s) in {yrs.label(rule.year)}, but none has a family member "
                 "that is clearly stronger and free to help. Reasons below.")
     else:
-        pairs = pairs.assign(pair=[f"{s} ← {p}" for s, p in zip(pairs.school_name, pairs.partner_name)])
+        pairs = pairs.assign(pair=[html(f"{s} ← {p}") for s, p in zip(pairs.school_name, pairs.partner_name)])
         fig = go.Figure(go.Scatter(
             x=pairs.margin, y=pairs.pair, mode="markers",
             marker=dict(size=11, symbol=["diamond" if x else "circle" for x in ~pairs.same_la],
@@ -98,7 +99,7 @@ else:
                           yaxis=dict(autorange="reversed"))
         other_la = int((~pairs.same_la).sum())
         loads = pairs.partner_urn.value_counts()
-        sentence = (f"**{n_matched} of {n_sel}** selected {la_name} schools get a partner ({len(pairs)} pairing(s), "
+        sentence = (f"**{n_matched} of {n_sel}** selected {md(la_name)} schools get a partner ({len(pairs)} pairing(s), "
                     f"{other_la} with a school in another LA; diamonds). Every partner is clearly stronger for "
                     f"disadvantaged pupils on {label}, allowing for how the schools were picked: margins run from "
                     f"{fmt(pairs.margin.min(), True)} to {fmt(pairs.margin.max(), True)} (as published "
@@ -113,7 +114,7 @@ else:
                     key="pt_suggest")
         st.subheader("Why each suggestion")
         for e in pairs.explanation:
-            st.markdown(f"- {e}")
+            st.markdown(f"- {md(e)}")
     unmatched = sug.schools[sug.schools.status != "matched"]
     if len(unmatched):
         with st.expander(f"{len(unmatched)} selected school(s) without a partner, and why"):
@@ -135,7 +136,7 @@ else:
                                      baseline_year=rule.year, measure=rule.measure, start_date=start, focus=focus,
                                      notes=notes, user=who)
                 except reg.RegisterError as exc:
-                    st.error(reg.explain(exc))
+                    st.error(md(reg.explain(exc)))
                 else:
                     st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
                     st.rerun()
@@ -178,10 +179,10 @@ if upload is not None and c2.button("Import", key="pt_import_go"):
     try:
         res = reg.import_csv(upload.getvalue(), user=who)
     except reg.ImportRefused as exc:
-        st.error(exc.summary())
+        st.error(md(exc.summary()))
         st.dataframe(exc.table(), hide_index=True, width="stretch")
     except reg.RegisterError as exc:
-        st.error(reg.explain(exc))
+        st.error(md(reg.explain(exc)))
     else:
         st.session_state["partnership_flash"] = "Import: " + res.summary()
         st.rerun()
@@ -212,15 +213,16 @@ with tab_add:
                 rec = reg.create(school_urn=school, partner_urns=partners, key_stage=add_ks, baseline_year=base_year,
                                  measure=add_measure, start_date=add_start, focus=add_focus, notes=add_notes, user=who)
             except reg.RegisterError as exc:
-                st.error(reg.explain(exc))
+                st.error(md(reg.explain(exc)))
             else:
                 st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
                 st.rerun()
 
 ids = list(register.id) if not register.empty else []
 labels = {int(r.id): f"{int(r.id)}: {_name(r.school_urn)} ({r.status})" for r in register.itertuples()}
-pid = st.sidebar.selectbox("Partnership (edit and track)", ids, format_func=lambda i: labels.get(int(i), str(i)),
-                           key="pid", bind="query-params") if ids else None
+# ?pid= holds the record's id (a bound selectbox would read "3" as a label or a position: another record)
+pid = url_choice(st.sidebar.selectbox, "Partnership (edit and track)", ids, "pid", ids[0], what="partnership",
+                 format_func=lambda i: labels.get(int(i), str(i))) if ids else None
 
 with tab_edit:
     if pid is None:
@@ -230,7 +232,7 @@ with tab_edit:
         current = reg.get(pid)
         snap = st.session_state.setdefault(snap_key, current)
         if current["version"] != snap["version"]:
-            st.warning(f"{current['updated_by']} changed this partnership at {current['updated_at']} after you opened "
+            st.warning(f"{md(current['updated_by'])} changed this partnership at {md(current['updated_at'])} after you opened "
                        f"it (version {snap['version']} → {current['version']}). Reload before editing.")
             if st.button("Reload", key="pt_reload"):
                 st.session_state[snap_key] = current
@@ -249,7 +251,7 @@ with tab_edit:
                 rec = reg.edit(pid, snap["version"], user=who, partner_urns=e_partners, start_date=e_start,
                                focus=e_focus, notes=e_notes)
             except reg.RegisterError as exc:  # includes StaleEdit
-                st.error(reg.explain(exc))
+                st.error(md(reg.explain(exc)))
             else:
                 st.session_state[snap_key] = rec
                 st.session_state["partnership_flash"] = f"Partnership {pid} saved (version {rec['version']})."
@@ -264,7 +266,7 @@ with tab_edit:
                     notes = (snap["notes"] + ("\n" if snap["notes"] else "") + f"Ended: {end_note}") if end_note else None
                     rec = reg.end(pid, snap["version"], user=who, end_date=end_date, notes=notes)
                 except reg.RegisterError as exc:
-                    st.error(reg.explain(exc))
+                    st.error(md(reg.explain(exc)))
                 else:
                     st.session_state[snap_key] = rec
                     st.session_state["partnership_flash"] = f"Partnership {pid} ended."
@@ -284,9 +286,9 @@ else:
                 "Each school is compared with the average of its own family (fixed at the baseline year); a "
                 "school followed under a new URN after converting to an academy is marked in the table.")
     for w in prog.warnings:
-        st.warning(w)
+        st.warning(md(w))
     if prog.status != "tracking":
-        st.info(prog.sentence())
+        st.info(md(prog.sentence()))
     t = prog.table
     if not t.empty and t.vs_family.notna().any():
         fig = go.Figure()
@@ -294,7 +296,7 @@ else:
             g = g[g.vs_family.notna()]
             colour = style.HIGHLIGHT if role == "supported" else style.GROUP_COLOURS["other"]
             fig.add_trace(go.Scatter(
-                x=g.academic_year, y=g.vs_family, mode="lines+markers", name=f"{g.name.iloc[0]} ({role})",
+                x=g.academic_year, y=g.vs_family, mode="lines+markers", name=html(f"{g.name.iloc[0]} ({role})"),
                 line=dict(color=colour, dash="solid" if role == "supported" else "dash"),
                 marker=dict(symbol="diamond" if role == "supported" else "circle", size=10),
                 error_y=dict(type="data", symmetric=False, array=g.vs_family_high - g.vs_family,
@@ -302,14 +304,14 @@ else:
         fig.add_hline(y=0, line_color="#333", annotation_text="family average")
         fig.update_layout(yaxis_title=f"{lab}: school minus family", height=400, margin=dict(t=50),
                           legend=dict(orientation="h", y=1.12), xaxis=dict(type="category", title="Academic year"))
-        chart_block(fig, prog.sentence(), t, f"partnership_{pid}_progress.csv", key="pt_track")
+        chart_block(fig, md(prog.sentence()), t, f"partnership_{pid}_progress.csv", key="pt_track")
         gaps = t[t.gap_vs_family.notna()]
         if not gaps.empty:
             g2 = go.Figure()
             for (role, urn), g in gaps.groupby(["role", "urn"], sort=False):
                 colour = style.HIGHLIGHT if role == "supported" else style.GROUP_COLOURS["other"]
                 g2.add_trace(go.Scatter(x=g.academic_year, y=g.gap_vs_family, mode="lines+markers",
-                                        name=f"{g.name.iloc[0]} ({role})",
+                                        name=html(f"{g.name.iloc[0]} ({role})"),
                                         line=dict(color=colour, dash="solid" if role == "supported" else "dash")))
             g2.add_hline(y=0, line_color="#333", annotation_text="family's average gap")
             g2.update_layout(yaxis_title="Gap (others minus disadvantaged) minus the family's gap",
@@ -317,9 +319,9 @@ else:
                              legend=dict(orientation="h", y=1.15))
             last = gaps.sort_values("start_year").groupby("urn").tail(1)
             gap_sentence = "Within-school gap against the family's average gap (below zero = a smaller gap): " + "; ".join(
-                f"{r.name} {kts.format_value(prog.measure, r.gap_vs_family, True)} in {r.academic_year}"
+                md(f"{r.name} {kts.format_value(prog.measure, r.gap_vs_family, True)} in {r.academic_year}")
                 for r in last.itertuples()) + "."
             chart_block(g2, gap_sentence, gaps[["role", "urn", "name", "academic_year", "gap", "family_gap",
                                                 "gap_vs_family"]], f"partnership_{pid}_gap.csv", key="pt_gap")
     for n in prog.notes:
-        st.caption(n)
+        st.caption(md(n))

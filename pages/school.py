@@ -6,9 +6,10 @@ import streamlit as st
 
 from equity import ofsted as ofsted_rules
 from equity import profile
+from equity.safe_text import md
 from equity.measures import MEASURES
 from equity.pack_charts import ofsted_timeline, ranked_bar, trend_figure
-from pages._shared import chart_block, key_stage_filter
+from pages._shared import chart_block, key_stage_filter, urn_from
 
 import pages._shared as _frame  # noqa: E402
 
@@ -36,24 +37,24 @@ c2.selectbox(f"{len(found)} school(s) found" if q else "Matches", list(labels), 
              placeholder="choose a school" if labels else "type a name, URN or postcode first")
 urn_text = c3.text_input("URN", key="urn", bind="query-params")
 
-urn = int(urn_text) if urn_text and urn_text.strip().isdigit() else None
+urn = urn_from(urn_text)  # checked: digits only, in URN range; a bad one is explained
 school = profile.school(urn) if urn else None
 if school is None:
-    if urn_text:
-        st.warning(f"No school with URN {urn_text!r} in this database.")
+    if urn is not None:
+        st.warning(f"No school with URN {urn} in this database.")
     st.info("Find a school by name, URN or postcode, or open a profile from another page (`?urn=` in the address).")
     st.stop()
 
-name = school["name"]
-st.header(f"{name}")
+name = school["name"]  # as in the file: escaped (md) wherever it goes into Markdown
+st.header(md(name))
 lin = profile.lineage(urn)
 meta = [f"URN {urn}", f"{school.get('la_name') or ''} ({school.get('la_code')})", school.get("phase") or "",
         school.get("type_group") or ""]
-st.markdown(" · ".join(m for m in meta if m))
+st.markdown(" · ".join(md(m) for m in meta if m))
 if len(lin):
     st.markdown("Linked schools (GIAS): " + "; ".join(
-        f"{r.relation} [{r.name or 'unknown'} ({int(r.related_urn)})](/school?urn={int(r.related_urn)})"
-        f"{' — ' + r.link_type if isinstance(r.link_type, str) else ''}"
+        f"{md(r.relation)} [{md(r.name or 'unknown')} ({int(r.related_urn)})](/school?urn={int(r.related_urn)})"
+        f"{' — ' + md(r.link_type) if isinstance(r.link_type, str) else ''}"
         f"{', ' + str(r.link_date)[:10] if pd.notna(r.link_date) else ''}" for r in lin.itertuples()))
 
 # ---- context ---------------------------------------------------------------------------------------
@@ -71,7 +72,7 @@ if not hist.empty:
 st.dataframe(ctx, hide_index=True, width="stretch")
 nb, why = profile.neighbourhood(urn)
 if nb is None:
-    st.caption(f"Neighbourhood deprivation: {why}.")
+    st.caption(f"Neighbourhood deprivation: {md(why)}.")
 else:
     st.caption("Neighbourhood deprivation is for the school's own LSOA and its surroundings, a proxy: pupils may "
                "live elsewhere.")
@@ -83,14 +84,14 @@ if len(hist) > 1:
 st.subheader("Results for disadvantaged and other pupils")
 kss = profile.key_stages(urn)
 if not kss:
-    st.info(f"No KS2 or KS4 results for {name} (or its predecessor schools) in this database.")
+    st.info(f"No KS2 or KS4 results for {md(name)} (or its predecessor schools) in this database.")
 else:
     # the shared key-stage filter (?ks=4); a school opened without one starts on its own key stage
     if "ks" not in st.session_state and "ks" not in st.query_params:
         st.session_state["ks"] = kss[0]
     ks = key_stage_filter(sidebar=False)
     if ks not in kss:
-        st.info(f"{name} has no KS{ks} results; it has KS{' and KS'.join(map(str, kss))}.")
+        st.info(f"{md(name)} has no KS{ks} results; it has KS{' and KS'.join(map(str, kss))}.")
         st.stop()
     res = profile.outcomes(urn, ks)
     measures = profile.measures_available(res, ks)
@@ -99,7 +100,7 @@ else:
         # one measure widget per key stage: their options differ
         measure = st.selectbox("Measure", measures, index=measures.index(default) if default in measures else 0,
                                format_func=lambda m: MEASURES[m].label, key=f"measure{ks}", bind="query-params")
-        compare = st.checkbox(f"Compare with {school.get('la_name') or 'the LA'} and England (published)",
+        compare = st.checkbox(f"Compare with {md(school.get('la_name') or 'the LA')} and England (published)",
                               key="cmp", bind="query-params")
         st.caption(MEASURES[measure].meaning)
         split = res[(res.measure == measure) & (res.pupil_group != "all")].value.notna().any()
@@ -109,7 +110,7 @@ else:
             data = pd.concat([data, pub[data.columns.intersection(pub.columns)]], ignore_index=True)
         fig = trend_figure(data, ks, measure, f"{name}: {MEASURES[measure].label}")
         table = profile.gaps(res, measure).drop(columns=["start_year"])
-        chart_block(fig, profile.outcome_sentence(res, measure, name, ks), table,
+        chart_block(fig, md(profile.outcome_sentence(res, measure, name, ks)), table,
                     f"profile-{urn}-ks{ks}-{measure}.csv", key="trend")
         st.caption("No line is drawn across a break in the series (dotted rule). Bars are DfE's 95% confidence "
                    "intervals where published. Years published under a predecessor or successor URN are labelled.")
@@ -118,7 +119,7 @@ else:
     st.subheader("Position among similar schools")
     fam, sentence = profile.family_position(urn, ks)
     if fam is None:
-        st.info(sentence)
+        st.info(md(sentence))
     else:
         m = fam.attrs["measure"]
         d = fam.assign(label=[("▶ " if r == "this school" else "") + str(n) for n, r in zip(fam.name, fam.role)],
@@ -128,7 +129,7 @@ else:
                          reference_label="family median")
         table = fam[["role", "urn", "name", "la_name", "closeness", "distance", "km", "value", "cohort", "years",
                      "position"]]
-        chart_block(fig, sentence, table, f"family-{urn}-{m}.csv", key="family")
+        chart_block(fig, md(sentence), table, f"family-{urn}-{m}.csv", key="family")
         if (ROOT / "pages" / "families.py").exists():
             st.page_link(str(ROOT / "pages" / "families.py"), label="Open the family, its method and its map",
                          icon=":material/groups:", query_params={"urn": str(urn)})
@@ -137,18 +138,18 @@ else:
 st.subheader("Ofsted inspections")
 card, card_sentence = profile.report_card(urn)
 if len(card):
-    st.markdown("**Latest report card.** " + card_sentence)
+    st.markdown("**Latest report card.** " + md(card_sentence))
     st.dataframe(card, hide_index=True, width="stretch")
     st.caption("Report-card areas are graded Exceptional, Strong standard, Expected standard, Needs attention or "
                "Urgent improvement; Early years and Post-16 only where the school has them.")
 else:
-    st.caption(card_sentence)
+    st.caption(md(card_sentence))
 of = profile.ofsted_history(urn)
 if of.empty:
-    st.info(profile.ofsted_sentence(of, name))
+    st.info(md(profile.ofsted_sentence(of, name)))
 else:
     chart_block(ofsted_timeline(of, f"Ofsted single-word grades: {name} and linked schools"),
-                profile.ofsted_sentence(of, name), of.drop(columns=["source_file", "summary"]), f"ofsted-{urn}.csv",
+                md(profile.ofsted_sentence(of, name)), of.drop(columns=["source_file", "summary"]), f"ofsted-{urn}.csv",
                 key="ofsted")
     st.markdown("**Every judgement held, newest first**")
     st.dataframe(profile.ofsted_table(of), hide_index=True, width="stretch")
@@ -161,10 +162,10 @@ else:
 st.subheader("Partnerships")
 parts, why = profile.partnerships_for(urn)
 if parts is None:
-    st.info(why)
+    st.info(md(why))
 elif parts.empty:
-    st.markdown(f"{name} is not in any partnership in the register.")
+    st.markdown(f"{md(name)} is not in any partnership in the register.")
 else:
-    st.markdown(f"{name} is in {len(parts)} partnership(s) in the register.")
+    st.markdown(f"{md(name)} is in {len(parts)} partnership(s) in the register.")
     st.dataframe(parts[["id", "role", "school_urn", "partner_urns", "key_stage", "baseline_year", "start_date",
                         "end_date", "status", "focus", "notes"]], hide_index=True, width="stretch")

@@ -285,3 +285,27 @@ def test_accessibility_report(server, page):
     print("\naxe-core, Streamlit-internal (reported, not ours):", theirs)
     print("axe-core, in our content:", ours or "none")
     assert not [o for o in ours if o[2] in FAIL_IMPACTS], ours
+
+
+# ---- offline: no request leaves the machine --------------------------------------------------------
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def test_no_page_requests_anything_from_another_host(server, page):
+    """Every page (and the family map and a school profile, which load more) is opened while every
+    request the browser makes is recorded: any request to a host other than this machine fails
+    the test (issue 14: fonts.gstatic.com for a :material: page icon, basemaps.cartocdn.com for
+    a map style)."""
+    from urllib.parse import urlsplit
+    seen: list[tuple[str, str]] = []
+    page.on("request", lambda r: seen.append((page.url, r.url)))
+    urls = [u for _f, _t, u in PAGES] + ["families?urn=125311", "school?urn=125311", "neighbourhoods?urn=125311"]
+    for url in urls:
+        _open(page, server, url)
+        page.wait_for_timeout(1500)  # a map style, favicon or font is fetched after the script ends
+        assert not exceptions_shown(page), url
+    outside = sorted({(p, r) for p, r in seen
+                      if urlsplit(r).scheme in ("http", "https", "ws", "wss") and urlsplit(r).hostname not in LOCAL_HOSTS})
+    assert not outside, "requests off this machine:\n" + "\n".join(f"{p} -> {r}" for p, r in outside[:20])
+    assert len(seen) > 50, "the pages were loaded and their requests recorded"
