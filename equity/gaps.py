@@ -479,7 +479,10 @@ class Trend:
             return "only one comparable year, so no trend" if self.years == 1 else "no published values"
         span = f"{label(self.first_year)} to {label(self.last_year)}"
         amount = fmt_amount(abs(self.change), unit)
-        noise = f"±{fmt_number(Z95 * self.se, unit)}" if self.se is not None else "unknown"
+        if self.se is None or self.se != self.se:  # no pupil counts: the noise cannot be judged
+            return (f"changed by {fmt_signed(self.change, unit)} from {span}; its noise cannot be judged (pupil "
+                    "numbers not published), so no change is claimed")
+        noise = f"±{fmt_number(Z95 * self.se, unit)}"
         if self.verdict == "no clear change":
             return f"changed by {fmt_signed(self.change, unit)} from {span}, within the noise ({noise})"
         verb = {"widening": "widened", "closing": "narrowed", "rising": "rose", "falling": "fell"}[self.verdict]

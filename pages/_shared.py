@@ -161,16 +161,17 @@ def chart_block(fig, sentence: str, data: pd.DataFrame, filename: str, key: str 
                        mime="text/csv", key=f"dl-{key or filename}")
 
 
-# A pydeck map with no base map and no request off this machine: Streamlit gives a Deck without a
-# map style a CARTO base map from basemaps.cartocdn.com; an inline style with only a background
-# layer (no sources, no fonts) draws nothing from the network.
-NO_BASE_MAP = {"version": 8, "sources": {}, "layers": [
-    {"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}]}
+# No base map, and nothing fetched for one. Streamlit's map front end gives a Deck whose style is
+# missing (``map_style=None``) a CARTO base map from basemaps.cartocdn.com, and fails on a style
+# object ("mapStyle?.includes is not a function"); pydeck's own "no style chosen" marker
+# (``__MAP_STYLE__``, what ``pdk.Deck(map_provider=None)`` sends) it removes and draws no base map.
+NO_BASE_MAP = "__MAP_STYLE__"
 
 
 def without_base_map(deck):
-    """``deck`` (a pydeck Deck made with ``map_provider=None``) drawn on :data:`NO_BASE_MAP`. Set
-    after construction: pydeck's constructor takes a style object only with Mapbox as provider."""
+    """``deck`` (a pydeck Deck made with ``map_provider=None``) drawn with no base map: layers only,
+    nothing requested from a tile or style service."""
+    deck.map_provider = None
     deck.map_style = NO_BASE_MAP
     return deck
 

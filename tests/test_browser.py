@@ -300,6 +300,11 @@ def test_no_page_requests_anything_from_another_host(server, page):
     from urllib.parse import urlsplit
     seen: list[tuple[str, str]] = []
     page.on("request", lambda r: seen.append((page.url, r.url)))
+    # an element the front end cannot draw (a map given a style it cannot read) is caught by its error
+    # boundary, which logs it: the page then shows the error instead of the map
+    broken: list[tuple[str, str]] = []
+    page.on("console", lambda m: broken.append((page.url, m.text)) if m.type == "error" and (
+        "ErrorBoundary" in m.text or "TypeError" in m.text) else None)
     urls = [u for _f, _t, u in PAGES] + ["families?urn=125311", "school?urn=125311", "neighbourhoods?urn=125311"]
     for url in urls:
         _open(page, server, url)
@@ -308,4 +313,5 @@ def test_no_page_requests_anything_from_another_host(server, page):
     outside = sorted({(p, r) for p, r in seen
                       if urlsplit(r).scheme in ("http", "https", "ws", "wss") and urlsplit(r).hostname not in LOCAL_HOSTS})
     assert not outside, "requests off this machine:\n" + "\n".join(f"{p} -> {r}" for p, r in outside[:20])
+    assert not broken, "elements that failed to draw:\n" + "\n".join(f"{p}: {t[:200]}" for p, t in broken[:10])
     assert len(seen) > 50, "the pages were loaded and their requests recorded"
