@@ -1069,8 +1069,8 @@ def lines_sentence(lines: pd.DataFrame, la_code: str, key_stage: int, measure: s
             pub = la[la.source == "published"]
             if len(pub) > 1:
                 t = trend(pub.start_year, pub.value, [np.nan] * len(pub), key_stage, measure, kind="value")
-                if t.change is not None:
-                    s += f" From {label(t.first_year)} to {label(t.last_year)} it moved by {fmt_signed(t.change, unit)}."
+                if t.change is not None:  # the one noise rule: a published LA figure with no pupil count claims nothing
+                    s += f" It {t.describe(unit)}."
     else:
         s = trend_sentence(la_code, key_stage, measure, path)
     sch = lines[lines.area_kind == "school"]

@@ -149,6 +149,18 @@ _SEEN: dict = {}
 _AXE: dict = {}
 
 
+@pytest.mark.parametrize("urn", ["116325", "151078"])
+def test_a_primary_school_profile_renders_in_a_real_browser(server, page, urn):
+    """Primary profiles crashed for most primaries (issue 13): Wickham CofE Primary (Hampshire, KS2
+    2018/19, pupil counts missing in early years) and Richard Whittington Primary (Hertfordshire, KS2
+    2024/25) open with their charts drawn and no exception."""
+    _open(page, server, f"school?urn={urn}")
+    assert not exceptions_shown(page), exceptions_shown(page)
+    assert page.get_by_text("primary", exact=False).count() > 0
+    d = _drawn(page)
+    assert d["charts"] > 0 and d["charts_drawn"] == d["charts"], d
+
+
 def test_the_app_shows_charts_and_tables_somewhere(server, page):
     """Not every page has a chart (the Guide does not), but the app as a whole must draw both."""
     total = {"charts_drawn": 0, "maps_drawn": 0, "frames": 0, "tables": 0}
