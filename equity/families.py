@@ -88,6 +88,7 @@ PHASES = {4: ("secondary", "all-through"), 2: ("primary", "all-through")}
 MIN_COVERAGE = 0.5  # a variable known for fewer than this share of the pool is left out that year
 MIN_POOL = 2 * MIN_SIZE  # a year needs at least this many schools with the variables to offer families
 CLOSENESS = ("very close", "close", "fair")
+MIN_VALIDATION_SCHOOLS = 30  # fewer schools with a figure and a family: too few to say how much families explain
 
 # Pupil-level standard deviations: a field of the measure catalogue (equity.measures, with its source); the
 # standard error and the noise test are equity.stats'.
@@ -841,12 +842,17 @@ def validation_table(key_stage: int = 4, start_year: int | None = None, *, size:
                      radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None, pooled: bool = False,
                      path=None) -> pd.DataFrame:
     """:func:`validation` for every measure of the key stage and year: one row per measure with
-    measure, label, schools, spread_ratio, la_ratio, r2 and strength, headline measures first."""
+    measure, label, schools, spread_ratio, la_ratio, r2 and strength, headline measures first. A measure
+    that fewer than :data:`MIN_VALIDATION_SCHOOLS` schools with a family carry (e.g. one LA's figures
+    from a later file's history columns) is left out: a share explained over a handful of schools means
+    little."""
     year = _family_year(key_stage, start_year, path)
     rows = []
     for ms in measures_for(key_stage, year, path):
         v = validation(ms, size=size, radius_km=radius_km, weights=weights, key_stage=key_stage, start_year=year,
                        pooled=pooled, path=path)
+        if not v["schools"] >= MIN_VALIDATION_SCHOOLS:
+            continue
         rows.append({k: v[k] for k in ("measure", "measure_label", "schools", "spread_ratio", "la_ratio", "r2",
                                        "strength")})
     out = pd.DataFrame(rows, columns=["measure", "measure_label", "schools", "spread_ratio", "la_ratio", "r2",

@@ -363,7 +363,7 @@ if urn is not None:
                            f"{prof['share_20']['imd']:.0f}% by IMD (IoD2025)."),
                     _plain(dec), f"neighbourhood_deciles_{urn}_{radius:g}km.csv", key="nb_profile_deciles")
         st.dataframe(_plain(prof["lsoas"]), hide_index=True, width="stretch")
-        st.download_button("Download CSV", _plain(prof["lsoas"]).to_csv(index=False).encode("utf-8"),
+        st.download_button("Download CSV", to_csv_bytes(_plain(prof["lsoas"])),
                            file_name=f"neighbourhood_{urn}_{radius:g}km.csv", mime="text/csv", key="dl-profile")
     elif prof is not None:
         own = prof["own"]

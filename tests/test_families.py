@@ -227,7 +227,10 @@ def test_validation_shows_families_group_similar_results_and_moves_with_weights(
 @pytest.mark.parametrize("ks, year", [(4, 2023), (2, 2018)])
 def test_validation_per_key_stage_and_measure_says_where_families_explain_little(built_db, ks, year):
     t = F.validation_table(ks, year, path=built_db)
-    assert list(t.measure) == F.measures_for(ks, year, built_db)
+    ms = F.measures_for(ks, year, built_db)
+    assert list(t.measure) == [m for m in ms if m in set(t.measure)] and len(t) >= 2
+    for m in set(ms) - set(t.measure):  # left out only for too few schools (Hertfordshire's 2023/24 history)
+        assert F.validation(m, key_stage=ks, start_year=year, path=built_db)["schools"] < F.MIN_VALIDATION_SCHOOLS
     assert t.r2.between(0, 1).all() and (t.schools > 100).all()
     # each row is the validation of its own measure, independently recomputed for one of them
     one = t.iloc[-1]
