@@ -106,13 +106,18 @@ def test_ranges_follow_the_measure():
 
 
 def test_bundled_data_passes_the_plausibility_checks(built_db):
-    # the bundled DfE files hold no misread or impossible number: each check runs and finds none
+    # the bundled files hold no misread number; one impossible value is real and reported, not hidden:
+    # the January 2025 census gives a school 104.17% of pupils with an EHC plan (PSENELSE)
     got = dict(_rows(built_db, "select name, count from ingest_check where name in ("
                                "'numbers with thousands separators, decimal commas or exponents', "
                                "'values out of range', 'URNs not positive')"))
     assert got == {"numbers with thousands separators, decimal commas or exponents": 0,
-                   "values out of range": 0, "URNs not positive": 0}
-    assert _rows(built_db, "select count(*) from rejected_cell") == [(0,)]
+                   "values out of range": 1, "URNs not positive": 0}
+    rejected = _rows(built_db, "select file, row, \"column\", raw from rejected_cell")
+    assert len(rejected) == 1
+    file, row, col, raw = rejected[0]
+    assert file.endswith("dfe_csp_2024_25_calvinchankf/england_census.csv.gz") and col == "PSENELSE"
+    assert raw == "104.17%" and row > 0
 
 
 # ---- hostile files: bounded resources -----------------------------------------------------------
