@@ -166,6 +166,8 @@ def _check_in(case, tmp: Path) -> None:
         if value is not None:
             continue  # truncation left a number (cut through digits): not a code any more
         m, g, f, y, k = cells[col]
+        if f == "share":
+            continue  # a group's share of pupils is not stored: it only tells a group of 0 pupils apart
         row = got.get((r + 1, m, g, y, k))
         if row is None:
             continue  # no value column for this key in the row (e.g. only its CI was written)
