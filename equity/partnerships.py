@@ -1113,6 +1113,18 @@ def register(status: str | None = None, path=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CSV_COLUMNS) if not rows else None).reindex(columns=list(CSV_COLUMNS))
 
 
+def fingerprint(path=None) -> str:
+    """Which register this is and what state it is in: its location and every partnership's id and
+    version. A cache of anything built from the register (a meeting pack) keys on it, so an edit, or
+    another register, is never answered from an old copy. A register that cannot be read says so."""
+    try:
+        where = str(_target(path))
+        reg = register(path=path)
+    except RegisterError as exc:
+        return f"unreadable: {type(exc).__name__}"
+    return where + "|" + ",".join(f"{i}:{v}" for i, v in zip(reg.id, reg.version))
+
+
 def audit(pid: int | None = None, path=None) -> pd.DataFrame:
     """The audit trail (oldest first): who changed which field, from what to what, and when.
     ``changed_by`` is the name the officer typed (there is no sign-in yet)."""

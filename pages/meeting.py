@@ -66,13 +66,14 @@ if key is None:
 
 
 @st.cache_resource(max_entries=12, ttl=900, show_spinner=False)
-def _pack(kind: str, key: str, anonymise: bool, since_db: str | None, build: str):
+def _pack(kind: str, key: str, anonymise: bool, since_db: str | None, build: str, register: str):
+    # keyed on the analytics build and on the register's state: an edited partnership is never shown stale
     return pack.build(kind, key, anonymise=anonymise, since_db=since_db or None)
 
 
 try:
     with st.spinner("Gathering the pack…"):
-        p = _pack(kind, str(key), bool(anonymise), since_db or None, db.build_id())
+        p = _pack(kind, str(key), bool(anonymise), since_db or None, db.build_id(), partnerships.fingerprint())
 except pack.PackError as exc:
     st.warning(f"No pack: {md(exc)}")
     st.stop()

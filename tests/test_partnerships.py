@@ -814,11 +814,11 @@ def test_register_survives_a_rebuild_of_the_analytics_database(tmp_path, user_db
     the register, its audit trail and the tracker carry on."""
     from equity import build, db
     raw = ROOT / "data" / "raw" / "dfe_hants_surrey_clarelgibson"
-    sources = [raw / "2016-2017_936_ks4final.csv.gz", raw / "2018-2019_936_ks4final.csv.gz"]
+    sources = [raw / "2017-2018_936_ks4final.csv.gz", raw / "2018-2019_936_ks4final.csv.gz"]
     analytics = tmp_path / "analytics.duckdb"
     monkeypatch.setenv("EQUITY_DB", str(analytics))
     build.build(sources, analytics)
-    rec = _new(partner_urns=[136832])        # both Surrey schools
+    rec = _new(partner_urns=[136832], baseline_year="2017/18")  # both Surrey schools; P8's present method
     trail = reg.audit()
     before = db.build_id(analytics)
     build.build(sources, analytics)          # the rebuild swaps in a new analytics file
@@ -826,7 +826,7 @@ def test_register_survives_a_rebuild_of_the_analytics_database(tmp_path, user_db
     assert reg.get(rec["id"]) == rec
     pd.testing.assert_frame_equal(reg.audit(), trail)
     prog = reg.progress(rec)                 # and the tracker reads the new build
-    assert prog.status == "tracking" and prog.table.start_year.min() == 2016 and prog.table.start_year.max() == 2018
+    assert prog.status == "tracking" and prog.table.start_year.min() == 2017 and prog.table.start_year.max() == 2018
 
 
 _CRASH = textwrap.dedent("""
@@ -957,18 +957,35 @@ def test_two_writers_at_once_lose_nothing_processes(user_db):
     assert (reg.audit(rec["id"]).query("action == 'edit'").version.nunique()) == n_procs * n
 
 
+def test_fingerprint_changes_with_every_edit_and_with_another_register(user_db, tmp_path):
+    """Meeting packs are cached on this: an edit, or a different register, must give another key (a full
+    test run once showed a partnership pack from an earlier test's register under the same id)."""
+    empty = reg.fingerprint()
+    rec = _new()
+    created = reg.fingerprint()
+    assert created != empty and created.endswith(f"{rec['id']}:{rec['version']}")
+    reg.edit(rec["id"], rec["version"], user="officer B", focus="reading")
+    edited = reg.fingerprint()
+    assert edited != created
+    user_db.fresh(tmp_path)
+    assert reg.fingerprint() not in (edited, created)
+
+
 # ---- the tracker ---------------------------------------------------------------------------------
 
 def test_tracker_follows_both_schools_against_their_families(built_db, user_db):
-    rec = _new()  # Kings College Guildford supported by Harrogate High School, baseline 2016/17, Progress 8
+    # Kings College Guildford supported by Harrogate High School, Progress 8. DfE changed P8's method in
+    # 2017/18 (extreme scores capped): a 2016/17 baseline has no comparable later year, so it waits
+    assert reg.progress(_new()).status == "awaiting data"
+    rec = _new(baseline_year="2017/18")
     prog = reg.progress(rec)
     t = prog.table
     assert prog.status == "tracking"
     assert set(t.role) == {"supported", "supporting"}
     sup = t[t.role == "supported"].set_index("start_year")
-    assert list(sup.index) == [2016, 2017, 2018]
-    assert sup.loc[2016, "value"] == pytest.approx(-1.33)          # as published (P8MEA_FSM6CLA1A)
-    assert sup.loc[2016, "change_vs_family"] == 0
+    assert list(sup.index) == [2017, 2018]
+    assert sup.loc[2017, "value"] == pytest.approx(-1.06)          # as published (P8MEA_FSM6CLA1A)
+    assert sup.loc[2017, "change_vs_family"] == 0
     # vs_family = school minus the plain mean of family members with a figure, within its interval
     assert (sup.vs_family - (sup.value - sup.family_mean)).abs().max() < 1e-9
     assert (sup.vs_family_low <= sup.vs_family).all() and (sup.vs_family <= sup.vs_family_high).all()
@@ -980,10 +997,11 @@ def test_tracker_follows_both_schools_against_their_families(built_db, user_db):
 
 
 def test_tracker_never_bridges_the_pandemic_break(built_db, user_db):
-    rec = _new(measure="p8_vs_national_other")  # published for 2016/17-2018/19 and again for 2023/24
+    # published for 2016/17-2018/19 and again for 2023/24; P8's method changed in 2017/18, so the baseline is 2017/18
+    rec = _new(measure="p8_vs_national_other", baseline_year="2017/18")
     prog = reg.progress(rec)
     assert prog.table.start_year.max() == 2018
-    assert any("2023/24 not compared with 2016/17" in n and "pandemic" in n for n in prog.notes)
+    assert any("2023/24 not compared with 2017/18" in n and "pandemic" in n for n in prog.notes)
 
 
 def test_tracker_says_awaiting_data_and_projects_nothing(built_db, user_db):
@@ -1000,12 +1018,12 @@ def test_tracker_warns_when_a_supporting_school_dips(built_db, user_db):
     interval of the fall is below zero); checked on every Surrey secondary as a supporter."""
     from equity import keys_to_success as kts
     t = kts.measure_table(4, "p8")
-    surrey = sorted(set(t[(t.la_code == "936") & (t.start_year == 2016) & t.value.notna()].urn))
+    surrey = sorted(set(t[(t.la_code == "936") & (t.start_year == 2017) & t.value.notna()].urn))
     warned = quiet = 0
-    for urn in surrey[:25]:
-        prog = reg.progress({"school_urn": 141200, "partner_urns": str(urn), "key_stage": 4, "baseline_year": 2016,
+    for urn in surrey[:25]:  # baseline 2017/18: the first year of P8's present method
+        prog = reg.progress({"school_urn": 141200, "partner_urns": str(urn), "key_stage": 4, "baseline_year": 2017,
                              "measure": "p8"})
-        later = prog.table[(prog.table.role == "supporting") & (prog.table.start_year > 2016)]
+        later = prog.table[(prog.table.role == "supporting") & (prog.table.start_year > 2017)]
         clear_fall = bool((later.change_high < 0).any())
         has_warning = any("fell by" in w for w in prog.warnings)
         assert clear_fall == has_warning
