@@ -687,24 +687,11 @@ def test_page_hertfordshire_on_iod2025_draws_2021_lsoas_offline_and_says_why_dec
     assert not old.exception and "LSOAs are shaded by IoD2019" in _map_sentence(old)
 
 
-HERTS_2024_25 = Path("/work/shared/data/raw/dfe_csp_herts_jshi12/2024-2025")
-
-
 @pytest.fixture(scope="module")
-def herts_db(built_db, tmp_path_factory) -> Path:
-    """The bundle plus Hertfordshire's 2024/25 KS4 and KS2 files: the bundled database when they are
-    bundled already, else a build with copies named with their year."""
-    if list(RAW.rglob("919_ks4final.csv*")):
-        return built_db
-    if not HERTS_2024_25.exists():
-        pytest.skip("Hertfordshire's 2024/25 files are neither bundled nor in the shared folder")
-    from equity import build
-    src = tmp_path_factory.mktemp("herts")
-    for name in ("919_ks4final.csv", "919_ks2final.csv"):
-        (src / f"2024-2025_{name}").write_bytes((HERTS_2024_25 / name).read_bytes())
-    path = tmp_path_factory.mktemp("db") / "herts.duckdb"
-    build.build([RAW, src], path)
-    return path
+def herts_db(built_db) -> Path:
+    """The bundle, which holds Hertfordshire's 2024/25 KS4 and KS2 files as DfE names them."""
+    assert list(RAW.rglob("919_ks4final.csv")) and list(RAW.rglob("919_ks2final.csv"))
+    return built_db
 
 
 @pytest.mark.parametrize("ks,measure", [(4, "att8"), (2, "rwm_exp")])
