@@ -2,6 +2,16 @@
 from __future__ import annotations
 
 
+def located(file: str, row: int | None = None, column: str | None = None) -> str:
+    """'file F, row R, column C' (row 0 is the header row): where a problem in an input file is."""
+    where = [f"file {file}"]
+    if row is not None:
+        where.append(f"row {row}" if row > 0 else "header row")
+    if column:
+        where.append(f"column {column}")
+    return ", ".join(where)
+
+
 class IngestError(Exception):
     """A recognised file cannot be loaded. Names the file, row and column.
 
@@ -11,12 +21,7 @@ class IngestError(Exception):
 
     def __init__(self, file: str, row: int | None, column: str | None, problem: str):
         self.file, self.row, self.column, self.problem = str(file), row, column, problem
-        where = [f"file {self.file}"]
-        if row is not None:
-            where.append(f"row {row}" if row > 0 else "header row")
-        if column:
-            where.append(f"column {column}")
-        super().__init__(f"{', '.join(where)}: {problem}")
+        super().__init__(f"{located(self.file, row, column)}: {problem}")
 
 
 class SkippedFile(Exception):
@@ -30,9 +35,4 @@ class SkippedFile(Exception):
 
     def __init__(self, file: str, check: str, problem: str, row: int | None = None, column: str | None = None):
         self.file, self.check, self.problem, self.row, self.column = str(file), check, problem, row, column
-        where = [f"file {self.file}"]
-        if row is not None:
-            where.append(f"row {row}" if row > 0 else "header row")
-        if column:
-            where.append(f"column {column}")
-        super().__init__(f"{', '.join(where)}: {problem}")
+        super().__init__(f"{located(self.file, row, column)}: {problem}")
