@@ -11,7 +11,7 @@ from streamlit import config as st_config
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.pages_manager import PagesManager
 
-from equity import latest, lookups
+from equity import access, latest, lookups
 from equity.csv_export import to_csv_bytes
 from equity.safe_text import md
 
@@ -183,5 +183,4 @@ def missing_database_notice() -> None:
 def allowed(action: str) -> bool:
     """May the person using this session take ``action`` (see equity.access.NEEDS)? Open (True) when no
     sign-in is configured."""
-    from equity import access
     return access.permits(None, action)
