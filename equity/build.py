@@ -9,6 +9,7 @@ on its next query.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -125,7 +126,8 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
     sources = [Path(s) for s in (sources or DEFAULT_SOURCES)]
     db_path = Path(db_path) if db_path else db.default_path()
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    report = Report(started=dt.datetime.now().isoformat(timespec="seconds"))
+    report = Report(started=dt.datetime.now().isoformat(timespec="seconds"),
+                    sources=[rel(Path(s).resolve()) for s in sources])
     t0 = time.perf_counter()
     _remove_abandoned_builds(db_path)
     tmp = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
@@ -244,8 +246,9 @@ def _save_checks(writer: db.Writer, report: Report) -> None:
     checks = pd.DataFrame([c.__dict__ for c in report.checks],
                           columns=["name", "status", "count", "message", "file"])
     writer.table_from_df("ingest_check", checks)
-    writer.execute_text("create table build_info as select ? as started, ? as seconds, ? as outcome",
-                        [report.started, report.seconds, report.outcome])
+    # the folders and files it read, so a rebuild from the browser starts from the same ones (equity.uploads)
+    writer.execute_text("create table build_info as select ? as started, ? as seconds, ? as outcome, ? as sources",
+                        [report.started, report.seconds, report.outcome, json.dumps(report.sources)])
 
 
 def _registry() -> dict:

@@ -63,6 +63,28 @@ def last_build_attempt(path=None) -> dict | None:
     return load_report(p)
 
 
+_STATUS_ORDER = {"fail": 0, "warning": 1, "pass": 2}
+
+
+def attempt_checks(attempt: dict) -> pd.DataFrame:
+    """A build attempt's report (:func:`last_build_attempt`, or a browser build's) as the same table as
+    :func:`ingest_checks`: one row per check (check, status, count, message, file), failures first.
+    Unlike ``ingest_checks`` it exists for a failed build too (which wrote no database)."""
+    rows = [{"check": c.get("name"), "status": c.get("status"), "count": c.get("count"), "message": c.get("message"),
+             "file": c.get("file")} for c in (attempt or {}).get("checks", [])]
+    out = pd.DataFrame(rows, columns=["check", "status", "count", "message", "file"])
+    return out.sort_values(["status", "check"], key=lambda col: col.map(_STATUS_ORDER) if col.name == "status"
+                           else col, kind="stable").reset_index(drop=True)
+
+
+def attempt_files(attempt: dict) -> pd.DataFrame:
+    """The files a build attempt read, as :func:`files_loaded` lists them (file, kind, academic_year,
+    version, rows, encoding, year_evidence, status), loaded or skipped."""
+    cols = ["file", "kind", "academic_year", "version", "rows", "encoding", "year_evidence", "status"]
+    rows = [{**{c: f.get(c) for c in cols}, "academic_year": f.get("year")} for f in (attempt or {}).get("files", [])]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def breaks() -> pd.DataFrame:
     """Every break in a series (lines stop, no change is stated across it) and every caution, from equity.breaks."""
     rows = [{"Kind": "break", "From": label(after), "Key stages": ", ".join(f"KS{k}" for k in stages),

@@ -30,6 +30,7 @@ class Report:
     finished: str = ""
     outcome: str = ""  # "built" or "failed"
     seconds: float = 0.0
+    sources: list[str] = field(default_factory=list)  # the folders and files the build read (as given)
 
     def add(self, name: str, status: str, message: str, count: int | None = None, file: str = "") -> None:
         self.checks.append(Check(name, status, count, message, file))
@@ -49,7 +50,7 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"outcome": self.outcome, "started": self.started, "finished": self.finished,
-                "seconds": round(self.seconds, 2), "files": self.files,
+                "seconds": round(self.seconds, 2), "sources": self.sources, "files": self.files,
                 "checks": [asdict(c) for c in self.checks], "cells": self.cells}
 
     def save(self, path: Path) -> None:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 
-from equity import catalogue, codes
+from equity import catalogue, codes, uploads
 from equity.safe_text import md
 
 import pages._shared as _frame  # noqa: E402
@@ -69,14 +69,74 @@ st.header("Load your own LA's files")
 st.markdown("""
 1. Download your LA's performance tables from DfE's *Compare school and college performance* site
    (KS4 `*_ks4final.csv`, KS2 `*_ks2final.csv`, any year from 2015/16, including 2024/25 as served with
-   `_PREV`/`_PREV2` history columns), and any of the other files listed above in the same formats (census,
-   spine, GIAS, Ofsted, IoD2019).
-2. Put them in a folder, for example `data/user/my_la/`. File names do not matter: each file is recognised
+   `_PREV`/`_PREV2` history columns), or the zip the site serves, and any of the other files listed above in
+   the same formats (census, spine, GIAS, Ofsted, IoD2019). File names do not matter: each file is recognised
    by its columns and its year is read from its content (history columns, then its England row matched
-   against DfE's published England figures); only then from a year in its name or folder (`2024-2025/`),
-   and last from `--year 2024/25` on the build command.
-3. Run `python -m equity build --source data/raw --source data/user/my_la`. The build prints its report;
-   a file it does not recognise is listed and skipped, and a malformed file stops the build with the
-   file, row and column, leaving the current database in place.
-4. The dashboard picks up the new build on its next page view; no restart is needed.
+   against DfE's published England figures); only then from a year in its name or folder (`2024-2025/`).
+2. Upload them below (an admin, once sign-in is configured). The build runs in the background with the data
+   this database was built from plus your files, through the same checks as the command line; this page shows
+   its progress, then its report: what loaded, what was skipped and why, and any problem with its file, row
+   and column. Only a build that succeeds replaces the database: every page shows it on its next view, no
+   restart needed. A failed build leaves the current database in place. Uploads are kept on the server, one
+   folder each, so a build can be repeated.
+3. Or, on the server: put the files in a folder, for example `data/user/my_la/`, and run
+   `python -m equity build --source data/raw --source data/user/my_la` (`--year 2024/25` dates results files
+   that nothing else dates).
 """)
+if not _frame.allowed("load_data"):
+    st.caption("Loading data needs a signed-in admin.")
+else:
+    st.subheader("Load your own files")
+    limits = uploads.limits()
+    job = uploads.status()
+    busy = bool(job and job["state"] == "running")
+    st.caption(f"CSV files, or the zip DfE serves (holding CSV files only): at most {limits['file'] >> 20:,} MB a "
+               f"file and {limits['total'] >> 20:,} MB an upload.")
+    files = st.file_uploader("DfE files to load", type=["csv", "zip"], accept_multiple_files=True,
+                             max_upload_size=limits["file"] >> 20, key="upload_files", disabled=busy)
+    who = st.user.get("email") if st.user.is_logged_in else None
+    if st.button("Load these files", type="primary", disabled=busy or not files):
+        try:
+            uploads.start(uploads.save([(f.name, f.getvalue()) for f in files], who=who), who=who)
+        except uploads.Refused as exc:  # names are the user's: shown as text
+            st.error("Nothing was loaded. " + " ".join(f"{md(name)} {md(why)}." for name, why in exc.problems))
+        except uploads.Busy as exc:
+            st.warning(md(str(exc)).capitalize() + ".")
+    kept = uploads.kept()
+    if kept:
+        with st.expander("Build again from files uploaded before"):
+            names = {m["id"]: uploads.describe(m) for m in kept}
+            again = st.selectbox("Upload", list(names), format_func=names.get, key="upload_again")
+            if st.button("Build again from these files", disabled=busy):
+                try:
+                    uploads.rebuild(again, who=who)
+                except uploads.Busy as exc:
+                    st.warning(md(str(exc)).capitalize() + ".")
+
+    def _build_job() -> None:
+        """The browser build's progress, polled; then its outcome and report."""
+        job = uploads.status()
+        if job is None:
+            return
+        if job["state"] == "running":
+            st.progress(min(max(float(job.get("fraction") or 0), 0.0), 1.0), text=md(job.get("text") or ""))
+            st.session_state["_upload_watching"] = job["id"]
+            return
+        if st.session_state.pop("_upload_watching", None) == job["id"]:
+            st.rerun(scope="app")  # it has just finished: the whole page reads the new database
+        if job["state"] == "built":
+            st.success(f"The build from the upload of {md(job['started'])} finished ({md(job['finished'])}): every "
+                       "page shows the new data on its next view.", icon=":material/check_circle:")
+        else:
+            st.error(f"The build from the upload of {md(job['started'])} failed: {md(job['message'])}. The "
+                     "dashboard still shows the previous build.")
+        if job.get("left_out"):
+            st.warning("Sources of the previous build no longer found, left out: "
+                       + ", ".join(md(p.rsplit("/", 1)[-1]) for p in job["left_out"]) + ".")
+        if job.get("report"):
+            st.markdown("Its report:")
+            st.dataframe(catalogue.attempt_checks(job["report"]), hide_index=True, width="stretch")
+            with st.expander("Files it read"):
+                st.dataframe(catalogue.attempt_files(job["report"]), hide_index=True, width="stretch")
+
+    st.fragment(run_every=1.0 if uploads.building() or busy else None)(_build_job)()
