@@ -94,7 +94,7 @@ else:
                f"file and {limits['total'] >> 20:,} MB an upload.")
     files = st.file_uploader("DfE files to load", type=["csv", "zip"], accept_multiple_files=True,
                              max_upload_size=limits["file"] >> 20, key="upload_files", disabled=busy)
-    who = st.user.get("email") if st.user.is_logged_in else None
+    who = st.user.get("email") if st.user.get("is_logged_in") else None  # the signed-in identity, if any
     if st.button("Load these files", type="primary", disabled=busy or not files):
         try:
             uploads.start(uploads.save([(f.name, f.getvalue()) for f in files], who=who), who=who)
@@ -125,11 +125,11 @@ else:
         if st.session_state.pop("_upload_watching", None) == job["id"]:
             st.rerun(scope="app")  # it has just finished: the whole page reads the new database
         if job["state"] == "built":
-            st.success(f"The build from the upload of {md(job['started'])} finished ({md(job['finished'])}): every "
-                       "page shows the new data on its next view.", icon=":material/check_circle:")
+            st.success(f"The build started {md(job['started'])} finished: every page shows the new data on its next "
+                       "view.", icon=":material/check_circle:")
         else:
-            st.error(f"The build from the upload of {md(job['started'])} failed: {md(job['message'])}. The "
-                     "dashboard still shows the previous build.")
+            st.error(f"The build started {md(job['started'])} failed: {md(job['message'])}. The dashboard still "
+                     "shows the previous build.")
         if job.get("left_out"):
             st.warning("Sources of the previous build no longer found, left out: "
                        + ", ".join(md(p.rsplit("/", 1)[-1]) for p in job["left_out"]) + ".")

@@ -184,7 +184,9 @@ def test_the_upload_is_built_in_the_background_on_the_current_sources_and_can_be
         uploads.rebuild("../../etc", base)
 
 
-def test_a_malformed_upload_fails_naming_file_row_column_and_the_previous_database_keeps_serving(where, base):
+def test_a_malformed_upload_fails_naming_file_row_column_and_the_previous_database_keeps_serving(where, base,
+                                                                                                 monkeypatch):
+    monkeypatch.setenv("EQUITY_DB", str(base))  # for the Data page below
     from equity import db
     before = db.query("lookups/school", {"urn": 139948}, path=base)
     ident = (base.stat().st_ino, base.stat().st_mtime_ns)
@@ -201,6 +203,28 @@ def test_a_malformed_upload_fails_naming_file_row_column_and_the_previous_databa
     assert fails.status[0] == "fail" and "row 5, column URN" in fails.message[0]
     assert uploads.kept()[0]["builds"][0]["state"] == "failed"
     assert uploads.current_sources(base) == [MESSY / "ks4_no_bom.csv"]  # the next upload starts from what serves
+    # the Data page says so, with the located error, and offers the upload to build again
+    at = _data_page(base)
+    assert [e.value for e in at.error if e.value.startswith("The build started")] == [
+        f"The build started {job['started']} failed: {_md(job['message'])}. The dashboard still shows the previous build."]
+    assert [b.proto.label for b in at.button] == ["Load these files", "Build again from these files"]
+
+
+def _md(text):
+    from equity.safe_text import md
+    return md(text)
+
+
+def _data_page(db_path):
+    """The Data page run by AppTest on ``db_path``."""
+    from streamlit.testing.v1 import AppTest
+    assert os.environ["EQUITY_DB"] == str(db_path)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
 
 
 def test_a_build_killed_half_way_is_reported_and_frees_the_lock(where, base):
@@ -297,7 +321,7 @@ def test_an_admin_uploads_hertfordshire_2024_25_in_the_browser_and_every_replica
                 main = page.locator('[data-testid="stMain"]').inner_text()
                 assert not exceptions_shown(page), exceptions_shown(page)
                 assert "failed" not in main.split("Load your own files", 1)[-1], main
-                assert "Its report:" in main and "file loads" in main
+                assert "Its report:" in main and page.locator('[data-testid="stDataFrame"]').count() > 0
                 # the overview in a new tab, then a fresh visitor on each replica
                 tab = ctx.new_page()
                 tab.goto(overview)
