@@ -22,10 +22,15 @@ def _build(args) -> int:
     except ValueError:
         print(f"error: --year must be an academic year such as 2024/25, not {args.year!r}", file=sys.stderr)
         return 2
+    from .uploads import Busy, held
     try:
-        report = build(sources, Path(args.db) if args.db else None,
-                       progress=None if args.quiet else lambda f, t: print(f"[{f:4.0%}] {t}", file=sys.stderr),
-                       year=year)
+        with held(Path(args.db) if args.db else None):  # one build at a time, with the Data page's too
+            report = build(sources, Path(args.db) if args.db else None,
+                           progress=None if args.quiet else lambda f, t: print(f"[{f:4.0%}] {t}", file=sys.stderr),
+                           year=year)
+    except Busy as exc:
+        print(f"Build not started: {exc}.", file=sys.stderr)
+        return 2
     except IngestError as exc:
         print(f"Build failed: {exc}", file=sys.stderr)
         print("The previous database (if any) is unchanged.", file=sys.stderr)

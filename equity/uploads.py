@@ -308,6 +308,27 @@ def _lock_fd(db_path: Path) -> int:
     return os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
 
 
+class held:
+    """``with held(db_path):`` the build lock, for a build started elsewhere (``python -m equity build``):
+    raises :class:`Busy` when a build is running, so a terminal and a browser never build at once."""
+
+    def __init__(self, db_path: Path | None = None):
+        self.db_path = Path(db_path) if db_path else db.default_path()
+
+    def __enter__(self):
+        self.fd = _lock_fd(self.db_path)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise Busy("a build is already running (started from the Data page or another terminal); "
+                       "wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # closing the file releases the lock
+
+
 def building(db_path: Path | None = None) -> bool:
     """True while a build started here holds the lock (in any process of this machine)."""
     fd = _lock_fd(Path(db_path) if db_path else db.default_path())

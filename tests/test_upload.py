@@ -227,6 +227,26 @@ def _data_page(db_path):
     return at
 
 
+def test_the_command_line_build_waits_its_turn_too(tmp_path):
+    """While a build holds the lock (the Data page's), ``python -m equity build`` on the same database is
+    refused and writes nothing; once it is released, the command line builds."""
+    import subprocess
+    import sys
+    db_path = tmp_path / "equity.duckdb"
+    cmd = [sys.executable, "-m", "equity", "build", "--quiet", "--db", str(db_path), "--source", str(MESSY / "ks4_no_bom.csv")]
+    with uploads.held(db_path):
+        assert uploads.building(db_path)
+        with pytest.raises(uploads.Busy):
+            uploads.start(tmp_path, db_path)
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 2 and "a build is already running" in out.stderr
+        assert not db_path.exists()
+    assert not uploads.building(db_path)
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert uploads.current_sources(db_path) == [MESSY / "ks4_no_bom.csv"]
+
+
 def test_a_build_killed_half_way_is_reported_and_frees_the_lock(where, base):
     import signal
     folder = uploads.save([("herts.zip", _herts_zip())])
