@@ -146,11 +146,12 @@ def _a(role: str) -> str:
     return ("an " if role[0] in "aeiou" else "a ") + role
 
 
-def refusal(action: str, signed_in_as: str | None, role: str) -> str:
-    """Why ``action`` is refused, in words (plain text: the address is the user's; show it as text)."""
-    if not signed_in_as:
+def refusal(action: str, role: str, signed_in: bool) -> str:
+    """Why ``action`` is refused, in words. (Not the person's address: the sidebar shows that, as
+    plain text, while Markdown would turn an address into a link.)"""
+    if not signed_in:
         return f"{DOING[action]} needs {_a(NEEDS[action])}: sign in first."
-    return (f"{DOING[action]} needs {_a(NEEDS[action])}; you are signed in as {signed_in_as}, {_a(role)}. "
+    return (f"{DOING[action]} needs {_a(NEEDS[action])}; you are signed in as {_a(role)}. "
             "Ask the dashboard's administrator if you need more.")
 
 

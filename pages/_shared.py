@@ -236,7 +236,7 @@ def _sign_in_button(key: str, where=st) -> None:
 def refused(action: str, key: str) -> None:
     """Say that ``action`` needs a role this visitor lacks, with a "Sign in" button when not signed in."""
     v = visitor()
-    st.info(md(access.refusal(action, v.email, v.role or "viewer")), icon=":material/lock:")
+    st.info(access.refusal(action, v.role or "viewer", bool(v.email)), icon=":material/lock:")
     if not v.email and not v.problem:
         _sign_in_button(f"signin_{key}")
 
@@ -250,7 +250,7 @@ def account_box() -> None:
     if v.problem:
         st.sidebar.error(md(v.problem))
     if v.email:
-        st.sidebar.caption(f"Signed in as {md(v.email)} ({v.role})")
+        st.sidebar.text(f"Signed in as {v.email} ({v.role})")  # as text: Markdown would make the address a link
         if st.sidebar.button("Sign out", key="signout", icon=":material/logout:"):
             st.logout()
     elif not v.problem:
