@@ -233,11 +233,12 @@ def _sign_in_button(key: str, where=st) -> None:
             where.error(f"Sign-in is not set up correctly on this server: {md(exc)}")
 
 
-def refused(action: str, key: str) -> None:
-    """Say that ``action`` needs a role this visitor lacks, with a "Sign in" button when not signed in."""
+def refused(action: str, key: str, button: bool = True) -> None:
+    """Say that ``action`` needs a role this visitor lacks, with a "Sign in" button when not signed in
+    (``button=False`` in the sidebar, which has one already)."""
     v = visitor()
     st.info(access.refusal(action, v.role or "viewer", bool(v.email)), icon=":material/lock:")
-    if not v.email and not v.problem:
+    if button and not v.email and not v.problem:
         _sign_in_button(f"signin_{key}")
 
 

@@ -51,7 +51,7 @@ if _frame.allowed("since_last_meeting"):
 else:  # a visitor's pack compares the latest two published years; earlier builds are for officers
     since_mode = "latest two years"
     with st.sidebar:
-        _frame.refused("since_last_meeting", "since")
+        _frame.refused("since_last_meeting", "since", button=False)
 if since_mode == "two database builds":
     # only builds this server kept (equity.kept_builds), chosen by name from a list: never a typed path
     kept = {b["name"]: b for b in kept_builds.listing()}
