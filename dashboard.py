@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from equity import build, db
+from pages import _shared
 
 # An emoji icon: Streamlit draws it locally (a :material/...: page icon is fetched from fonts.gstatic.com)
 st.set_page_config(page_title="Equity dashboard", page_icon="⚖️", layout="wide")
@@ -59,4 +60,5 @@ nav = {k: v for k, v in nav.items() if v}
 home = next(p for pages in nav.values() for p in pages if p.url_path == "")
 nav[next(iter(nav))].append(st.Page(lambda: st.switch_page(home, query_params=st.query_params.to_dict()),
                                     title=home.title, url_path=HOME, visibility="hidden"))
+_shared.account_box()  # who is signed in, with "Sign out" (nothing when sign-in is not configured)
 st.navigation(nav).run()

@@ -56,19 +56,21 @@ def free_port() -> int:
 
 
 class Server:
-    """``streamlit run dashboard.py`` on a free local port, reading ``db_path``."""
+    """``streamlit run dashboard.py`` on a free local port, reading ``db_path``; ``env`` and ``args``
+    add environment variables and Streamlit options (``--secrets.files``, say)."""
 
-    def __init__(self, db_path: Path, log_path: Path, port: int | None = None):
+    def __init__(self, db_path: Path, log_path: Path, port: int | None = None, env: dict | None = None,
+                 args: list[str] | tuple = ()):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, EQUITY_DB=str(db_path), PYTHONPATH=str(ROOT))
+        env = dict(os.environ, **(env or {}), EQUITY_DB=str(db_path), PYTHONPATH=str(ROOT))
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-             "--global.developmentMode", "false"],
+             "--global.developmentMode", "false", *args],
             cwd=str(ROOT), env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, timeout: float = 120) -> None:

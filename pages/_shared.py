@@ -5,6 +5,9 @@ Filters are bound to the URL (``bind="query-params"``), so any view can be bookm
 """
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
@@ -180,7 +183,87 @@ def missing_database_notice() -> None:
     st.error("No database yet. Run `python -m equity build` (or restart the app to build it).")
 
 
+# ---- sign-in (optional: see equity/access.py) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is using this session. ``role`` None: no sign-in configured, the app is open."""
+    role: str | None
+    email: str | None = None  # the signed-in address (as the identity provider gave it)
+    problem: str | None = None  # the sign-in configuration is broken: everyone is a viewer until fixed
+
+
+def visitor() -> Visitor:
+    """This session's visitor: open when Streamlit's secrets hold no ``[auth]`` section; else the
+    signed-in person (``st.user``) with the role ``equity.access.role_for`` gives them.
+
+    A secrets file that exists but cannot be read counts as sign-in configured (and broken), so a
+    typing slip in a region's secrets never opens the register to everyone.
+    """
+    try:
+        loaded = st.secrets.load_if_toml_exists()
+    except Exception:  # Streamlit reports an unreadable secrets file in its log; we say so below
+        loaded = False
+    if not loaded:
+        problem = access.unreadable_secrets(st_config.get_option("secrets.files"))
+        return Visitor("viewer", problem=problem) if problem else Visitor(None)
+    if "auth" not in st.secrets:
+        return Visitor(None)
+    user = st.user.to_dict()
+    email = (str(user.get("email") or "").strip() or None) if user.get("is_logged_in") else None
+    try:
+        config = access.load_config(st.secrets.get(access.SECTION), os.environ)
+    except access.AccessConfigError as exc:
+        return Visitor("viewer", email, f"The sign-in roles are misconfigured ({exc}), so nobody may change anything "
+                                        "until an administrator fixes them.")
+    return Visitor(access.role_for(email, config, user.get("email_verified")), email)
+
+
 def allowed(action: str) -> bool:
     """May the person using this session take ``action`` (see equity.access.NEEDS)? Open (True) when no
     sign-in is configured."""
-    return access.permits(None, action)
+    return access.permits(visitor().role, action)
+
+
+def _sign_in_button(key: str, where=st) -> None:
+    if where.button("Sign in", key=key, icon=":material/login:"):
+        try:
+            st.login()
+        except Exception as exc:  # [auth] incomplete (no redirect_uri, cookie_secret...): say so, no traceback
+            where.error(f"Sign-in is not set up correctly on this server: {md(exc)}")
+
+
+def refused(action: str, key: str, button: bool = True) -> None:
+    """Say that ``action`` needs a role this visitor lacks, with a "Sign in" button when not signed in
+    (``button=False`` in the sidebar, which has one already)."""
+    v = visitor()
+    st.info(access.refusal(action, v.role or "viewer", bool(v.email)), icon=":material/lock:")
+    if button and not v.email and not v.problem:
+        _sign_in_button(f"signin_{key}")
+
+
+def account_box() -> None:
+    """In the sidebar: who is signed in (and their role) with "Sign out", or "Sign in". Nothing when
+    the app is open (no sign-in configured)."""
+    v = visitor()
+    if v.role is None:
+        return
+    if v.problem:
+        st.sidebar.error(md(v.problem))
+    if v.email:
+        st.sidebar.text(f"Signed in as {v.email} ({v.role})")  # as text: Markdown would make the address a link
+        if st.sidebar.button("Sign out", key="signout", icon=":material/logout:"):
+            st.logout()
+    elif not v.problem:
+        st.sidebar.caption("Browsing as a visitor: sign in to change the register.")
+        _sign_in_button("signin_sidebar", st.sidebar)
+
+
+def editor_name() -> str:
+    """Who the register records as making a change: the signed-in address when sign-in is
+    configured (nothing to type), else the name typed in the sidebar (the open, laptop app)."""
+    v = visitor()
+    if v.role is not None:
+        return v.email or ""
+    return st.sidebar.text_input("Your name (recorded in the audit trail)", key="who",
+                                 help="Every change to the register records who made it and when.")

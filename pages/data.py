@@ -66,6 +66,8 @@ st.markdown("Attribution: contains public sector information licensed under the 
             "The full register is `data/sources.csv`.")
 
 st.header("Load your own LA's files")
+if not _frame.allowed("load_data"):
+    _frame.refused("load_data", "load")
 st.markdown("""
 1. Download your LA's performance tables from DfE's *Compare school and college performance* site
    (KS4 `*_ks4final.csv`, KS2 `*_ks2final.csv`, any year from 2015/16, including 2024/25 as served with

@@ -44,9 +44,14 @@ elif kind == "partnership":
         key = url_choice(st.sidebar.selectbox, "Partnership", ids, "pid", ids[0], what="partnership",
                          format_func=desc.get)
 anonymise = st.sidebar.checkbox("Anonymise school names (School A, B...)", key="anon", bind="query-params")
-since_mode = st.sidebar.radio("Since last meeting", ["latest two years", "two database builds"], key="since",
-                              bind="query-params")
 since_db = None
+if _frame.allowed("since_last_meeting"):
+    since_mode = st.sidebar.radio("Since last meeting", ["latest two years", "two database builds"], key="since",
+                                  bind="query-params")
+else:  # a visitor's pack compares the latest two published years; earlier builds are for officers
+    since_mode = "latest two years"
+    with st.sidebar:
+        _frame.refused("since_last_meeting", "since", button=False)
 if since_mode == "two database builds":
     # only builds this server kept (equity.kept_builds), chosen by name from a list: never a typed path
     kept = {b["name"]: b for b in kept_builds.listing()}

@@ -36,8 +36,8 @@ ks = key_stage_filter()
 las = lookups.las_with_data()
 la_names = dict(zip(las.la_code, las.la_name))
 la_name = la_names.get(la, la)
-who = st.sidebar.text_input("Your name (recorded in the audit trail)", key="who",
-                            help="Every change to the register records who made it and when.")
+who = _frame.editor_name()  # the signed-in address, or (open app) the name typed in the sidebar
+can_edit = _frame.allowed("edit_register")
 
 flash = st.session_state.pop("partnership_flash", None)
 if flash:
@@ -120,7 +120,9 @@ else:
         with st.expander(f"{len(unmatched)} selected school(s) without a partner, and why"):
             st.dataframe(unmatched[["urn", "name", "status"]], hide_index=True, width="stretch")
 
-    if not pairs.empty:
+    if not pairs.empty and not can_edit:
+        _frame.refused("edit_register", "accept")
+    elif not pairs.empty:
         with st.form("accept"):
             st.markdown("**Accept a suggestion** into the register (baseline: the rule's year).")
             groups = sug.grouped()
@@ -174,7 +176,12 @@ else:
 c1, c2 = st.columns(2)
 c1.download_button("Export the register (CSV)", reg.export_csv().encode("utf-8"), file_name="partnerships.csv",
                    mime="text/csv", key="pt_export")
-upload = c2.file_uploader("Import a register CSV", type=["csv"], key="pt_import")
+upload = None
+if _frame.allowed("import_register"):
+    upload = c2.file_uploader("Import a register CSV", type=["csv"], key="pt_import")
+else:
+    with c2:
+        _frame.refused("import_register", "import")
 if upload is not None and c2.button("Import", key="pt_import_go"):
     try:
         res = reg.import_csv(upload.getvalue(), user=who)
@@ -189,34 +196,37 @@ if upload is not None and c2.button("Import", key="pt_import_go"):
 
 tab_add, tab_edit = st.tabs(["Add a partnership", "Edit or end a partnership"])
 with tab_add:
-    with st.form("add"):
-        a1, a2 = st.columns(2)
-        school = a1.number_input("School receiving support (URN)", min_value=100000, max_value=999999, value=None,
-                                 step=1)
-        partners = a2.text_input("Supporting school(s): one URN, or two for a trio")
-        add_ks = a1.radio("Key stage", [4, 2], index=0 if ks == 4 else 1, horizontal=True)
-        base_options = list(range(2023, 2014, -1))
-        base_year = a2.selectbox("Baseline year", base_options, format_func=yrs.label,
-                                 index=base_options.index(rule.year) if rule and rule.year in base_options else 0)
-        other_ks = 2 if ks == 4 else 4
-        measures = [m for m in kts.OUTCOME_MEASURES[ks] + kts.OUTCOME_MEASURES[other_ks] if m in MEASURES]
-        add_measure = a1.selectbox("Measure tracked", measures, format_func=lambda m: f"KS{MEASURES[m].key_stage} "
-                                   + kts.measure_label(m))
-        add_start = a2.date_input("Start date", date.today())
-        add_focus = st.text_input("Focus")
-        add_notes = st.text_area("Notes")
-        if st.form_submit_button("Add partnership"):
-            try:
-                if MEASURES[add_measure].key_stage != add_ks:
-                    raise reg.RegisterError(f"{kts.measure_label(add_measure)} is a KS{MEASURES[add_measure].key_stage} "
-                                            "measure")
-                rec = reg.create(school_urn=school, partner_urns=partners, key_stage=add_ks, baseline_year=base_year,
-                                 measure=add_measure, start_date=add_start, focus=add_focus, notes=add_notes, user=who)
-            except reg.RegisterError as exc:
-                st.error(md(reg.explain(exc)))
-            else:
-                st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
-                st.rerun()
+    if not can_edit:
+        _frame.refused("edit_register", "add")
+    else:
+        with st.form("add"):
+            a1, a2 = st.columns(2)
+            school = a1.number_input("School receiving support (URN)", min_value=100000, max_value=999999, value=None,
+                                     step=1)
+            partners = a2.text_input("Supporting school(s): one URN, or two for a trio")
+            add_ks = a1.radio("Key stage", [4, 2], index=0 if ks == 4 else 1, horizontal=True)
+            base_options = list(range(2023, 2014, -1))
+            base_year = a2.selectbox("Baseline year", base_options, format_func=yrs.label,
+                                     index=base_options.index(rule.year) if rule and rule.year in base_options else 0)
+            other_ks = 2 if ks == 4 else 4
+            measures = [m for m in kts.OUTCOME_MEASURES[ks] + kts.OUTCOME_MEASURES[other_ks] if m in MEASURES]
+            add_measure = a1.selectbox("Measure tracked", measures, format_func=lambda m: f"KS{MEASURES[m].key_stage} "
+                                       + kts.measure_label(m))
+            add_start = a2.date_input("Start date", date.today())
+            add_focus = st.text_input("Focus")
+            add_notes = st.text_area("Notes")
+            if st.form_submit_button("Add partnership"):
+                try:
+                    if MEASURES[add_measure].key_stage != add_ks:
+                        raise reg.RegisterError(f"{kts.measure_label(add_measure)} is a KS{MEASURES[add_measure].key_stage} "
+                                                "measure")
+                    rec = reg.create(school_urn=school, partner_urns=partners, key_stage=add_ks, baseline_year=base_year,
+                                     measure=add_measure, start_date=add_start, focus=add_focus, notes=add_notes, user=who)
+                except reg.RegisterError as exc:
+                    st.error(md(reg.explain(exc)))
+                else:
+                    st.session_state["partnership_flash"] = f"Partnership {rec['id']} recorded."
+                    st.rerun()
 
 ids = list(register.id) if not register.empty else []
 labels = {int(r.id): f"{int(r.id)}: {_name(r.school_urn)} ({r.status})" for r in register.itertuples()}
@@ -227,6 +237,8 @@ pid = url_choice(st.sidebar.selectbox, "Partnership (edit and track)", ids, "pid
 with tab_edit:
     if pid is None:
         st.info("Nothing to edit yet.")
+    elif not can_edit:
+        _frame.refused("edit_register", "edit")
     else:
         snap_key = f"pt_snapshot_{pid}"
         current = reg.get(pid)
@@ -271,6 +283,7 @@ with tab_edit:
                     st.session_state[snap_key] = rec
                     st.session_state["partnership_flash"] = f"Partnership {pid} ended."
                     st.rerun()
+    if pid is not None:
         with st.expander("Audit trail"):
             st.dataframe(reg.audit(pid), hide_index=True, width="stretch")
 
