@@ -85,9 +85,7 @@ st.markdown("""
    `python -m equity build --source data/raw --source data/user/my_la` (`--year 2024/25` dates results files
    that nothing else dates).
 """)
-if not _frame.allowed("load_data"):
-    st.caption("Loading data needs a signed-in admin.")
-else:
+if _frame.allowed("load_data"):
     st.subheader("Load your own files")
     limits = uploads.limits()
     job = uploads.status()
@@ -96,7 +94,7 @@ else:
                f"file and {limits['total'] >> 20:,} MB an upload.")
     files = st.file_uploader("DfE files to load", type=["csv", "zip"], accept_multiple_files=True,
                              max_upload_size=limits["file"] >> 20, key="upload_files", disabled=busy)
-    who = st.user.get("email") if st.user.get("is_logged_in") else None  # the signed-in identity, if any
+    who = _frame.visitor().email  # the signed-in identity; None when the app is open
     if st.button("Load these files", type="primary", disabled=busy or not files):
         try:
             uploads.start(uploads.save([(f.name, f.getvalue()) for f in files], who=who), who=who)
