@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import IngestError, SkippedFile
-from ..sniff import sniff
+from ..errors import SkippedFile, rel
+from ..sniff import content_digest, sniff
 from . import geography, iod2025, la_tables, ofsted_mi, performance_tables, statistics_service, tables
 
 LOADERS = [performance_tables.LOADER, statistics_service.LOADER, *tables.LOADERS]
@@ -28,8 +28,6 @@ def register(loader) -> None:
 
 
 def load_file(ctx, path: Path, loaders) -> None:
-    from ..build import rel
-    from ..sniff import content_digest
     fname = rel(path)
     try:
         s = sniff(path, ctx.workdir)

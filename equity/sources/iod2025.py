@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import IngestError
-from .geography import _polygons
+from ..errors import IngestError, rel
+from ..sniff import Sniffed, check_truncated
+from .geography import _polygons, _read, read_geojson
 
 LSOA21_CODE = re.compile(r"^[EW]01\d{6}$")
 KEY21 = r"^lsoa code \(2021\)$|^lsoa21_?cd$|^lsoa21_code$"
@@ -114,8 +115,6 @@ class IoD2025Workbook:
             return False
 
     def load_path(self, ctx, path: Path) -> None:
-        from ..build import rel
-        from ..sniff import Sniffed
         fname = rel(path)
         ensure_tables(ctx.writer)
         frames = read_workbook(path, fname)
@@ -225,11 +224,6 @@ def _numbers(cells) -> tuple[pd.Series, pd.Series]:
 
 # ---- look-ups (CSV) ---------------------------------------------------------------------------------
 
-def _read(s) -> pd.DataFrame:
-    from .geography import _read as read
-    return read(s)
-
-
 def _col(df: pd.DataFrame, *names: str) -> str | None:
     low = {c.lower(): c for c in df.columns}
     return next((low[n] for n in names if n in low), None)
@@ -253,8 +247,6 @@ class Lsoa11To21:
                     and {"change_code", "chgind"} & low)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         ensure_tables(ctx.writer)
@@ -292,7 +284,6 @@ class Lsoa21Ward:
             re.match(r"^(ward\d\d_code|wd\d\dcd)$", h) for h in low)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
         fname = rel(s.path)
         ensure_tables(ctx.writer)
         df = _read(s)
@@ -333,9 +324,6 @@ class Lsoa21Boundaries:
         return _is_lsoa21_geojson(path)
 
     def load_path(self, ctx, path: Path) -> None:
-        from ..build import rel
-        from ..sniff import Sniffed
-        from .geography import read_geojson
         fname = rel(path)
         ensure_tables(ctx.writer)
         doc = read_geojson(path)
@@ -392,7 +380,7 @@ class Lsoa21Boundaries:
 LOADERS = [Lsoa11To21(), Lsoa21Ward(), IoD2025Workbook(), Lsoa21Boundaries()]
 
 
-# ---- checks added to the ingest report (called from geography.checks) ---------------------------------
+# ---- checks added to the ingest report (called from equity.checks.run_checks) ---------------------------------
 
 def checks(ctx) -> None:
     """IoD2025 coverage, 2021 LSOAs missing from the boundaries, and schools' 2021 LSOA routes."""
