@@ -176,10 +176,6 @@ def without_base_map(deck):
     return deck
 
 
-def missing_database_notice() -> None:
-    st.error("No database yet. Run `python -m equity build` (or restart the app to build it).")
-
-
 def allowed(action: str) -> bool:
     """May the person using this session take ``action`` (see equity.access.NEEDS)? Open (True) when no
     sign-in is configured."""

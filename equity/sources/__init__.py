@@ -21,12 +21,6 @@ LOADERS += geography.LOADERS  # IoD2019 deprivation, LSOA centroids and boundari
 LOADERS += ofsted_mi.LOADERS  # Ofsted management information: report cards, graded and ungraded inspections
 
 
-def register(loader) -> None:
-    """Add a loader (used by feature modules that bring their own file types)."""
-    if loader not in LOADERS:
-        LOADERS.append(loader)
-
-
 def load_file(ctx, path: Path, loaders) -> None:
     fname = rel(path)
     try:
