@@ -27,7 +27,10 @@ from .sniff import CHECK_UNREADABLE
 from .sources import LOADERS, load_file
 
 DEFAULT_SOURCES = [db.ROOT / "data" / "raw"]
-MART_STEPS = ["build/marts_results", "build/marts_context"]
+# The derivation steps, in order (each an SQL file under equity/sql/build/): a new mart is added here.
+MART_STEPS = ["build/marts_results", "build/marts_context", "build/marts_la_indicator", "build/marts_location",
+              "build/marts_lsoa21", "build/marts_ofsted_a_tables", "build/marts_ofsted_b_judgements",
+              "build/marts_summary"]
 
 
 def discover(sources: list[Path], problems: list | None = None) -> list[Path]:
@@ -97,7 +100,7 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
             say(i / max(len(files), 1) * 0.85, f"Reading {path.name}")
             load_file(ctx, path, LOADERS)
         say(0.88, "Deriving tables")
-        for step in MART_STEPS + [s for s in _extra_marts()]:
+        for step in MART_STEPS:
             writer.run(step)
         run_checks(ctx)
         if report.failed:
@@ -213,9 +216,3 @@ def _registry() -> dict:
             if names.count(row["file"]) == 1:  # a name two bundled files share is looked up by path only
                 out[row["file"]] = row
     return out
-
-
-def _extra_marts() -> list[str]:
-    """Derivation steps added by feature modules (each an SQL file under equity/sql/build/marts_*)."""
-    names = sorted(p.stem for p in (db.SQL_DIR / "build").glob("marts_*.sql"))
-    return [f"build/{n}" for n in names if f"build/{n}" not in MART_STEPS]
