@@ -22,7 +22,7 @@ from .checks import run_checks
 from .errors import IngestError
 from .ingest_context import Context
 from .kept_builds import keep_previous
-from .report import Report
+from .report import Report, report_path
 from .sniff import CHECK_UNREADABLE
 from .sources import LOADERS, load_file
 
@@ -64,10 +64,6 @@ def discover(sources: list[Path], problems: list | None = None) -> list[Path]:
         else:
             raise FileNotFoundError(f"source folder not found: {src}")
     return files
-
-
-def report_path(db_path: Path) -> Path:
-    return Path(str(db_path) + ".report.json")
 
 
 def build(sources: list[Path] | None = None, db_path: Path | None = None,

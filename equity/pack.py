@@ -51,7 +51,8 @@ import plotly.io as pio
 
 from . import breaks, db, gaps, profile, safe_text, stats, years
 from .measures import MEASURES
-from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
+from .pack_charts import lead_figure, ranked_bar, render_png, trend_figure
+from .words import compare_words, fmt, fmt_diff
 
 KINDS = {"la": "Local authority", "family": "School and its family", "partnership": "Partnership",
          "keys_to_success": "Keys to Success cohort"}

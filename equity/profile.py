@@ -20,7 +20,7 @@ import pandas as pd
 from .cache import per_build
 from . import breaks, db, lookups, stats, years
 from .measures import GROUP_LABELS, HEADLINE, MEASURES
-from .pack_charts import compare_words, fmt, fmt_diff
+from .words import compare_words, fmt, fmt_diff
 
 RELATION_LABEL = {"self": "this school", "predecessor": "predecessor", "successor": "successor"}
 
