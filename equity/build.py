@@ -127,8 +127,8 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         if writer is not None:
             try:
                 writer.con.close()
-            except Exception:
-                pass
+            except db.Error:
+                pass  # the error that stopped the build is the one reported
         for p in (tmp, Path(str(tmp) + ".wal")):
             if p.exists():
                 p.unlink()

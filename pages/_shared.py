@@ -102,7 +102,7 @@ def url_choice(widget, label: str, options: list, key: str, default=None, *, url
 def _named(name_missing, value) -> str:
     try:
         return str(name_missing(value))
-    except Exception:  # a value from the address that the wording cannot take: show it as given
+    except (ValueError, TypeError, KeyError):  # a value from the address that the wording cannot take: show it as given
         return str(value)
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
 
 from ..errors import IngestError, rel
 from ..sniff import Sniffed, check_truncated
@@ -108,10 +109,9 @@ class IoD2025Workbook:
         if not Path(path).name.lower().endswith((".xlsx", ".xlsm")):
             return False
         try:
-            from python_calamine import CalamineWorkbook
             wb = CalamineWorkbook.from_path(str(path))
             return any(_mentions_lsoa(wb.get_sheet_by_name(n).to_python(nrows=10)) for n in wb.sheet_names)
-        except Exception:  # not a workbook calamine can open: left to the "unrecognised" listing
+        except (CalamineError, OSError, ValueError):  # not a workbook calamine can open: left to the "unrecognised" listing
             return False
 
     def load_path(self, ctx, path: Path) -> None:
@@ -137,11 +137,10 @@ def read_workbook(path: Path, fname: str | None = None) -> list[tuple[str, pd.Da
     first row is not a header with ``LSOA code (2021)`` and an IoD rank or decile column, raises
     IngestError naming the file and sheet; so does a cell that is not an LSOA code, rank or decile.
     """
-    from python_calamine import CalamineWorkbook
     fname = fname or str(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:
+    except Exception as exc:  # calamine's own errors and any other: named as the file's problem
         raise IngestError(fname, None, None, f"cannot open the workbook: {exc}") from exc
     out = []
     for sheet in wb.sheet_names:
