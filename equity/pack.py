@@ -747,8 +747,8 @@ def _partnership_slides(scope: Scope, namer: Namer, path, user_db) -> list[Slide
     except (LookupError, ValueError) as exc:  # e.g. no family for a school in the baseline year
         slides.append(Slide("Progress since baseline", f"The progress tracker could not run: {exc}."))
     else:
-        t = getattr(tr, "table", None)
-        m = getattr(tr, "measure", measure) or "p8"
+        t = tr.table
+        m = tr.measure or "p8"
         for u in {int(x) for x in t.urn} if t is not None and len(t) else ():
             namer(u)
         sentence = tr.sentence()
@@ -762,10 +762,9 @@ def _partnership_slides(scope: Scope, namer: Namer, path, user_db) -> list[Slide
             show = t.assign(school=[namer(u) for u in t.urn])[
                 ["school", "role", "academic_year", "value", "cohort", "family_mean", "vs_family", "vs_family_low",
                  "vs_family_high", "change_vs_family"]].round(2)
-        slides.append(Slide(f"Progress since baseline ({getattr(tr, 'status', '')})", namer.scrub(sentence),
+        slides.append(Slide(f"Progress since baseline ({tr.status})", namer.scrub(sentence),
                             figure=fig, table=show,
-                            bullets=[namer.scrub(w) for w in [*getattr(tr, "warnings", []),
-                                                              *getattr(tr, "notes", [])]][:6],
+                            bullets=[namer.scrub(w) for w in [*tr.warnings, *tr.notes]][:6],
                             note="Each school against its own family of similar schools, fixed at the baseline "
                                  "year; bars are 95% intervals. Nothing is projected."))
     return slides
