@@ -14,7 +14,7 @@ from pages import _shared
 st.set_page_config(page_title="Equity dashboard", page_icon="⚖️", layout="wide")
 
 HERE = Path(__file__).parent
-# (file, title, icon, url path); a page appears once its file exists. A page's url path is its file's
+# (file, title, icon, url path). A page's url path is its file's
 # name: a server's first request is resolved against the files in pages/ before this navigation
 # exists (see pages/_shared.route_through_frame), so a deep link must name a file there too.
 PAGES = {
@@ -52,9 +52,8 @@ def _ensure_database() -> None:
 _ensure_database()
 HOME = "overview"  # the default page, served at "/"
 nav = {section: [st.Page(str(HERE / f), title=t, icon=i, url_path="home" if u == HOME else u, default=(u == HOME))
-                 for f, t, i, u in items if (HERE / f).exists()]
+                 for f, t, i, u in items]
        for section, items in PAGES.items()}
-nav = {k: v for k, v in nav.items() if v}
 # A bookmark of "/overview" lands on the default page too, with its filters, through a hidden page
 # (the default page is served at "/" but still holds its own path name, so it cannot be "overview").
 home = next(p for pages in nav.values() for p in pages if p.url_path == "")

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the script's own folder first on sys.path would shadow the app's modules (e.g. pages/)
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-SKIP_MODULES = {"equity.build", "equity.db", "equity.synth", "equity.cli", "equity.__main__", "equity.sniff",
+SKIP_MODULES = {"equity.build", "equity.db", "equity.cli", "equity.__main__", "equity.sniff",
                 "equity.report", "equity.checks", "equity.style", "equity.errors", "equity.codes"}
 
 _state = threading.local()

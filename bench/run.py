@@ -2,7 +2,7 @@
 
     python bench/run.py [--schools 24000 --years 8] [--keep DIR] [--db SYNTH_DB] [--skip-browser]
 
-Writes a SYNTHETIC national data set (``equity.synth``: made-up schools in the real DfE file
+Writes a SYNTHETIC national data set (``bench/synth.py``: made-up schools in the real DfE file
 formats; nothing in it is real), builds it, and prints side by side, then writes to
 ``bench/RESULTS.md`` (``--results`` to change, ``--no-write`` to skip):
 
@@ -264,7 +264,7 @@ def verdict(value, target, lower_is_better=True) -> str:
 def render(r: dict) -> str:
     m = r["machine"]
     L = ["# Benchmarks at national scale (SYNTHETIC data)", "",
-         "**All figures below were measured on SYNTHETIC data** written by `equity/synth.py`: made-up schools "
+         "**All figures below were measured on SYNTHETIC data** written by `bench/synth.py`: made-up schools "
          "(URNs from 900000, names \"Synthetic ...\") in the real DfE file formats, at the size of England. "
          "They describe no real school, LA or pupil; they exist only to time the build and the app.", "",
          f"Run: {r['date']} with `python bench/run.py --schools {r['schools']} --years {r['years']}` "
@@ -384,7 +384,7 @@ def main(argv=None) -> int:
             synth_dir = Path(r["synth"].get("dir", synth_dir))
         else:
             say(f"writing the SYNTHETIC set ({a.schools} schools, {a.years} years) to {synth_dir}")
-            from equity.synth import write_synthetic
+            from bench.synth import write_synthetic
             t = time.perf_counter()
             write_synthetic(synth_dir, a.schools, a.years, a.seed)
             files = [p for p in synth_dir.iterdir() if p.suffix == ".csv"]

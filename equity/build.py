@@ -15,65 +15,23 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import db
-from .errors import IngestError, SkippedFile
-from .report import Report
-from .sniff import CHECK_UNREADABLE, Sniffed, sniff
+from .checks import run_checks
+from .errors import IngestError
+from .ingest_context import Context
+from .kept_builds import keep_previous
+from .report import Report, report_path
+from .sniff import CHECK_UNREADABLE
+from .sources import LOADERS, load_file
 
 DEFAULT_SOURCES = [db.ROOT / "data" / "raw"]
-MART_STEPS = ["build/marts_results", "build/marts_context"]
-
-
-@dataclass
-class Context:
-    """What a source loader gets: the writer, the report, and helpers to read and record."""
-    writer: db.Writer
-    report: Report
-    workdir: Path
-    registry: dict = field(default_factory=dict)  # file name -> registered facts (year, publisher)
-    digests: dict = field(default_factory=dict)   # content SHA-256 -> the file loaded with that content
-    year: int | None = None  # --year: start year for results files whose content, name and folder carry none
-    _n: int = 0
-
-    def skip(self, path: Path, check: str, message: str, status: str = "skipped") -> None:
-        """Report a file the build does not load, under a named check, and list it."""
-        self.report.warn(check, message, file=rel(path))
-        self.report.files.append({"file": rel(path), "kind": check, "status": status})
-
-    def read_csv(self, s: Sniffed) -> tuple[str, list[str]]:
-        """Load a sniffed CSV into a fresh staging table; returns (table, columns)."""
-        self._n += 1
-        table = f"raw_{self._n}"
-        try:
-            cols = self.writer.read_csv(table, s.readable_path)
-        except Exception as exc:  # DuckDB names the line and the problem
-            raise IngestError(str(s.path), None, None, f"the CSV reader could not parse it: {exc}") from exc
-        from .plausibility import long_fields
-        long_fields(self, table, rel(s.path))
-        return table, cols
-
-    def record_file(self, s: Sniffed, kind: str, *, key_stage=None, start_year=None, version=None,
-                    rows=None, year_evidence="", status="loaded") -> None:
-        from .years import label
-        self.report.files.append({"file": rel(s.path), "kind": kind, "key_stage": key_stage,
-                                  "year": label(start_year) if start_year else None, "version": version,
-                                  "rows": rows, "encoding": s.encoding, "year_evidence": year_evidence,
-                                  "status": status})
-        self.writer.execute_text(
-            "insert into source_file values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [rel(s.path), kind, key_stage, start_year, label(start_year) if start_year else None, version,
-             rows, s.encoding, year_evidence, status])
-
-
-def rel(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(db.ROOT))
-    except ValueError:
-        return str(path)
+# The derivation steps, in order (each an SQL file under equity/sql/build/): a new mart is added here.
+MART_STEPS = ["build/marts_results", "build/marts_context", "build/marts_la_indicator", "build/marts_location",
+              "build/marts_lsoa21", "build/marts_ofsted_a_tables", "build/marts_ofsted_b_judgements",
+              "build/marts_summary"]
 
 
 def discover(sources: list[Path], problems: list | None = None) -> list[Path]:
@@ -109,10 +67,6 @@ def discover(sources: list[Path], problems: list | None = None) -> list[Path]:
     return files
 
 
-def report_path(db_path: Path) -> Path:
-    return Path(str(db_path) + ".report.json")
-
-
 def build(sources: list[Path] | None = None, db_path: Path | None = None,
           progress: Callable[[float, str], None] | None = None, year: int | None = None) -> Report:
     """Build a new database from ``sources`` and swap it in at ``db_path``.
@@ -121,8 +75,6 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
     any) is untouched, and IngestError is re-raised after the report is saved. ``year`` (a start year)
     dates performance tables that nothing else dates (see PerformanceTables.derive_year).
     """
-    from .sources import LOADERS, load_file
-
     sources = [Path(s) for s in (sources or DEFAULT_SOURCES)]
     db_path = Path(db_path) if db_path else db.default_path()
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,9 +98,8 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
             say(i / max(len(files), 1) * 0.85, f"Reading {path.name}")
             load_file(ctx, path, LOADERS)
         say(0.88, "Deriving tables")
-        for step in MART_STEPS + [s for s in _extra_marts()]:
+        for step in MART_STEPS:
             writer.run(step)
-        from .checks import run_checks
         run_checks(ctx)
         if report.failed:
             raise IngestError("(build)", None, None, "a check failed: see the report")
@@ -159,7 +110,6 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         _save_checks(writer, report)
         writer.close()
         writer = None
-        from .kept_builds import keep_previous
         keep_previous(db_path)  # for "since last meeting": the build being replaced stays listed
         os.replace(tmp, db_path)  # atomic on one filesystem: readers see the old file or the new one
         say(1.0, "Done")
@@ -179,8 +129,8 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
         if writer is not None:
             try:
                 writer.con.close()
-            except Exception:
-                pass
+            except db.Error:
+                pass  # the error that stopped the build is the one reported
         for p in (tmp, Path(str(tmp) + ".wal")):
             if p.exists():
                 p.unlink()
@@ -265,18 +215,3 @@ def _registry() -> dict:
             if names.count(row["file"]) == 1:  # a name two bundled files share is looked up by path only
                 out[row["file"]] = row
     return out
-
-
-def _extra_marts() -> list[str]:
-    """Derivation steps added by feature modules (each an SQL file under equity/sql/build/marts_*)."""
-    names = sorted(p.stem for p in (db.SQL_DIR / "build").glob("marts_*.sql"))
-    return [f"build/{n}" for n in names if f"build/{n}" not in MART_STEPS]
-
-
-def ensure_built(db_path: Path | None = None, progress=None) -> bool:
-    """Build the bundled data if no database exists yet. Returns True if it built one."""
-    db_path = Path(db_path) if db_path else db.default_path()
-    if db_path.exists():
-        return False
-    build(None, db_path, progress)
-    return True

@@ -8,8 +8,9 @@ import re
 
 import pandas as pd
 
-from . import build, db
+from . import db
 from .report import load as load_report
+from .report import report_path
 from .breaks import BREAKS, CAUTIONS
 from .years import label
 
@@ -59,7 +60,7 @@ def ingest_checks(path=None) -> pd.DataFrame:
 
 def last_build_attempt(path=None) -> dict | None:
     """The report of the latest build attempt, successful or not (a failed one leaves the old DB)."""
-    p = build.report_path(db.default_path() if path is None else path)
+    p = report_path(db.default_path() if path is None else path)
     return load_report(p)
 
 

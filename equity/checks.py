@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .codes import MEANINGS
+from .sources import geography, iod2025
 
 
 def run_checks(ctx) -> None:
@@ -49,8 +50,8 @@ def run_checks(ctx) -> None:
     pub = w.fetch_text("""select count(*) n, count(distinct area_code) a from published_result""")
     r.ok("published LA and England rows", f"{int(pub.n[0]):,} published figures for {int(pub.a[0])} areas",
          int(pub.n[0]))
-    from .sources import geography
     geography.checks(ctx)  # LSOA deprivation and school locations
+    iod2025.checks(ctx)  # IoD2025 on 2021 LSOAs and schools' 2021 LSOAs
 
 
 # The plausibility checks (equity/plausibility.py): one named check per problem, each a warning

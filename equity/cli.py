@@ -1,21 +1,24 @@
 """Command line: ``python -m equity <command>``.
 
-Commands: ``build`` (this module), ``synth``, ``serve`` (``equity/serve.py``), and one per feature module: every module named
-``equity/cli_<feature>.py`` with a ``register(subparsers)`` function adds its own.
+Commands: ``build`` (this module), ``synth`` (``bench/synth.py``), ``serve`` (``equity/serve.py``), and one per
+feature module listed in ``FEATURE_COMMANDS``: each ``equity/cli_<feature>.py`` has a ``register(subparsers)``
+function that adds its own. A new command is a new ``cli_<feature>.py`` added to that tuple.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 from pathlib import Path
 
+from . import cli_family, cli_gaps, cli_keys_to_success, cli_pack, cli_register, serve
+from .build import build
+from .errors import IngestError
+from .years import parse
+
+FEATURE_COMMANDS = (cli_family, cli_gaps, cli_keys_to_success, cli_pack, cli_register)
+
 
 def _build(args) -> int:
-    from .build import build
-    from .errors import IngestError
-    from .years import parse
     sources = [Path(s) for s in args.source] if args.source else None
     try:
         year = parse(args.year) if args.year else None
@@ -39,13 +42,13 @@ def _build(args) -> int:
     return 0
 
 
-def _synth(args) -> int:
-    from . import synth
-    return synth.main(args.rest) or 0
+def _synth(argv: list[str]) -> int:
+    # The generator is a measurement tool kept outside the runtime package (bench/): imported only for this command.
+    from bench import synth
+    return synth.main(argv) or 0
 
 
 def _serve(args) -> int:
-    from . import serve
     return serve.main(args)
 
 
@@ -62,23 +65,21 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("synth", help="write a SYNTHETIC national-scale data set (speed measurement only)",
                        add_help=False)
     s.add_argument("rest", nargs=argparse.REMAINDER)
-    s.set_defaults(func=_synth)
+    s.set_defaults(func=lambda args: _synth(args.rest))
     v = sub.add_parser("serve", help="run N app processes behind nginx (sticky sessions, restarts, health checks)")
     v.add_argument("--replicas", type=int, default=2, help="number of Streamlit processes (default 2)")
     v.add_argument("--port", type=int, default=8500, help="nginx's port (default 8500)")
     v.add_argument("--host", default="127.0.0.1", help="nginx's address (default 127.0.0.1)")
     v.add_argument("--db", help="database file every replica reads (default $EQUITY_DB or data/equity.duckdb)")
     v.set_defaults(func=_serve)
-    pkg = Path(__file__).parent
-    for mod in sorted(m.name for m in pkgutil.iter_modules([str(pkg)]) if m.name.startswith("cli_")):
-        importlib.import_module(f"equity.{mod}").register(sub)
+    for command in FEATURE_COMMANDS:
+        command.register(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["synth"]:  # synth has its own parser (equity/synth.py)
-        from . import synth
-        return synth.main(argv[1:]) or 0
+    if argv[:1] == ["synth"]:  # synth has its own parser (bench/synth.py)
+        return _synth(argv[1:])
     args = parser().parse_args(argv)
     return args.func(args)

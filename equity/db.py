@@ -52,6 +52,11 @@ class DatabaseMissing(FileNotFoundError):
     pass
 
 
+# What DuckDB raises (a missing table, an unreadable file...), named for the modules that handle it
+# without importing duckdb themselves.
+Error = duckdb.Error
+
+
 def _identity(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_ino, st.st_mtime_ns
@@ -94,8 +99,8 @@ def connection(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
         while len(_retired) > 2:  # keep the last builds open a little while for in-flight queries
             try:
                 _retired.pop(0).close()
-            except Exception:
-                pass
+            except duckdb.Error:
+                pass  # closing an old build's connection: nothing to do if DuckDB refuses
         return con
 
 

@@ -1,5 +1,17 @@
-"""Errors the build raises for a recognised file that is malformed."""
+"""Errors the build raises for a recognised file that is malformed, and how they name a file."""
 from __future__ import annotations
+
+from pathlib import Path
+
+from .db import ROOT
+
+
+def rel(path: Path) -> str:
+    """A file's name as the report and errors show it: its path under the project folder, else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def located(file: str, row: int | None = None, column: str | None = None) -> str:

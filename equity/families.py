@@ -57,6 +57,7 @@ from scipy.spatial import cKDTree
 from .cache import per_build
 from . import breaks, db, stats, years as yrs
 from .measures import MEASURES
+from .words import fmt, fmt_diff
 
 # ---- constants ---------------------------------------------------------------------------------
 
@@ -693,17 +694,6 @@ def family_outcomes(urn: int, measure: str | None = None, *, size: int = DEFAULT
     return out
 
 
-def _fmt(measure: str, v: float) -> str:
-    unit = MEASURES[measure].unit
-    if unit == "percent":
-        return f"{v:.0f}%"
-    if unit == "score":
-        return f"{v:+.2f}"
-    if measure.endswith("vs_national_other"):
-        return f"{v:+.1f}"
-    return f"{v:.1f}"
-
-
 def outcome_phrase(measure: str) -> str:
     """The outcome in words, for sentences: "Progress 8 for disadvantaged pupils", or for DfE's
     gap measures "disadvantaged pupils' Attainment 8 minus national other pupils'"."""
@@ -714,9 +704,7 @@ def outcome_phrase(measure: str) -> str:
     return f"{MEASURES[measure].label} for disadvantaged pupils"
 
 
-def format_value(measure: str, v) -> str:
-    """A value as shown on screen for the measure ('–' when missing)."""
-    return "–" if v is None or pd.isna(v) else _fmt(measure, float(v))
+format_value = fmt  # a value as shown on screen for the measure ('–' when missing): the rule is equity.words
 
 
 def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
@@ -759,20 +747,11 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
         noise = "beyond noise" if r.beyond_noise else "within noise (it could be chance)"
         where = f"{r.km:.0f} km away in {r.la_name}" if pd.notna(r.km) else f"in {r.la_name}"
         whys.append(f"{label}: {format_value(measure, r.value)} in {r.years} "
-                    f"({int(r.cohort)} pupils) against {ref_text}: {_margin(measure, r.margin)} better, {noise}. "
+                    f"({int(r.cohort)} pupils) against {ref_text}: {fmt_diff(measure, r.margin)} better, {noise}. "
                     f"Context {r.closeness} (distance {r.distance:.2f}), {where}.")
     fam["why"] = whys
     fam.attrs.update(reference=ref_name, reference_value=ref, measure=measure)
     return fam[cols].reset_index(drop=True)
-
-
-def _margin(measure: str, m: float) -> str:
-    unit = MEASURES[measure].unit
-    if unit == "percent":
-        return f"{m:.0f} percentage points"
-    if unit == "score":
-        return f"{m:.2f}"
-    return f"{m:.1f} points"
 
 
 # ---- validation --------------------------------------------------------------------------------

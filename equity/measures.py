@@ -22,7 +22,6 @@ class Measure:
     unit: str  # "points", "percent", "score"
     meaning: str
     higher_is_better: bool = True
-    headline: bool = False
     # Pupil-level standard deviation of a point score (None for percentages: binomial instead), used for the
     # standard error sd / sqrt(pupils) where DfE publishes no confidence interval (equity.stats), and its source.
     pupil_sd: float | None = None
@@ -38,14 +37,14 @@ _SD_KS2 = "what DfE's KS2 progress confidence intervals imply: half-width / 1.96
 MEASURES = {m.key: m for m in [
     Measure("att8", 4, "Attainment 8", "points",
             "Average Attainment 8 score per pupil: grades in eight GCSE-level qualifications, English and maths "
-            "double-weighted (0-90). 2015/16 is on the old points scale.", headline=True,
+            "double-weighted (0-90). 2015/16 is on the old points scale.",
             pupil_sd=20.0, pupil_sd_source=_SD_A8),
     Measure("p8", 4, "Progress 8", "score",
             "Progress 8: pupils' Attainment 8 compared with pupils nationally who had the same KS2 results. "
-            "0 is the national average; +0.5 means half a grade better in each of the eight slots.", headline=True,
+            "0 is the national average; +0.5 means half a grade better in each of the eight slots.",
             pupil_sd=1.28, pupil_sd_source=_SD_P8),
     Measure("basics_95", 4, "English and maths grade 5 or above", "percent",
-            "Percentage of pupils achieving grade 5 or above in both English and maths.", headline=True),
+            "Percentage of pupils achieving grade 5 or above in both English and maths."),
     Measure("basics_94", 4, "English and maths grade 4 or above", "percent",
             "Percentage of pupils achieving grade 4 or above in both English and maths."),
     Measure("ebacc_aps", 4, "EBacc average point score", "points",
@@ -53,14 +52,13 @@ MEASURES = {m.key: m for m in [
             pupil_sd_source="approximate national spread of pupils' EBacc average point scores (an assumption)"),
     Measure("att8_vs_national_other", 4, "Attainment 8: disadvantaged vs national other pupils", "points",
             "DfE's DIFFN_ATT8: the school's disadvantaged pupils' Attainment 8 minus the Attainment 8 of "
-            "non-disadvantaged pupils in all of England. Negative = below national other pupils.", headline=True,
+            "non-disadvantaged pupils in all of England. Negative = below national other pupils.",
             pupil_sd=20.0, pupil_sd_source=_SD_A8),
     Measure("p8_vs_national_other", 4, "Progress 8: disadvantaged vs national other pupils", "score",
             "DfE's DIFFN_P8MEA: the school's disadvantaged pupils' Progress 8 minus that of non-disadvantaged "
             "pupils in all of England.", pupil_sd=1.28, pupil_sd_source=_SD_P8),
     Measure("rwm_exp", 2, "Reading, writing and maths: expected standard", "percent",
-            "Percentage of pupils reaching the expected standard in reading, writing and maths at the end of KS2.",
-            headline=True),
+            "Percentage of pupils reaching the expected standard in reading, writing and maths at the end of KS2."),
     Measure("rwm_high", 2, "Reading, writing and maths: higher standard", "percent",
             "Percentage of pupils reaching the higher standard in reading, writing and maths."),
     Measure("read_prog", 2, "Reading progress", "score", "KS1-KS2 value-added progress score in reading (0 = national average).",
@@ -388,8 +386,3 @@ def column_map(key_stage: int, columns: list[str], file_start_year: int) -> list
                     seen.add((col, m, g, f))
                     out.append((col, m, g, f, year, "history"))
     return out
-
-
-def current_column_names(key_stage: int) -> set[str]:
-    rows = _ks4_current() if key_stage == 4 else _ks2_current()
-    return {r[0] for r in rows}

@@ -49,9 +49,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from . import breaks, db, gaps, profile, safe_text, stats, years
+from . import breaks, db, families, gaps, partnerships, profile, safe_text, stats, years
+from . import keys_to_success as kts
+from .catalogue import sources as source_register
 from .measures import MEASURES
-from .pack_charts import compare_words, fmt, fmt_diff, lead_figure, ranked_bar, render_png, trend_figure
+from .pack_charts import RenderError, lead_figure, ranked_bar, render_png, trend_figure
+from .words import compare_words, fmt, fmt_diff
 
 KINDS = {"la": "Local authority", "family": "School and its family", "partnership": "Partnership",
          "keys_to_success": "Keys to Success cohort"}
@@ -228,21 +231,17 @@ def school_names(urns, path=None) -> pd.DataFrame:
     return db.query("pack/names", {"urns": [int(u) for u in urns]}, path=path)
 
 
-def partnership_register(user_db=None) -> pd.DataFrame | None:
-    """All partnerships in the register (``equity.partnerships.register``), or None when this build
-    has no register module. A register that cannot be read raises its own error (corrupt, too new...):
-    it must never pass for an empty one."""
-    mod = profile.optional("partnerships")
-    if mod is None:
-        return None
-    return mod.register(path=user_db)
+def partnership_register(user_db=None) -> pd.DataFrame:
+    """All partnerships in the register (``equity.partnerships.register``). A register that cannot be
+    read raises its own error (corrupt, too new...): it must never pass for an empty one."""
+    return partnerships.register(path=user_db)
 
 
 def build_info(path=None) -> dict:
     """When the database the pack reads was built (empty if the build did not record it)."""
     try:
         df = db.query("pack/build_info", path=path)
-    except Exception:
+    except db.Error:  # a build from before build_info was recorded
         return {}
     return df.iloc[0].to_dict() if len(df) else {}
 
@@ -295,11 +294,8 @@ def scope_family(urn: int, key_stage: int | None = None, path=None) -> Scope:
 
 def scope_partnership(pid: int, path=None, user_db=None) -> Scope:
     """A partnership from the register: the supported school and its supporter(s)."""
-    mod = profile.optional("partnerships")
-    if mod is None:
-        raise PackError("the partnership register is not available in this build")
     try:
-        rec = mod.get(int(pid), path=user_db)
+        rec = partnerships.get(int(pid), path=user_db)
     except Exception as exc:
         raise PackError(f"partnership {pid}: {exc}") from None
     partners = [int(u) for u in str(rec["partner_urns"]).split()]
@@ -314,24 +310,21 @@ def scope_partnership(pid: int, path=None, user_db=None) -> Scope:
 def scope_keys_to_success(la_code: str, path=None) -> Scope:
     """The Keys to Success cohort of an LA: schools the default rule selects and their suggested
     partners (``equity.keys_to_success``), for each key stage with data."""
-    mod = profile.optional("keys_to_success")
-    if mod is None:
-        raise PackError("Keys to Success is not available in this build")
     la_code = str(la_code).strip()
     name = la_name(la_code, path)
     per_ks, urns, focus = {}, [], []
     for ks in (4, 2):
-        rule = mod.Rule.default(ks)
+        rule = kts.Rule.default(ks)
         try:
-            rule = mod.resolve_year(rule, [la_code], path=path)
-            ev = mod.evaluate(rule, [la_code], path=path)
-        except Exception as exc:  # no results for this measure in the LA
+            rule = kts.resolve_year(rule, [la_code], path=path)
+            ev = kts.evaluate(rule, [la_code], path=path)
+        except ValueError as exc:  # no results for this measure in the LA
             per_ks[ks] = {"rule": rule, "error": str(exc)}
             continue
         sel = ev[ev.selected].reset_index(drop=True)
         try:
-            sug = mod.suggest_partners(rule, [la_code], path=path)
-        except Exception as exc:
+            sug = kts.suggest_partners(rule, [la_code], path=path)
+        except (LookupError, ValueError) as exc:  # no stronger school to suggest, no family for a school
             sug = None
             per_ks[ks] = {"rule": rule, "evaluated": ev, "selected": sel, "suggestions": None,
                           "suggest_error": str(exc)}
@@ -516,7 +509,7 @@ def since_builds(scope: Scope, old_db, namer: Namer, path=None) -> Slide:
     try:
         old_info, new_info = build_info(old_db), build_info(path)
         diff = compare_builds(scope, old_db, path)
-    except Exception as exc:  # the reader's message names server paths: the file's name and the kind of problem only
+    except (db.Error, OSError, KeyError) as exc:  # the reader's message names server paths: the file's name and the kind of problem only
         return Slide(title, f"The earlier database ({Path(str(old_db)).name}) could not be compared "
                             f"({type(exc).__name__}: it is not a database build this version can read).")
     when = (f"built {old_info.get('started', 'at an unknown time')} and {new_info.get('started', 'at an unknown time')}")
@@ -675,8 +668,7 @@ def _la_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
 
 def _family_note(m: dict) -> str:
     """The family method in two lines (the Families page states it in full)."""
-    fmod = profile.optional("families")
-    labels = getattr(fmod, "IN_TEXT", {}) if fmod else {}
+    labels = families.IN_TEXT
     w = m.get("weights") or {}
     vars_ = ", ".join(f"{labels.get(v, v)} (weight {w.get(v, 1):g})" for v in m.get("variables", []))
     return (f"Family: the {m.get('size', 20)} schools most like this one in {m.get('academic_year', '')} on {vars_}, "
@@ -704,18 +696,13 @@ def _family_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
             columns={"label": "school"}).round(2)
         slides.append(Slide(f"{name}: position in its family", scope.extra.get("family_sentence", ""), figure=fig,
                             table=table, note=_family_note(fam.attrs.get("method") or {})))
-        fmod = profile.optional("families")
-        if fmod is not None and hasattr(fmod, "learn_from"):
-            try:
-                lf = fmod.learn_from(fam)
-            except Exception:
-                lf = None
-            if lf is not None and len(lf):
-                lf = lf.assign(school=[namer(u) for u in lf.urn])
-                why = [namer.scrub(w) for w in lf.why]
-                slides.append(Slide(f"{name}: who to learn from", f"{len(lf)} similar schools do better for "
-                                    f"disadvantaged pupils than {lf.attrs.get('reference', 'this school')}.",
-                                    bullets=[f"{s}: {w}" for s, w in zip(lf.school, why)][:6]))
+        lf = families.learn_from(fam)
+        if len(lf):
+            lf = lf.assign(school=[namer(u) for u in lf.urn])
+            why = [namer.scrub(w) for w in lf.why]
+            slides.append(Slide(f"{name}: who to learn from", f"{len(lf)} similar schools do better for "
+                                f"disadvantaged pupils than {lf.attrs.get('reference', 'this school')}.",
+                                bullets=[f"{s}: {w}" for s, w in zip(lf.school, why)][:6]))
     of = profile.ofsted_history(urn, path)
     of = of.assign(school=[("this school" if s == "this school" else f"{s.split(':')[0]}: {namer(u)}")
                            for s, u in zip(of.school, of.urn)])
@@ -755,35 +742,31 @@ def _partnership_slides(scope: Scope, namer: Namer, path, user_db) -> list[Slide
     for u in [school_urn, *partners]:
         slides.append(_school_trend_slide(u, ks, measure if measure in MEASURES else None, namer, path,
                                           " (supported school)" if u == school_urn else " (supporting school)"))
-    mod = profile.optional("partnerships")
-    prog = getattr(mod, "progress", None) if mod else None
-    if prog is not None:
-        try:
-            tr = prog(rec, path=path)
-        except Exception as exc:  # e.g. no family for a school in the baseline year
-            slides.append(Slide("Progress since baseline", f"The progress tracker could not run: {exc}."))
-        else:
-            t = getattr(tr, "table", None)
-            m = getattr(tr, "measure", measure) or "p8"
-            for u in {int(x) for x in t.urn} if t is not None and len(t) else ():
-                namer(u)
-            sentence = tr.sentence() if hasattr(tr, "sentence") else ""
-            fig = None
-            if t is not None and t.vs_family.notna().any():
-                t = t.assign(name=[namer(u) for u in t.urn])
-                fig = lead_figure(t, ks, m, f"{MEASURES[m].label if m in MEASURES else m}: each school against "
-                                  "its own family (0 = family average)")
-            show = None
-            if t is not None and len(t):
-                show = t.assign(school=[namer(u) for u in t.urn])[
-                    ["school", "role", "academic_year", "value", "cohort", "family_mean", "vs_family", "vs_family_low",
-                     "vs_family_high", "change_vs_family"]].round(2)
-            slides.append(Slide(f"Progress since baseline ({getattr(tr, 'status', '')})", namer.scrub(sentence),
-                                figure=fig, table=show,
-                                bullets=[namer.scrub(w) for w in [*getattr(tr, "warnings", []),
-                                                                  *getattr(tr, "notes", [])]][:6],
-                                note="Each school against its own family of similar schools, fixed at the baseline "
-                                     "year; bars are 95% intervals. Nothing is projected."))
+    try:
+        tr = partnerships.progress(rec, path=path)
+    except (LookupError, ValueError) as exc:  # e.g. no family for a school in the baseline year
+        slides.append(Slide("Progress since baseline", f"The progress tracker could not run: {exc}."))
+    else:
+        t = tr.table
+        m = tr.measure or "p8"
+        for u in {int(x) for x in t.urn} if t is not None and len(t) else ():
+            namer(u)
+        sentence = tr.sentence()
+        fig = None
+        if t is not None and t.vs_family.notna().any():
+            t = t.assign(name=[namer(u) for u in t.urn])
+            fig = lead_figure(t, ks, m, f"{MEASURES[m].label if m in MEASURES else m}: each school against "
+                              "its own family (0 = family average)")
+        show = None
+        if t is not None and len(t):
+            show = t.assign(school=[namer(u) for u in t.urn])[
+                ["school", "role", "academic_year", "value", "cohort", "family_mean", "vs_family", "vs_family_low",
+                 "vs_family_high", "change_vs_family"]].round(2)
+        slides.append(Slide(f"Progress since baseline ({tr.status})", namer.scrub(sentence),
+                            figure=fig, table=show,
+                            bullets=[namer.scrub(w) for w in [*tr.warnings, *tr.notes]][:6],
+                            note="Each school against its own family of similar schools, fixed at the baseline "
+                                 "year; bars are 95% intervals. Nothing is projected."))
     return slides
 
 
@@ -844,12 +827,9 @@ def _kts_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
 def _partnership_actions(scope: Scope, namer: Namer, user_db, path=None) -> Slide | None:
     """Partnerships in the register involving the pack's schools (or LA), with focus, notes and
     the audit trail: the actions recorded."""
-    mod = profile.optional("partnerships")
-    if mod is None:
-        return Slide("Partnership actions recorded", "The partnership register is not available in this build.")
     try:
-        reg = mod.register(path=user_db)
-    except Exception as exc:
+        reg = partnerships.register(path=user_db)
+    except partnerships.RegisterError as exc:
         return Slide("Partnership actions recorded", f"The partnership register could not be read: {exc}.")
     if scope.kind == "partnership":
         reg = reg[reg.id.astype(int) == int(scope.key)]
@@ -872,15 +852,7 @@ def _partnership_actions(scope: Scope, namer: Namer, user_db, path=None) -> Slid
         bullets.append(f"Partnership {r.id}: {namer(int(r.school_urn))} with {partners} ({r.status}, from {r.start_date})"
                        + (f". Focus: {namer.scrub(r.focus)}" if isinstance(r.focus, str) and r.focus else "")
                        + (f". Notes: {namer.scrub(r.notes)}" if isinstance(r.notes, str) and r.notes else ""))
-        acts = getattr(mod, "actions", None)
-        a = None
-        if acts is not None:
-            try:
-                a = acts(int(r.id), path=user_db)
-            except Exception:
-                a = None
-        if a is None:
-            a = mod.audit(int(r.id), path=user_db)
+        a = partnerships.audit(int(r.id), path=user_db)
         if isinstance(a, pd.DataFrame) and len(a):
             audit_rows.append(a.assign(partnership=int(r.id)))
     table = None
@@ -934,12 +906,7 @@ def _cover(scope: Scope, info: dict, yrs: dict, sources: pd.DataFrame, anonymise
 def _sources(scope: Scope, path) -> pd.DataFrame:
     """Source files behind the pack, with publisher and description from data/sources.csv."""
     df = db.query("pack/sources", {"urns": scope.urns or [-1], "areas": [*scope.la_codes, "england"]}, path=path)
-    try:
-        from .catalogue import sources as register
-        reg = register()
-        reg = reg.set_index("path")
-    except Exception:
-        reg = pd.DataFrame()
+    reg = source_register().set_index("path")
     rows = []
     for f in dict.fromkeys(df.source_file.dropna()):
         r = reg.loc[f] if len(reg) and f in reg.index else None
@@ -1065,7 +1032,7 @@ def _images(pack: Pack) -> dict[int, bytes | str]:
         return {}
     try:
         pngs = render_png([pack.slides[i].figure for i in idx])
-    except Exception as exc:
+    except RenderError as exc:
         return {i: f"Chart not drawn ({exc}); the data table follows." for i in idx}
     return dict(zip(idx, pngs))
 

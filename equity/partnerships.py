@@ -680,6 +680,12 @@ def _pg_explained(exc: BaseException, url: str) -> BaseException:
     return exc
 
 
+def _pg_errors() -> type[Exception]:
+    """What the PostgreSQL driver raises (imported only when the register is on PostgreSQL)."""
+    import psycopg
+    return psycopg.Error
+
+
 def _pg_connect(url: str) -> _PgConnection:
     try:
         import psycopg
@@ -762,7 +768,7 @@ def _pg_read_only_reason(url: str) -> str | None:
         if r["ro"] or not r["may"]:
             return explain(_read_only(url, "the database role may not write it"))
         return None
-    except Exception:
+    except (RegisterError, _pg_errors()):  # a register this version cannot read, a query refused: cannot be told
         return None
     finally:
         con.close()
@@ -820,8 +826,8 @@ def _pg_transaction(url: str):
         try:
             if con.in_transaction:
                 con.execute("rollback")
-        except Exception:
-            pass
+        except _pg_errors():
+            pass  # a connection that cannot roll back is closed below: the server rolls the transaction back
         if not isinstance(exc, RegisterError) and getattr(exc, "sqlstate", None):
             raise _pg_explained(exc, url) from exc
         raise

@@ -21,6 +21,7 @@ import pandas as pd
 from . import db
 from .codes import OUT_OF_RANGE_MARK
 from .measures import MEASURES
+from .sniff import CHECK_LINES, EXCERPT, limits
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,6 @@ def long_fields(ctx, table: str, fname: str) -> int:
     """Leave out (as missing) every field longer than the field cap, naming its row, column and first
     80 characters under the check 'long lines and fields'; returns how many. No DfE field comes near
     the cap (32 KB): such a field is damage or an attack, never a school name."""
-    from .sniff import CHECK_LINES, EXCERPT, limits
     w = ctx.writer
     cap = limits()["field"]
     widest = w.fetch_text(f"select max(length(columns(* exclude (_row)))) from {table}")

@@ -2,8 +2,8 @@
 position in its family, Ofsted history (with predecessor and successor schools), partnerships.
 
 Plain functions over named SQL (``equity/sql/profile/``) and the public functions of the feature
-modules (families, neighbourhoods, partnerships). A feature module that is missing or cannot
-answer for this school gives ``None`` plus the reason, never an exception on the page.
+modules (families, neighbourhoods, partnerships). A feature module that cannot answer for this
+school (no family, no location, a register that cannot be read) gives ``None`` plus the reason.
 
 Figures are shown as published: values for groups of fewer than 6 pupils are hidden
 (``school_result_shown``), a missing value keeps its reason (``status``), and the within-school
@@ -12,25 +12,15 @@ group is never rebuilt from the others).
 """
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pandas as pd
 
 from .cache import per_build
-from . import breaks, db, lookups, stats, years
+from . import breaks, db, families, lookups, neighbourhoods, partnerships, stats, years
 from .measures import GROUP_LABELS, HEADLINE, MEASURES
-from .pack_charts import compare_words, fmt, fmt_diff
+from .words import compare_words, fmt, fmt_diff
 
 RELATION_LABEL = {"self": "this school", "predecessor": "predecessor", "successor": "successor"}
-
-
-def optional(module: str):
-    """Import ``equity.<module>`` if it exists and loads, else None (the feature is not available)."""
-    try:
-        return importlib.import_module(f"equity.{module}")
-    except Exception:  # missing module or one that fails to import: the page says "not available"
-        return None
 
 
 # ---- finding the school --------------------------------------------------------------------------
@@ -69,17 +59,12 @@ def neighbourhood(urn: int, path=None) -> tuple[dict | None, str]:
     """The deprivation around the school from ``equity.neighbourhoods.profile`` (own LSOA and the
     population-weighted average of the LSOAs within its radius): (profile dict, '') or (None, reason).
     A school's location is a proxy for where its pupils live."""
-    mod = optional("neighbourhoods")
-    if mod is None or not hasattr(mod, "profile"):
-        return None, "neighbourhood deprivation is not available in this build"
+    if not neighbourhoods.available(path):
+        return None, "neighbourhood deprivation is not in this database (the IoD2019 files were not loaded)"
     try:
-        if hasattr(mod, "available") and not mod.available(path):
-            return None, "neighbourhood deprivation is not in this database (the IoD2019 files were not loaded)"
-        res = mod.profile(int(urn), path=path)
+        res = neighbourhoods.profile(int(urn), path=path)
     except LookupError as exc:  # NoLocation: no postcode coordinates and no LSOA
         return None, f"no neighbourhood profile for this school: {exc}"
-    except Exception as exc:  # e.g. a database built before the neighbourhood step existed
-        return None, f"no neighbourhood profile for this school ({type(exc).__name__})"
     return (res, "") if isinstance(res, dict) else (None, "no neighbourhood profile for this school")
 
 
@@ -383,12 +368,9 @@ def family_position(urn: int, key_stage: int, measure: str | None = None, start_
                     path=None) -> tuple[pd.DataFrame | None, str]:
     """The school and its family of similar schools with results for disadvantaged pupils
     (``equity.families.family_outcomes``): (table, sentence) or (None, reason)."""
-    fam = optional("families")
-    if fam is None or not hasattr(fam, "family_outcomes"):
-        return None, "Families of schools are not available in this build."
     try:
-        out = fam.family_outcomes(int(urn), measure, key_stage=key_stage, start_year=start_year, path=path)
-    except Exception as exc:  # FamilyUnavailable (no context data, not that phase...) and the like
+        out = families.family_outcomes(int(urn), measure, key_stage=key_stage, start_year=start_year, path=path)
+    except (LookupError, ValueError) as exc:  # FamilyUnavailable (no context data, not that phase...), no outcomes
         return None, f"No family for this school: {getattr(exc, 'reason', None) or exc}."
     a = out.attrs
     msr = a["measure"]
@@ -513,13 +495,10 @@ def report_card(urn: int, path=None) -> tuple[pd.DataFrame, str]:
 def partnerships_for(urn: int, user_db=None) -> tuple[pd.DataFrame | None, str]:
     """Partnerships in the register (``equity.partnerships``) that involve the school, as the
     supported school or a supporter: (table with ``role``, '') or (None, reason)."""
-    mod = optional("partnerships")
-    if mod is None or not hasattr(mod, "register"):
-        return None, "The partnership register is not available in this build."
     try:
-        reg = mod.register(path=user_db)
-    except Exception as exc:
-        return None, f"The partnership register could not be read ({getattr(mod, 'explain', str)(exc)})."
+        reg = partnerships.register(path=user_db)
+    except partnerships.RegisterError as exc:
+        return None, f"The partnership register could not be read ({partnerships.explain(exc)})."
     if reg.empty:
         return reg, ""
     urn = int(urn)

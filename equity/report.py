@@ -73,6 +73,11 @@ class Report:
         return "\n".join(lines)
 
 
+def report_path(db_path: Path) -> Path:
+    """Where the build keeps the report of the database at ``db_path``: beside it."""
+    return Path(str(db_path) + ".report.json")
+
+
 def load(path: Path) -> dict | None:
     """The saved report of the latest build attempt, or None."""
     try:

@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import IngestError, SkippedFile
+from .errors import IngestError, SkippedFile, rel
 
 TEXT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz")
 CHUNK = 1 << 20
@@ -79,11 +79,6 @@ def is_text_candidate(path: Path) -> bool:
     return name.endswith(TEXT_SUFFIXES)
 
 
-def _rel(path: Path) -> str:
-    from .build import rel
-    return rel(path)
-
-
 def open_stream(path: Path):
     """A binary stream of the file's content: gzip (by its magic bytes) decompressed as it is read."""
     fh = open(path, "rb")
@@ -101,7 +96,7 @@ def chunks(path: Path, cap: int | None = None, size: int = CHUNK, shown: Path | 
     stream is an IngestError (the file is recognisably ours but broken).
     """
     cap = cap if cap is not None else limits()["inflated"]
-    name = _rel(shown or path)
+    name = rel(shown or path)
     try:
         stream = open_stream(path)
     except OSError as exc:
@@ -180,7 +175,7 @@ def sniff(path: Path, workdir: Path | None = None) -> Sniffed | None:
         return s
     if b"\x00" in first[:4096]:
         if _looks_utf16(first):
-            raise SkippedFile(_rel(path), CHECK_ENCODING, "looks like UTF-16 text without a byte-order mark: "
+            raise SkippedFile(rel(path), CHECK_ENCODING, "looks like UTF-16 text without a byte-order mark: "
                               "not read; save it as UTF-8 (or UTF-16 with a byte-order mark)")
         return None  # binary (a spreadsheet or zip saved as .csv)
     s = _scan(path, lim)
@@ -302,7 +297,7 @@ def _check_line(path: Path, line: bytes, row: int, header_bytes: bytes | None, l
     if header_bytes is None or row == 0:
         n = line.count(b",") + 1  # an upper bound (quoted commas count too), exact for plain names
         if n > lim["columns"] and len(_fields(line[:lim["line"]], "utf-8")) > lim["columns"]:
-            raise SkippedFile(_rel(path), CHECK_COLUMNS,
+            raise SkippedFile(rel(path), CHECK_COLUMNS,
                               f"the header has {n:,} columns, more than the cap of {lim['columns']:,} "
                               "(EQUITY_MAX_COLUMNS): skipped before it is loaded", row=0)
     if len(line) <= lim["line"]:
@@ -312,7 +307,7 @@ def _check_line(path: Path, line: bytes, row: int, header_bytes: bytes | None, l
     i = max(len(fields) - 1, 0)
     column = header[i].strip() if i < len(header) else f"field {i + 1}"
     excerpt = (fields[i] if fields else "")[:EXCERPT]
-    raise SkippedFile(_rel(path), CHECK_LINES,
+    raise SkippedFile(rel(path), CHECK_LINES,
                       f"line longer than the cap of {lim['line'] >> 10:,} KB (EQUITY_MAX_LINE_KB), passing it in this "
                       f"field, which starts {excerpt!r}: skipped", row=row, column=column)
 

@@ -36,13 +36,12 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from . import build, db
 from .errors import IngestError
-from .report import load as load_report
+from .report import load as load_report, report_path
 from .sniff import limits as build_limits
 
 MANIFEST = ".manifest.json"  # a hidden name: the build leaves hidden files out (build.discover)
@@ -454,18 +453,21 @@ def run_job(db_path: Path, upload: Path, sources: list[Path]) -> int:
             last[0] = now
             _write_json(job_file(db_path), job)
 
+    def finish(state: str, message: str) -> None:
+        job.update(state=state, message=message, finished=_utc(), report=load_report(report_path(db_path)))
+        _write_json(job_file(db_path), job)
+        _record_build(upload, job)
+
     try:
         build.build(sources, db_path, progress=progress)
-        job.update(state="built", message="")
     except IngestError as exc:
-        job.update(state="failed", message=str(exc))
-    except Exception as exc:
-        traceback.print_exc()  # into the build's log, for the operator
-        job.update(state="failed", message=f"the build stopped: {type(exc).__name__}: {exc}")
-    job.update(finished=_utc(), report=load_report(build.report_path(db_path)))
-    _write_json(job_file(db_path), job)
-    _record_build(upload, job)
-    return 0 if job["state"] == "built" else 2
+        finish("failed", str(exc))
+        return 2
+    except Exception as exc:  # an unexpected fault: the page says the build stopped; the traceback goes to the log
+        finish("failed", f"the build stopped: {type(exc).__name__}: {exc}")
+        raise
+    finish("built", "")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
-from streamlit.errors import StreamlitAPIException
+from streamlit.errors import StreamlitAPIException, StreamlitAuthError
 from streamlit.runtime.pages_manager import PagesManager
 
 from equity import access, latest, lookups
@@ -105,7 +105,7 @@ def url_choice(widget, label: str, options: list, key: str, default=None, *, url
 def _named(name_missing, value) -> str:
     try:
         return str(name_missing(value))
-    except Exception:  # a value from the address that the wording cannot take: show it as given
+    except (ValueError, TypeError, KeyError):  # a value from the address that the wording cannot take: show it as given
         return str(value)
 
 
@@ -179,10 +179,6 @@ def without_base_map(deck):
     return deck
 
 
-def missing_database_notice() -> None:
-    st.error("No database yet. Run `python -m equity build` (or restart the app to build it).")
-
-
 # ---- sign-in (optional: see equity/access.py) ------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -200,10 +196,7 @@ def visitor() -> Visitor:
     A secrets file that exists but cannot be read counts as sign-in configured (and broken), so a
     typing slip in a region's secrets never opens the register to everyone.
     """
-    try:
-        loaded = st.secrets.load_if_toml_exists()
-    except Exception:  # Streamlit reports an unreadable secrets file in its log; we say so below
-        loaded = False
+    loaded = st.secrets.load_if_toml_exists()  # False for a missing or unreadable file (logged by Streamlit)
     if not loaded:
         problem = access.unreadable_secrets(st_config.get_option("secrets.files"))
         return Visitor("viewer", problem=problem) if problem else Visitor(None)
@@ -229,7 +222,7 @@ def _sign_in_button(key: str, where=st) -> None:
     if where.button("Sign in", key=key, icon=":material/login:"):
         try:
             st.login()
-        except Exception as exc:  # [auth] incomplete (no redirect_uri, cookie_secret...): say so, no traceback
+        except (StreamlitAuthError, StreamlitAPIException) as exc:  # [auth] incomplete (no redirect_uri, cookie_secret...): say so, no traceback
             where.error(f"Sign-in is not set up correctly on this server: {md(exc)}")
 
 

@@ -36,7 +36,7 @@ elif kind == "partnership":
     except partnerships.RegisterError as exc:  # corrupt, too new, unreadable: say so, never "empty"
         st.error(partnerships.explain(exc))
         st.stop()
-    if reg is None or reg.empty:
+    if reg.empty:
         st.sidebar.info("No partnerships in the register yet: add one on the Partnerships page.")
     else:
         ids = [str(i) for i in reg.id]

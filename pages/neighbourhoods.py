@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
 
-from equity import db, latest, style
+from equity import db, families, latest, style
 from equity import neighbourhoods as nb
 from equity import ofsted as ofsted_rules
 from equity.csv_export import to_csv_bytes
@@ -50,14 +50,10 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _family(urn: int, build: str):
-    """The school's family (equity.families, if that module is installed), or the reason there is none."""
-    try:
-        from equity import families
-    except ImportError:
-        return None, "the families module is not installed"
+    """The school's family (equity.families), or the reason there is none."""
     try:
         fam = families.family(int(urn))
-    except Exception as exc:  # FamilyUnavailable and friends carry a plain reason
+    except LookupError as exc:  # FamilyUnavailable (and no context data) carries a plain reason
         return None, str(getattr(exc, "reason", exc))
     return _plain(fam[["urn", "name", "la_name", "lat", "lon", "km"]]), ""
 

@@ -1,4 +1,4 @@
-"""The SYNTHETIC data generator (equity/synth.py) writes real DfE formats with real properties.
+"""The SYNTHETIC data generator (bench/synth.py, run by ``python -m equity synth``) writes real DfE formats with real properties.
 
 The data are synthetic and for speed measurement only; these tests check the formats against the
 real bundled files, not the values.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from equity import synth
+from bench import synth
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
@@ -339,3 +339,11 @@ def test_cli(tmp_path):
     assert synth.main(["--schools", "120", "--years", "1", "--out", str(tmp_path), "--seed", "3"]) == 0
     assert (tmp_path / "SYNTHETIC_england_ks4final_2024-25.csv").exists()
     assert (tmp_path / "README_SYNTHETIC.txt").exists()
+
+
+def test_cli_command(tmp_path):
+    """``python -m equity synth`` runs the generator (kept outside the runtime package) with the same options."""
+    from equity import cli
+    assert cli.main(["synth", "--schools", "120", "--years", "1", "--out", str(tmp_path), "--seed", "3"]) == 0
+    assert (tmp_path / "SYNTHETIC_england_ks4final_2024-25.csv").exists()
+    assert (tmp_path / "README_SYNTHETIC.txt").read_text(encoding="utf-8").count("bench/synth.py") == 1

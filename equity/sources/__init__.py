@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import IngestError, SkippedFile
-from ..sniff import sniff
+from ..errors import SkippedFile, rel
+from ..sniff import content_digest, sniff
 from . import geography, iod2025, la_tables, ofsted_mi, performance_tables, statistics_service, tables
 
 LOADERS = [performance_tables.LOADER, statistics_service.LOADER, *tables.LOADERS]
@@ -21,15 +21,7 @@ LOADERS += geography.LOADERS  # IoD2019 deprivation, LSOA centroids and boundari
 LOADERS += ofsted_mi.LOADERS  # Ofsted management information: report cards, graded and ungraded inspections
 
 
-def register(loader) -> None:
-    """Add a loader (used by feature modules that bring their own file types)."""
-    if loader not in LOADERS:
-        LOADERS.append(loader)
-
-
 def load_file(ctx, path: Path, loaders) -> None:
-    from ..build import rel
-    from ..sniff import content_digest
     fname = rel(path)
     try:
         s = sniff(path, ctx.workdir)

@@ -50,7 +50,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import IngestError
+from ..errors import IngestError, rel
+from ..sniff import Sniffed, check_truncated
 
 LSOA_CODE = re.compile(r"^[EW]01\d{6}$")
 
@@ -157,7 +158,6 @@ def ensure_tables(writer) -> None:
 
 def _read(s) -> pd.DataFrame:
     """All cells as text ('' for empty), columns as in the header; ``_row`` = data row from 1."""
-    from ..build import rel
     try:
         df = pd.read_csv(s.readable_path, dtype=str, keep_default_na=False, na_filter=False,
                          encoding="utf-8-sig", compression="infer")
@@ -228,8 +228,6 @@ class IoDLsoaFile:
         return bool(_match(s.header, VALUE_FIELDS))
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         ensure_tables(ctx.writer)
@@ -281,8 +279,6 @@ class PostcodeLookup:
         return {"postcode", "lsoa code", "idaci score"} <= _lower(s.header)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         ensure_tables(ctx.writer)
@@ -316,8 +312,6 @@ class LsoaCentroids:
         return _key_column(s.header) is not None and {"x", "y"} <= _lower(s.header)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         ensure_tables(ctx.writer)
@@ -353,7 +347,6 @@ class LsoaWard:
         return "lsoa11cd" in low and any(h.startswith("wd") and h.endswith("cd") for h in low)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
         fname = rel(s.path)
         ensure_tables(ctx.writer)
         df = _read(s)
@@ -378,7 +371,6 @@ class OaLsoaLookup:
         return {"oa11cd", "lsoa11cd"} <= _lower(s.header)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
         fname = rel(s.path)
         ensure_tables(ctx.writer)
         df = _read(s)
@@ -404,7 +396,6 @@ class LadSummaries:
         return {"lad19cd", "index_domain", "average_score"} <= _lower(s.header)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
         fname = rel(s.path)
         ensure_tables(ctx.writer)
         df = _read(s)
@@ -598,8 +589,6 @@ class GeoJsonBoundaries:
         return doc is not None and self._level(doc) is not None
 
     def load_path(self, ctx, path: Path) -> None:
-        from ..build import rel
-        from ..sniff import Sniffed
         fname = rel(path)
         ensure_tables(ctx.writer)
         doc = self._cache.pop(str(path), None) or read_geojson(path)
@@ -673,8 +662,6 @@ def checks(ctx) -> None:
     n = int(w.fetch_text("select count(*) n from lsoa").n[0])
     if n == 0:
         r.warn("LSOA deprivation", "no IoD2019 LSOA files were loaded: the neighbourhood page has no IoD2019 data", 0)
-        from . import iod2025
-        iod2025.checks(ctx)
         return
     s = w.fetch_text("""select count(*) n, count(imd_score) imd, count(idaci_score) idaci, count(lat) n_loc,
                           count(*) filter (where idaci_score_source = 'published') pub,
@@ -710,5 +697,3 @@ def checks(ctx) -> None:
     loc = int(w.fetch_text("select count(*) n from school where location_source = 'lsoa_centroid'").n[0])
     r.ok("schools located at their LSOA centroid", f"{loc:,} schools with no postcode coordinates are placed at "
          "their LSOA's population-weighted centroid (flagged location_source = 'lsoa_centroid')", loc)
-    from . import iod2025
-    iod2025.checks(ctx)  # IoD2025 on 2021 LSOAs and schools' 2021 LSOAs

@@ -33,9 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
 
-from ..errors import IngestError
-from .geography import _polygons
+from ..errors import IngestError, rel
+from ..sniff import Sniffed, check_truncated
+from .geography import _polygons, _read, read_geojson
 
 LSOA21_CODE = re.compile(r"^[EW]01\d{6}$")
 KEY21 = r"^lsoa code \(2021\)$|^lsoa21_?cd$|^lsoa21_code$"
@@ -107,15 +109,12 @@ class IoD2025Workbook:
         if not Path(path).name.lower().endswith((".xlsx", ".xlsm")):
             return False
         try:
-            from python_calamine import CalamineWorkbook
             wb = CalamineWorkbook.from_path(str(path))
             return any(_mentions_lsoa(wb.get_sheet_by_name(n).to_python(nrows=10)) for n in wb.sheet_names)
-        except Exception:  # not a workbook calamine can open: left to the "unrecognised" listing
+        except (CalamineError, OSError, ValueError):  # not a workbook calamine can open: left to the "unrecognised" listing
             return False
 
     def load_path(self, ctx, path: Path) -> None:
-        from ..build import rel
-        from ..sniff import Sniffed
         fname = rel(path)
         ensure_tables(ctx.writer)
         frames = read_workbook(path, fname)
@@ -138,11 +137,10 @@ def read_workbook(path: Path, fname: str | None = None) -> list[tuple[str, pd.Da
     first row is not a header with ``LSOA code (2021)`` and an IoD rank or decile column, raises
     IngestError naming the file and sheet; so does a cell that is not an LSOA code, rank or decile.
     """
-    from python_calamine import CalamineWorkbook
     fname = fname or str(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:
+    except Exception as exc:  # calamine's own errors and any other: named as the file's problem
         raise IngestError(fname, None, None, f"cannot open the workbook: {exc}") from exc
     out = []
     for sheet in wb.sheet_names:
@@ -225,11 +223,6 @@ def _numbers(cells) -> tuple[pd.Series, pd.Series]:
 
 # ---- look-ups (CSV) ---------------------------------------------------------------------------------
 
-def _read(s) -> pd.DataFrame:
-    from .geography import _read as read
-    return read(s)
-
-
 def _col(df: pd.DataFrame, *names: str) -> str | None:
     low = {c.lower(): c for c in df.columns}
     return next((low[n] for n in names if n in low), None)
@@ -253,8 +246,6 @@ class Lsoa11To21:
                     and {"change_code", "chgind"} & low)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         ensure_tables(ctx.writer)
@@ -292,7 +283,6 @@ class Lsoa21Ward:
             re.match(r"^(ward\d\d_code|wd\d\dcd)$", h) for h in low)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
         fname = rel(s.path)
         ensure_tables(ctx.writer)
         df = _read(s)
@@ -333,9 +323,6 @@ class Lsoa21Boundaries:
         return _is_lsoa21_geojson(path)
 
     def load_path(self, ctx, path: Path) -> None:
-        from ..build import rel
-        from ..sniff import Sniffed
-        from .geography import read_geojson
         fname = rel(path)
         ensure_tables(ctx.writer)
         doc = read_geojson(path)
@@ -392,7 +379,7 @@ class Lsoa21Boundaries:
 LOADERS = [Lsoa11To21(), Lsoa21Ward(), IoD2025Workbook(), Lsoa21Boundaries()]
 
 
-# ---- checks added to the ingest report (called from geography.checks) ---------------------------------
+# ---- checks added to the ingest report (called from equity.checks.run_checks) ---------------------------------
 
 def checks(ctx) -> None:
     """IoD2025 coverage, 2021 LSOAs missing from the boundaries, and schools' 2021 LSOA routes."""

@@ -22,7 +22,9 @@ GSS codes (E06/E08/E09/E10...) to DfE's three-digit LA codes and writes ``la_ind
 """
 from __future__ import annotations
 
-from ..errors import IngestError
+from .. import plausibility
+from ..errors import IngestError, rel
+from ..sniff import check_truncated
 from ..years import label
 
 STAGING = """
@@ -63,12 +65,10 @@ def _values(pairs: dict) -> str:
 
 class _Base:
     def _start(self, ctx, s):
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         ctx.writer.execute_text(STAGING)
         table, cols = ctx.read_csv(s)
-        from .. import plausibility  # numbers read below: value (any), sample sizes, FSM percent and headcount
+        # numbers read below: value (any), sample sizes, FSM percent and headcount
         plausibility.screen(ctx, table, rel(s.path), {c: plausibility.for_field(c.lower()) for c in cols if c.lower() in
                                                      ("value", "sample_size", "fsm_eligible_percent", "headcount")})
         return rel(s.path), table, cols

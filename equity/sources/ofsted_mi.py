@@ -15,7 +15,8 @@ text, never read as a grade, and listed in the build report by file, row and col
 """
 from __future__ import annotations
 
-from ..errors import IngestError
+from ..errors import IngestError, rel
+from ..sniff import check_truncated
 
 REQUIRED = {"URN", "Category of concern", "Safeguarding standards", "Latest OEIF overall effectiveness"}
 # every column the load SQL reads (checked up front, so a missing one is named, not a DuckDB error)
@@ -54,8 +55,6 @@ class OfstedMI:
         return REQUIRED <= set(s.header)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         missing = [c for c in COLUMNS if c not in s.header]

@@ -17,9 +17,11 @@ import re
 import pandas as pd
 
 from .. import db
+from .. import plausibility
 from ..codes import KNOWN
-from ..errors import IngestError
+from ..errors import IngestError, rel
 from ..measures import YEAR_MARKERS, column_map, england_year
+from ..sniff import check_truncated
 from ..years import label
 
 # RECTYPE codes per key stage (read from DfE's metadata: they differ between KS4 and KS2 files)
@@ -82,7 +84,6 @@ class PerformanceTables:
         the state-funded England row matched against DfE's published England figures, a year in the file
         name or its folder, the build's ``--year``. Fails naming the file when none dates it, or when the
         England row contradicts every year we know."""
-        from ..build import rel
         fname = rel(s.path)
         pattern = re.compile(r"^(" + "|".join(YEAR_MARKERS[ks]) + r")_(\d\d)$")
         found = [(int(m.group(2)), c) for c in cols for m in [pattern.match(c)] if m]
@@ -129,8 +130,6 @@ class PerformanceTables:
 
     # -- load ----------------------------------------------------------------------------------
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         up = s.upper
         ks = self.key_stage(set(up))
         fname = rel(s.path)
@@ -201,7 +200,6 @@ class PerformanceTables:
 
     def _screen(self, ctx, table, cols, mapped, ks, fname, school_rows) -> None:
         """Plausibility checks on every number this loader reads (see equity/plausibility.py)."""
-        from .. import plausibility
         ranges = {cols[c]: plausibility.for_measure(m, f) for c, m, g, f, y, k in mapped}
         for target, sources in CONTEXT[ks].items():
             if target not in TEXT_FIELDS:

@@ -10,7 +10,9 @@ a score.
 from __future__ import annotations
 
 from .. import db
-from ..errors import IngestError
+from .. import plausibility
+from ..errors import IngestError, rel
+from ..sniff import check_truncated
 from ..years import label
 
 RESULTS = [("diffn_att8", "att8_vs_national_other"), ("diffn_p8mea", "p8_vs_national_other")]
@@ -29,8 +31,6 @@ class StatisticsServiceKS4:
         return {"time_period", "geographic_level", "school_urn"} <= h and bool(h & {"diffn_att8", "t_disadvantaged"})
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         table, cols = ctx.read_csv(s)
@@ -54,7 +54,6 @@ class StatisticsServiceKS4:
             rows = list(dup.rows_[0])
             raise IngestError(fname, int(rows[1]), "school_urn",
                               f"URN {dup.school_urn[0]} appears more than once (rows {', '.join(map(str, rows))})")
-        from .. import plausibility
         ranges = {col: plausibility.for_measure(m) for col, m in RESULTS if col in cols}
         ranges.update({src: plausibility.for_field(t) for t, src in NUMERIC.items() if src in cols})
         if "t_disadvantaged" in cols:

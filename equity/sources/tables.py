@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from .. import db
-from ..errors import IngestError
+from .. import plausibility
+from ..errors import IngestError, rel
+from ..sniff import check_truncated
 from ..years import label
 
 
@@ -47,7 +49,6 @@ class Simple:
         return out
 
     def year(self, ctx, s, table) -> tuple[int | None, str]:
-        from ..build import rel
         if self.year_from_content:
             y = ctx.writer.fetch_text(self.year_from_content.format(table=table))
             vals = [int(v) for v in y.iloc[:, 0].dropna().unique()]
@@ -68,8 +69,6 @@ class Simple:
         return None, "unknown"
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         table, cols = ctx.read_csv(s)
@@ -82,7 +81,6 @@ class Simple:
                 f"and try_cast(trim({urn}) as integer) is null order by _row limit 1")
             if len(bad):
                 raise IngestError(fname, int(bad._row[0]), self.check_urn, f"URN {bad.v[0]!r} is not a number")
-        from .. import plausibility
         plausibility.screen(ctx, table, fname, {
             m.group(1): plausibility.for_field(ours) for ours, template in {**self.columns, **self.optional}.items()
             for m in [re.fullmatch(r"cell_value\(\{([^}]+)\}\)", template)] if m and m.group(1) in colset},
@@ -188,8 +186,6 @@ class Destinations:
         return {"RECTYPE", "URN", "COHORT", "OVERALL_DESTPER"} <= set(s.header)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s, short_rows_allowed=True)
         fname = rel(s.path)
         table, cols = ctx.read_csv(s)
@@ -205,7 +201,6 @@ class Destinations:
                                     "and try_cast(trim(URN) as integer) is null order by _row limit 1")
         if len(bad):
             raise IngestError(fname, int(bad._row[0]), "URN", f"URN {bad.URN[0]!r} is not a number")
-        from .. import plausibility
         ranges = {base + sfx: plausibility.PERCENT for base in self.MEASURES.values() for sfx, _ in self.GROUPS.values()}
         ranges.update({cohort: plausibility.COUNT for _, cohort in self.GROUPS.values()})
         plausibility.screen(ctx, table, fname, {c: r for c, r in ranges.items() if c in cols}, urn="URN",
@@ -246,8 +241,6 @@ class HeadlineResults:
         return {"URN", "Academic Year"} <= h and ("Attainment 8" in h or "Overall Meet Std" in h)
 
     def load(self, ctx, s) -> None:
-        from ..build import rel
-        from ..sniff import check_truncated
         check_truncated(s)
         fname = rel(s.path)
         table, cols = ctx.read_csv(s)
@@ -258,7 +251,6 @@ class HeadlineResults:
             raise IngestError(fname, None, "Academic Year", f"expected one year, found {ys}")
         start = ys[0] - 1  # 'Academic Year' 2016 means the year ending in 2016: 2015/16
         cohort = "KS4 Pupils" if ks == 4 else "KS2 Pupils"
-        from .. import plausibility
         ranges = {col: plausibility.for_measure(m) for m, col in (self.KS4 if ks == 4 else self.KS2).items()}
         plausibility.screen(ctx, table, fname, {c: r for c, r in {**ranges, cohort: plausibility.COUNT}.items()
                                                 if c in cols}, urn="URN")
