@@ -42,6 +42,7 @@ import json
 import math
 import os
 import random
+import signal
 import statistics
 import sys
 import time
@@ -341,6 +342,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="end with one JSON line (always printed last)")
     a = ap.parse_args(argv)
+
+    def on_term(signum, frame):  # stopped from outside: still stop the stack, writers and server
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
     from equity import pgserver
     from equity.serve import Stack, healthy
     from bench import writers as register_writers
@@ -385,6 +390,11 @@ def main(argv=None) -> int:
                 load[f"{name}_end"] = os.getloadavg()
                 if name == "stack":
                     phase.restarted = stack.members[0].restarts > 0
+                if any(v.error for v in phase.views):  # the replicas' own account, before their logs go
+                    for r in stack.members:
+                        text = r.log.read_text(encoding="utf-8", errors="replace")
+                        for tb in sorted(set(t.split("\n\n")[0] for t in text.split("Traceback")[1:]))[:3]:
+                            print(f"  replica {r.index} log: Traceback{tb[-1500:]}", file=sys.stderr)
                 acks += writers.acks
                 killed = writers.killed or killed
                 failed_writers += writers.failed()
@@ -394,7 +404,7 @@ def main(argv=None) -> int:
                                                                 if name == "stack" and killed else ""),
                       file=sys.stderr)
             result[name] = phase.summary()
-            errs = [v.error for v in phase.views if v.error]
+            errs = [f"{v.page} ({v.action}): {v.error}" for v in phase.views if v.error]
             print(f"{name}: {json.dumps(result[name])}", file=sys.stderr)
             if phase.reconnected_users:
                 print(f"{name}: {len(phase.reconnected_users)} sessions reconnected ({phase.reconnects} attempts), "
