@@ -1092,6 +1092,19 @@ def test_page_suggestions_register_forms_and_tracker(built_db, user_db):
     assert reg.get(pid)["notes"] == "U was faster"
 
 
+def test_page_tracks_a_partnership_whose_partner_has_no_comparable_year(built_db, user_db):
+    """141200 has Progress 8 against its family from 2017/18; its partner 137466 has none: the tracker
+    draws the one school's line and says why the other has none, rather than failing (it raised an
+    IndexError under the load test's writers)."""
+    rec = _new(partner_urns=[137466], baseline_year="2017/18", start_date="2019-09-01")
+    t = reg.progress(rec).table
+    assert t[t.urn == 141200].vs_family.notna().any() and t[t.urn == 137466].vs_family.isna().all()
+    at = _page(pid=str(rec["id"]))
+    assert not at.exception, [e.message for e in at.exception]
+    assert [h.value for h in at.main.header][-1] == "Progress tracker"
+    assert at.get("plotly_chart")
+
+
 def test_page_farthest_partner_limit_from_the_url(built_db, user_db):
     import re
     wide = _page(la="850", kts_year="2017/18")
