@@ -710,7 +710,6 @@ _READ_ONLY = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, {root!r})
     from equity import partnerships as reg
-from equity import pgserver
     out = {{"ids": [int(i) for i in reg.register().id], "audit": len(reg.audit()),
             "reason": reg.read_only_reason()}}
     try:
@@ -830,7 +829,6 @@ _CRASH = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
     from equity import partnerships as reg
-from equity import pgserver
     def hang(con):              # stop between the writes and COMMIT
         print("IN-TRANSACTION", flush=True)
         time.sleep(60)
@@ -928,7 +926,6 @@ _EDITOR = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
     from equity import partnerships as reg
-from equity import pgserver
     done = 0
     while done < {n}:
         cur = reg.get({pid})
