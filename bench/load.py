@@ -18,8 +18,21 @@ error, no answer within the timeout, or a lost connection that could not be re-m
 The stack run kills one replica (SIGKILL) half-way through (when half the page views are done). Its users' WebSockets
 close; like the Streamlit frontend, they reconnect and rerun the page they were on, and nginx
 sends them to another replica. Such a view counts once, with the reconnect in its time
-(``reconnects`` says how many). The database is ``$EQUITY_DB``, else the bundled one
-(``data/equity.duckdb``, built first if missing). The last line printed is one JSON object.
+(``reconnects`` says how many attempts, ``sessions_reconnected`` how many users). The output says when
+the kill happened, which replicas the sessions reconnected to and when the supervisor had the killed
+replica back (answering its health check). The database is ``$EQUITY_DB``, else the bundled one
+(``data/equity.duckdb``, built first if missing).
+
+The register is on PostgreSQL for both runs (a throwaway server, ``equity.pgserver``), reached by
+the replicas and by ``--writers`` writer processes as a role with INSERT only on the audit
+(``partnerships.grant_app_role``). The writers add and edit partnerships through
+``equity.partnerships`` during both runs; in the stack run one of them is SIGKILLed inside a
+transaction, at the moment the replica is killed. At the end every acknowledged write must be in the
+register exactly once, with consistent versions and one audit row per change, and the killed
+transaction must have left nothing (``bench/writers.py``); the JSON's ``register`` says so.
+
+The last line printed is one JSON object; the exit status is 1 when a run had errors or the
+register lost anything.
 """
 from __future__ import annotations
 
@@ -29,6 +42,7 @@ import json
 import math
 import os
 import random
+import signal
 import statistics
 import sys
 import time
@@ -179,6 +193,10 @@ class Phase:
     ended: float = 0.0
     killed: str = ""
     restarted: bool | None = None
+    kill_at: float | None = None       # seconds after the run's start
+    back_after: float | None = None    # seconds from the kill until the killed replica answered again
+    reconnected_users: set = field(default_factory=set)
+    reconnected_to: set = field(default_factory=set)
 
     def summary(self) -> dict:
         ok = sorted(v.seconds for v in self.views if v.error is None)
@@ -190,8 +208,10 @@ class Phase:
                "reconnects": self.reconnects,
                "seconds": round(self.ended - self.started, 1),
                "replicas_seen": len({v.replica.split(",")[-1].strip() for v in self.views if v.replica})}
+        out["sessions_reconnected"] = len(self.reconnected_users)
         if self.killed:
-            out.update(killed=self.killed, restarted=self.restarted)
+            out.update(killed=self.killed, kill_at=self.kill_at, restarted=self.restarted,
+                       back_after=self.back_after, reconnected_to=sorted(self.reconnected_to))
         return out
 
 
@@ -210,6 +230,9 @@ async def user(i: int, base: str, actions: int, think: float, timeout: float, ph
                     await tab.close()
                     await tab.connect()
                 error = await tab.run(timeout)
+                if reconnected:
+                    phase.reconnected_users.add(i)
+                    phase.reconnected_to.add(tab.replica.split(",")[-1].strip())
                 break
             except (Disconnected, OSError, asyncio.TimeoutError) as exc:
                 # As the frontend does: reconnect (the proxy picks a live replica) and rerun the page.
@@ -257,13 +280,25 @@ async def run_phase(base: str, users: int, views: int, think: float, timeout: fl
     async def killer():
         while len(phase.views) < users * (actions + 1) // 2:  # half of the views the users will make
             await asyncio.sleep(0.2)
-        phase.killed = f"{kill()} after {len(phase.views)} page views"
+        killed_at = time.monotonic()
+        what, back = kill()
+        phase.kill_at = round(killed_at - phase.started, 1)
+        phase.killed = f"{what} after {len(phase.views)} page views"
+        print(f"stack: {what} at {phase.kill_at} s, after {len(phase.views)} page views", file=sys.stderr)
+        loop = asyncio.get_running_loop()
+        while not await loop.run_in_executor(None, back):
+            await asyncio.sleep(0.5)
+        phase.back_after = round(time.monotonic() - killed_at, 1)
+        print(f"stack: the killed replica answered again {phase.back_after} s after the kill", file=sys.stderr)
 
     tasks = [asyncio.create_task(user(i, base, actions, think, timeout, phase, stop_at, seed)) for i in range(users)]
     k = asyncio.create_task(killer()) if kill else None
     await asyncio.gather(*tasks)
-    if k is not None and not k.done():
-        k.cancel()
+    if k is not None:
+        try:  # the restart may still be under way when the users are done
+            await asyncio.wait_for(k, 120 if phase.kill_at is not None else 0.01)
+        except asyncio.TimeoutError:
+            pass
     phase.ended = time.monotonic()
     return phase
 
@@ -277,11 +312,28 @@ def _database() -> Path:
     return path
 
 
+def _register(server) -> tuple[str, int]:
+    """A register database on the throwaway server, made by its owner with one partnership every
+    writer edits now and then (so writers also meet stale edits); the app and the writers reach it as
+    a role with INSERT only on the audit. Returns (the role's URL, the shared partnership's id)."""
+    import psycopg
+    from equity import partnerships as reg
+    owner = server.create_database("register")
+    os.environ["EQUITY_REGISTER_URL"] = owner
+    shared = reg.create(school_urn=141200, partner_urns=[138190], key_stage=4, baseline_year="2017/18",
+                        measure="p8", start_date="2019-09-01", notes="shared-0", user="load test")
+    with psycopg.connect(owner, autocommit=True) as con:
+        con.execute("create role equity_app login")
+    reg.grant_app_role(owner, "equity_app")
+    return owner.replace("postgres@", "equity_app@", 1), shared["id"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--views", type=int, default=120, help="page views per run, at least (default 120)")
     ap.add_argument("--replicas", type=int, default=3, help="replicas in the stack run (default 3)")
+    ap.add_argument("--writers", type=int, default=3, help="register writer processes in each run (default 3)")
     ap.add_argument("--think", type=float, default=3.0, help="mean seconds a user reads a page (default 3)")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds a page view may take (default 120)")
     ap.add_argument("--budget", type=float, default=540.0, help="seconds each run may last (default 540)")
@@ -290,43 +342,87 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="end with one JSON line (always printed last)")
     a = ap.parse_args(argv)
-    from equity.serve import Stack
+
+    def on_term(signum, frame):  # stopped from outside: still stop the stack, writers and server
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    from equity import pgserver
+    from equity.serve import Stack, healthy
+    from bench import writers as register_writers
 
     path = _database()
     began = time.monotonic()
     result = {}
     load = {}
-    for name, stack in (("single", Stack(replicas=1, db=path, proxy=False)),
-                        ("stack", Stack(replicas=a.replicas, db=path))):
-        with stack:
-            kill = None
-            if name == "stack":
-                def kill(stack=stack):
-                    r = stack.members[0]
-                    r.proc.kill()
-                    return f"replica 0 (127.0.0.1:{r.port}) killed"
-            load[f"{name}_start"] = os.getloadavg()
-            # the stack's start and stop and the restart wait take time of their own: keep 90 s for them
-            budget = min(a.budget, a.limit - (time.monotonic() - began) - 90)
-            coro = run_phase(stack.url, a.users, a.views, a.think, a.timeout, budget, a.seed, kill)
-            phase = asyncio.run(coro)
-            load[f"{name}_end"] = os.getloadavg()
-            if name == "stack":
-                deadline = time.monotonic() + 60
-                while stack.members[0].restarts == 0 and time.monotonic() < deadline:
-                    time.sleep(0.5)
-                phase.restarted = stack.members[0].restarts > 0
-        result[name] = phase.summary()
-        errs = [v.error for v in phase.views if v.error]
-        print(f"{name}: {json.dumps(result[name])}", file=sys.stderr)
-        for e in sorted(set(errs))[:10]:
-            print(f"  error ({errs.count(e)}x): {e}", file=sys.stderr)
+    server = pgserver.TempServer()
+    try:
+        server.start()
+    except pgserver.ServerUnavailable as exc:
+        print(f"load test: the register needs PostgreSQL: {exc}", file=sys.stderr)
+        return 2
+    try:
+        url, shared = _register(server)
+        os.environ["EQUITY_REGISTER_URL"] = url   # the replicas and the writers inherit it
+        acks = [("load test", "create", shared, 1, "shared-0")]
+        killed = None
+        failed_writers = []
+        for name, stack in (("single", Stack(replicas=1, db=path, proxy=False)),
+                            ("stack", Stack(replicas=a.replicas, db=path))):
+            with stack:
+                writers = register_writers.Writers(a.writers, dict(os.environ), shared, seed=a.seed + len(result))
+                kill = None
+                if name == "stack":
+                    def kill(stack=stack, writers=writers):
+                        r = stack.members[0]
+                        restarts = r.restarts
+                        r.proc.kill()
+                        writers.kill_one_mid_transaction()
+                        return (f"replica 0 (127.0.0.1:{r.port}) killed",
+                                lambda: r.restarts > restarts and healthy(r.port))
+                load[f"{name}_start"] = os.getloadavg()
+                # the stack's start and stop and the restart wait take time of their own: keep 90 s for them
+                budget = min(a.budget, a.limit - (time.monotonic() - began) - 90)
+                try:
+                    phase = asyncio.run(run_phase(stack.url, a.users, a.views, a.think, a.timeout, budget, a.seed,
+                                                  kill))
+                finally:
+                    writers.stop()
+                load[f"{name}_end"] = os.getloadavg()
+                if name == "stack":
+                    phase.restarted = stack.members[0].restarts > 0
+                if any(v.error for v in phase.views):  # the replicas' own account, before their logs go
+                    for r in stack.members:
+                        text = r.log.read_text(encoding="utf-8", errors="replace")
+                        for tb in sorted(set(t.split("\n\n")[0] for t in text.split("Traceback")[1:]))[:3]:
+                            print(f"  replica {r.index} log: Traceback{tb[-1500:]}", file=sys.stderr)
+                acks += writers.acks
+                killed = writers.killed or killed
+                failed_writers += writers.failed()
+                print(f"{name}: register writers: {len(writers.acks)} acknowledged writes, {writers.stale} stale "
+                      f"edits refused, {writers.busy} busy" + (f"; {killed['writer']} killed inside a transaction "
+                                                                f"on partnership {killed['partnership']}"
+                                                                if name == "stack" and killed else ""),
+                      file=sys.stderr)
+            result[name] = phase.summary()
+            errs = [f"{v.page} ({v.action}): {v.error}" for v in phase.views if v.error]
+            print(f"{name}: {json.dumps(result[name])}", file=sys.stderr)
+            if phase.reconnected_users:
+                print(f"{name}: {len(phase.reconnected_users)} sessions reconnected ({phase.reconnects} attempts), "
+                      f"to {', '.join(sorted(phase.reconnected_to))}", file=sys.stderr)
+            for e in sorted(set(errs))[:10]:
+                print(f"  error ({errs.count(e)}x): {e}", file=sys.stderr)
+        result["register"] = register_writers.check(url, acks, killed)
+        result["register"]["failed_writers"] = failed_writers
+        print(f"register: {json.dumps(result['register'])}", file=sys.stderr)
+    finally:
+        server.stop()
     result["users"] = a.users
     result["database"] = str(path)
     result["cpus"] = os.cpu_count()
     result["loadavg"] = {k: [round(x, 1) for x in v] for k, v in load.items()}
     print(json.dumps(result))
-    return 0 if all(result[n]["errors"] == 0 for n in ("single", "stack")) else 1
+    good = all(result[n]["errors"] == 0 for n in ("single", "stack")) and bool(result["stack"].get("killed"))
+    return 0 if good and register_writers.ok(result["register"]) and not failed_writers else 1
 
 
 if __name__ == "__main__":

@@ -835,6 +835,31 @@ def _pg_transaction(url: str):
         con.close()
 
 
+def grant_app_role(url: str, role: str) -> None:
+    """Let the login ``role`` use the PostgreSQL register at ``url`` as the app does and no more: read
+    all three tables, add and edit partnerships, add audit rows (INSERT only: no UPDATE, DELETE or
+    TRUNCATE on the trail, and, not owning the tables, it cannot disable their triggers or drop them).
+    Run as the tables' owner, once the register exists (``python -m equity register-migrate``, or the
+    first write made as the owner); the app then connects as ``role``."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise RegisterError(f"not a plain PostgreSQL role name: {role!r}")
+    con = _pg_connect(url)
+    try:
+        _pg_set_up(con, url)
+        con.execute("begin")
+        con.execute(f"revoke all on partnership, audit, register_schema from {role}")
+        con.execute(f"grant select, insert, update on partnership to {role}")
+        con.execute(f"grant select, insert on audit to {role}")
+        con.execute(f"grant select on register_schema to {role}")
+        con.execute("commit")
+    except Exception as exc:
+        if con.in_transaction:
+            con.execute("rollback")
+        raise _pg_explained(exc, url) from None
+    finally:
+        con.close()
+
+
 def copy_to_postgres(url: str, path=None) -> tuple[int, int]:
     """Copy the SQLite register (``path``, default :func:`user_db_path`) into the PostgreSQL database
     at ``url``, in one transaction: every partnership with its id and version, every audit row with

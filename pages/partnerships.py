@@ -307,6 +307,8 @@ else:
         fig = go.Figure()
         for (role, urn), g in t.groupby(["role", "urn"], sort=False):
             g = g[g.vs_family.notna()]
+            if g.empty:  # a school with no comparable year (the sentence and table say why): no line
+                continue
             colour = style.HIGHLIGHT if role == "supported" else style.GROUP_COLOURS["other"]
             fig.add_trace(go.Scatter(
                 x=g.academic_year, y=g.vs_family, mode="lines+markers", name=html(f"{g.name.iloc[0]} ({role})"),

@@ -12,17 +12,13 @@ silently applied; every change leaves an audit row that cannot be altered.
 """
 from __future__ import annotations
 
-import glob
 import itertools
 import os
 import re
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -32,6 +28,7 @@ import pandas as pd
 import pytest
 
 from equity import partnerships as reg
+from equity import pgserver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,55 +48,22 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
-def _pg_bin() -> Path | None:
-    """The newest Debian PostgreSQL's binaries (``/usr/lib/postgresql/<major>/bin``), or None."""
-    pattern = os.environ.get("EQUITY_TEST_PG_INITDB", "/usr/lib/postgresql/*/bin/initdb")  # tests of this rule
-    found = [Path(p).parent for p in glob.glob(pattern)]
-    found.sort(key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0)
-    return found[-1] if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def pg_server():
-    """A PostgreSQL server of our own: ``initdb`` as the unprivileged ``postgres`` user (it refuses to
-    run as root) in a temporary folder owned by that user, listening on a free loopback port; stopped
-    and its folder removed at the end. No binaries: skipped outside CI, a failure in CI."""
-    bin_ = _pg_bin()
-    if bin_ is None:
-        why = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; apt-get install postgresql)"
-        if _in_ci():
-            pytest.fail(why)
-        pytest.skip(why)
-    folder = Path(tempfile.mkdtemp(prefix="equity-pg-"))
-    as_user = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
-    started = False
+    """A PostgreSQL server of our own for the session (``equity.pgserver.TempServer``: ``initdb`` as the
+    unprivileged ``postgres`` user, a temporary folder, a free loopback port); stopped and removed at
+    the end. No binaries: skipped outside CI, a failure in CI."""
+    server = pgserver.TempServer()
     try:
-        subprocess.run([*as_user, str(bin_ / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E",
-                        "UTF8", "--locale=C", "--no-sync"], check=True, capture_output=True, text=True, timeout=300)
-        subprocess.run([*as_user, str(bin_ / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w",
-                        "-t", "180", "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                                           "-c max_connections=200", "start"],
-                       check=True, capture_output=True, text=True, timeout=300)
-        started = True
-        yield f"postgresql://postgres@127.0.0.1:{port}"
-    except subprocess.CalledProcessError as exc:
-        log = (folder / "server.log").read_text(errors="replace") if (folder / "server.log").exists() else ""
-        pytest.fail(f"the PostgreSQL server could not be started: {exc.stderr}{log}")
+        url = server.start()
+    except pgserver.ServerUnavailable as exc:
+        if not exc.installed and not _in_ci():
+            pytest.skip(str(exc))
+        pytest.fail(str(exc))
+    try:
+        yield url
     finally:
-        if started:
-            subprocess.run([*as_user, str(bin_ / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                           capture_output=True, timeout=120)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.stop()
 
 
 _DB_NUMBER = itertools.count(1)
@@ -545,6 +509,38 @@ def test_audit_trail_on_postgres_cannot_be_rewritten(pg_db):
     assert len(reg.audit()) > n and reg.audit().seq.is_monotonic_increasing
 
 
+def test_postgres_app_role_may_only_insert_into_the_audit(pg_db, monkeypatch):
+    """The app connected as a role given ``grant_app_role`` (not the tables' owner) records and edits
+    partnerships, but the server refuses it UPDATE, DELETE and TRUNCATE on the audit trail by privilege
+    (before any trigger), and it cannot disable the triggers or drop the table (it does not own them)."""
+    _new()                                                      # the owner creates the register
+    import psycopg
+    role = f"equity_app_{os.getpid()}"
+    with psycopg.connect(pg_db.url, autocommit=True) as con:
+        con.execute(f"create role {role} login")
+    try:
+        reg.grant_app_role(pg_db.url, role)
+        app_url = pg_db.url.replace("postgres@", f"{role}@", 1)
+        monkeypatch.setenv("EQUITY_REGISTER_URL", app_url)
+        rec = reg.edit(1, 1, user="officer B", notes="edited by the app role")
+        assert rec["version"] == 2 and reg.read_only_reason() is None
+        _new(school_urn=125249)
+        n = len(reg.audit())
+        with psycopg.connect(app_url, autocommit=True) as con:
+            for sql in ("update audit set changed_by = 'x' where seq = 1", "delete from audit where seq = 1",
+                        "truncate audit", "alter table audit disable trigger all", "drop table audit cascade"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied|must be owner"):
+                    con.execute(sql)
+        assert len(reg.audit()) == n and reg.audit().seq.tolist() == sorted(reg.audit().seq.tolist())
+        with pytest.raises(reg.RegisterError, match="role name"):
+            reg.grant_app_role(pg_db.url, "x; drop table audit")
+    finally:
+        monkeypatch.setenv("EQUITY_REGISTER_URL", pg_db.url)
+        with psycopg.connect(pg_db.url, autocommit=True) as con:
+            con.execute(f"drop owned by {role}")
+            con.execute(f"drop role {role}")
+
+
 def test_register_lives_in_postgres_when_configured(pg_db, monkeypatch):
     """EQUITY_REGISTER_URL, when set, wins over EQUITY_USER_DB (the fixture sets both); pages name the
     database, never the server's address."""
@@ -606,7 +602,7 @@ def test_register_migrate_moves_a_sqlite_register_to_postgres_in_one_command(pg_
 
 
 def test_an_unreachable_postgres_register_is_named_never_shown_as_empty(pg_db, monkeypatch):
-    down = f"postgresql://postgres:pw@127.0.0.1:{_free_port()}/register"
+    down = f"postgresql://postgres:pw@127.0.0.1:{pgserver.free_port()}/register"
     monkeypatch.setenv("EQUITY_REGISTER_URL", down)
     for call in (reg.register, lambda: _new()):
         with pytest.raises(reg.RegisterUnavailable, match="cannot be reached.*Nothing was changed") as err:
@@ -1091,6 +1087,19 @@ def test_page_suggestions_register_forms_and_tracker(built_db, user_db):
     next(b for b in at.button if b.label == "Save changes").click().run()
     assert any("officer U" in e.value and "Nothing was saved" in e.value for e in at.error)
     assert reg.get(pid)["notes"] == "U was faster"
+
+
+def test_page_tracks_a_partnership_whose_partner_has_no_comparable_year(built_db, user_db):
+    """141200 has Progress 8 against its family from 2017/18; its partner 137466 has none: the tracker
+    draws the one school's line and says why the other has none, rather than failing (it raised an
+    IndexError under the load test's writers)."""
+    rec = _new(partner_urns=[137466], baseline_year="2017/18", start_date="2019-09-01")
+    t = reg.progress(rec).table
+    assert t[t.urn == 141200].vs_family.notna().any() and t[t.urn == 137466].vs_family.isna().all()
+    at = _page(pid=str(rec["id"]))
+    assert not at.exception, [e.message for e in at.exception]
+    assert [h.value for h in at.main.header][-1] == "Progress tracker"
+    assert at.get("plotly_chart")
 
 
 def test_page_farthest_partner_limit_from_the_url(built_db, user_db):
