@@ -23,7 +23,7 @@ the kill happened, which replicas the sessions reconnected to and when the super
 replica back (answering its health check). The database is ``$EQUITY_DB``, else the bundled one
 (``data/equity.duckdb``, built first if missing).
 
-The register is on PostgreSQL for both runs (a throwaway server, ``equity.pgserver``), reached by
+The register is on PostgreSQL for both runs (a throwaway server, ``bench.pgserver``), reached by
 the replicas and by ``--writers`` writer processes as a role with INSERT only on the audit
 (``partnerships.grant_app_role``). The writers add and edit partnerships through
 ``equity.partnerships`` during both runs; in the stack run one of them is SIGKILLed inside a
@@ -346,7 +346,7 @@ def main(argv=None) -> int:
     def on_term(signum, frame):  # stopped from outside: still stop the stack, writers and server
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
-    from equity import pgserver
+    from bench import pgserver
     from equity.serve import Stack, healthy
     from bench import writers as register_writers
 

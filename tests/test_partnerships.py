@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from equity import partnerships as reg
-from equity import pgserver
+from bench import pgserver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def _in_ci() -> bool:
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A PostgreSQL server of our own for the session (``equity.pgserver.TempServer``: ``initdb`` as the
+    """A PostgreSQL server of our own for the session (``bench.pgserver.TempServer``: ``initdb`` as the
     unprivileged ``postgres`` user, a temporary folder, a free loopback port); stopped and removed at
     the end. No binaries: skipped outside CI, a failure in CI."""
     server = pgserver.TempServer()
