@@ -1,13 +1,80 @@
-"""Shared fixtures: one database built from the real bundled files per test session."""
+"""Shared fixtures and the two test tiers.
+
+The fast tier (``python -m pytest -m "not slow"``) runs on ``small_db``: a database built once per
+session from a few real bundled files (tests/fixtures.py). Everything else is marked ``slow`` here,
+from what a test uses, so a new test file is tiered without a marker of its own:
+
+- the whole bundle (``built_db``, ``hostile_db``, ``hostile``),
+- a server: PostgreSQL (``pg_server``, ``pg_db``, a ``postgres`` parameter), Streamlit behind nginx,
+- a browser (any fixture or test that drives Playwright; also marked ``browser``).
+"""
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from pathlib import Path
 
 import pytest
 
+import fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
+
+# Fixtures that stand for the whole bundle or for a running server: a test using one, directly or
+# through another fixture, is slow.
+SLOW_FIXTURES = {"built_db", "hostile_db", "hostile", "pg_server", "pg_db"}
+
+
+@functools.cache
+def _source(fn) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):  # a builtin fixture, or no function at all
+        return ""
+
+
+def _sources(item):
+    """The source text of the test function and of every fixture it uses (pytest's own have none)."""
+    yield _source(getattr(item, "function", None))
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        for d in defs:
+            yield _source(d.func)
+
+
+# Text in a test or its fixtures that means a browser, or work at once in several threads/processes.
+BROWSER = ("playwright",)
+CONCURRENT = ("threading.Thread(", "subprocess.Popen(", "multiprocessing", "ThreadPoolExecutor",
+              "ProcessPoolExecutor")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        text = "\n".join(_sources(item))
+        if any(b in text for b in BROWSER):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        elif (names & SLOW_FIXTURES or any(c in text for c in CONCURRENT)
+              or any(isinstance(v, str) and v == "postgres" for v in params.values())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def small_db(tmp_path_factory) -> Path:
+    """The small database of tests/fixtures.py, built once per session. Tests that use it (directly
+    or through another fixture) have EQUITY_DB pointed at it for their duration."""
+    return fixtures.build_small(tmp_path_factory.mktemp("small") / "equity.duckdb")
+
+
+@pytest.fixture(autouse=True)
+def _small_db_is_the_default(request, monkeypatch):
+    """Point the app at ``small_db`` for a test that uses it (and not the whole bundle)."""
+    names = set(request.fixturenames)
+    if "small_db" in names and not names & SLOW_FIXTURES:
+        monkeypatch.setenv("EQUITY_DB", str(request.getfixturevalue("small_db")))
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +82,8 @@ def built_db(tmp_path_factory) -> Path:
     """Build the bundled data once into a temporary file and point the app (EQUITY_DB) at it."""
     from equity import build
     path = tmp_path_factory.mktemp("db") / "equity.duckdb"
-    build.build(None, path)
+    src = os.environ.get('TIERS_SOURCES')
+    build.build([Path(x) for x in src.split(':')] if src else None, path)
     os.environ["EQUITY_DB"] = str(path)
     return path
 
