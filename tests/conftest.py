@@ -82,8 +82,7 @@ def built_db(tmp_path_factory) -> Path:
     """Build the bundled data once into a temporary file and point the app (EQUITY_DB) at it."""
     from equity import build
     path = tmp_path_factory.mktemp("db") / "equity.duckdb"
-    src = os.environ.get('TIERS_SOURCES')
-    build.build([Path(x) for x in src.split(':')] if src else None, path)
+    build.build(None, path)
     os.environ["EQUITY_DB"] = str(path)
     return path
 
