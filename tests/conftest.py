@@ -4,9 +4,13 @@ The fast tier (``python -m pytest -m "not slow"``) runs on ``small_db``: a datab
 session from a few real bundled files (tests/fixtures.py). Everything else is marked ``slow`` here,
 from what a test uses, so a new test file is tiered without a marker of its own:
 
-- the whole bundle (``built_db``, ``hostile_db``, ``hostile``),
-- a server: PostgreSQL (``pg_server``, ``pg_db``, a ``postgres`` parameter), Streamlit behind nginx,
-- a browser (any fixture or test that drives Playwright; also marked ``browser``).
+- the whole bundle (``built_db``, ``hostile_db``, ``hostile``; the Streamlit servers, the stack behind
+  nginx, packs and the concurrency runs all stand on it),
+- a browser (a test or fixture that drives Playwright; also marked ``browser``),
+- work at once in several threads or processes (a test or fixture that starts them).
+
+The partnership register's tests on PostgreSQL stay fast: one server per session, started in a
+second or two, each test on its own empty database (skipped outside CI where none is installed).
 """
 from __future__ import annotations
 
@@ -22,9 +26,8 @@ import fixtures
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
 
-# Fixtures that stand for the whole bundle or for a running server: a test using one, directly or
-# through another fixture, is slow.
-SLOW_FIXTURES = {"built_db", "hostile_db", "hostile", "pg_server", "pg_db"}
+# Fixtures that stand for the whole bundle: a test using one, directly or through another fixture, is slow.
+SLOW_FIXTURES = {"built_db", "hostile_db", "hostile"}
 
 
 @functools.cache
@@ -52,13 +55,11 @@ CONCURRENT = ("threading.Thread(", "subprocess.Popen(", "multiprocessing", "Thre
 def pytest_collection_modifyitems(config, items):
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
-        params = getattr(getattr(item, "callspec", None), "params", {})
         text = "\n".join(_sources(item))
         if any(b in text for b in BROWSER):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
-        elif (names & SLOW_FIXTURES or any(c in text for c in CONCURRENT)
-              or any(isinstance(v, str) and v == "postgres" for v in params.values())):
+        elif names & SLOW_FIXTURES or any(c in text for c in CONCURRENT):
             item.add_marker(pytest.mark.slow)
 
 

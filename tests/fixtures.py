@@ -1,11 +1,12 @@
 """The small database of the fast test tier (Datasette's tests/fixtures.py is the model).
 
 A few real bundled files, unchanged, built by the real build once per test session (the
-``small_db`` fixture in tests/conftest.py): Hampshire's and Surrey's KS4 and KS2 performance
-tables for three years and their GIAS extracts. Built in a few seconds where the whole bundle
-takes half a minute, so a test whose assertions hold on these two LAs runs in the fast tier; a
-test that needs more (England's school-level files, Hertfordshire 2024/25, neighbourhoods,
-families across England) stays on ``built_db`` and is marked slow.
+``small_db`` fixture in tests/conftest.py): Hampshire's and Surrey's performance tables and GIAS
+extracts, Hertfordshire's 2024/25 tables (the newest year, so pages open where they do on the
+bundle), the Ofsted sample and inspection history, and the small LA-level tables (SMC, LG Inform,
+free school meals). No England-wide school files, census, IoD or boundaries: a test that needs
+them (families across England, neighbourhoods, every bundled file) stays on ``built_db`` and is
+marked slow.
 """
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from pathlib import Path
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 
 SMALL_FILES = [
-    "dfe_hants_surrey_clarelgibson",  # KS4 2016/17-2018/19 and KS2 2016/17-2018/19 of 850 and 936, GIAS
+    "dfe_hants_surrey_clarelgibson",  # KS4 and KS2 2016/17-2018/19 of Hampshire (850) and Surrey (936), GIAS
+    "dfe_csp_herts_jshi12",  # Hertfordshire (919) KS4 and KS2 2024/25, with 2022/23 and 2023/24 history
+    "ofsted_mi_2026_hemaleed/ofsted_mi_sample.csv",  # report cards and latest inspections (209 schools)
+    "dfe_ofsted_waiky8_schools_data/ofsted_ratings_2018.csv.gz",  # inspection history to 2020
+    "la_indicators_trafford_cssn",  # LG Inform LA figures and Trafford's statistical neighbours
+    "smc_state_of_nation_la_disadvantage",  # Social Mobility Commission LA and England series
+    "dfe_fsm_ees_anetobradley",  # free school meals by LA
 ]
 
 

@@ -78,7 +78,7 @@ def test_stricter_rules_select_subsets(small_db):
     assert (both[both.selected].meets_ofsted & both[both.selected].meets_trend).all()
 
 
-def test_ofsted_reason_uses_the_inspection_before_the_year_ended(built_db):
+def test_ofsted_reason_uses_the_inspection_before_the_year_ended(small_db):
     ev = kts.evaluate(kts.Rule.default(4, year=2016), ["936"])
     kings = ev.set_index("urn").loc[141200]          # Kings College Guildford, inadequate in December 2016
     assert kings.ofsted_grade == 4 and "Ofsted grade 4 Inadequate (inspected 06 Dec 2016), single-word grade" \
@@ -444,7 +444,7 @@ def _cohort_sentence(at) -> str:
     return next(m.value for m in at.markdown if "meet the rule" in m.value or "meets the rule" in m.value)
 
 
-def test_page_runs_in_the_app(built_db):
+def test_page_runs_in_the_app(small_db):
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
     at.run()
