@@ -131,8 +131,8 @@ def test_sniff_reads_bom_and_header_of_real_files():
     assert links.encoding == "cp1252" and links.first_bad_byte[0] > 0
 
 
-def test_report_has_named_checks(built_db):
-    con = _con(built_db)
+def test_report_has_named_checks(small_db):
+    con = _con(small_db)
     names = {r[0] for r in con.execute("select name from ingest_check").fetchall()}
     con.close()
     assert {"rows read per file type", "values missing by reason", "unknown codes",
