@@ -256,9 +256,9 @@ def test_cli_json_for_hertfordshire_equals_its_2024_25_file(built_db, ks):
 MEASURE_UNIT = {"att8": "points", "p8": "score", "basics_95": "percent", "rwm_exp": "percent", "rwm_high": "percent"}
 
 
-def test_cli_default_measures_and_help(built_db):
+def test_cli_default_measures_and_help(small_db):
     out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", "936", "--key-stage", "2", "--format", "json",
-                          "--db", str(built_db)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          "--db", str(small_db)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "rwm_exp" in {r["measure"] for r in json.loads(out.stdout)}
     out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--help"], cwd=ROOT, capture_output=True, text=True)
@@ -267,7 +267,7 @@ def test_cli_default_measures_and_help(built_db):
         assert m in out.stdout
     assert "Attainment 8" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", "Surrey", "--key-stage", "4", "--db",
-                          str(built_db)], cwd=ROOT, capture_output=True, text=True)
+                          str(small_db)], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "three-digit" in bad.stderr
 
 
