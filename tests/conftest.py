@@ -1,13 +1,81 @@
-"""Shared fixtures: one database built from the real bundled files per test session."""
+"""Shared fixtures and the two test tiers.
+
+The fast tier (``python -m pytest -m "not slow"``) runs on ``small_db``: a database built once per
+session from a few real bundled files (tests/fixtures.py). Everything else is marked ``slow`` here,
+from what a test uses, so a new test file is tiered without a marker of its own:
+
+- the whole bundle (``built_db``, ``hostile_db``, ``hostile``; the Streamlit servers, the stack behind
+  nginx, packs and the concurrency runs all stand on it),
+- a browser (a test or fixture that drives Playwright; also marked ``browser``),
+- work at once in several threads or processes (a test or fixture that starts them).
+
+The partnership register's tests on PostgreSQL stay fast: one server per session, started in a
+second or two, each test on its own empty database (skipped outside CI where none is installed).
+"""
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from pathlib import Path
 
 import pytest
 
+import fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
+
+# Fixtures that stand for the whole bundle: a test using one, directly or through another fixture, is slow.
+SLOW_FIXTURES = {"built_db", "hostile_db", "hostile"}
+
+
+@functools.cache
+def _source(fn) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):  # a builtin fixture, or no function at all
+        return ""
+
+
+def _sources(item):
+    """The source text of the test function and of every fixture it uses (pytest's own have none)."""
+    yield _source(getattr(item, "function", None))
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        for d in defs:
+            yield _source(d.func)
+
+
+# Text in a test or its fixtures that means a browser, or work at once in several threads/processes.
+BROWSER = ("playwright",)
+CONCURRENT = ("threading.Thread(", "subprocess.Popen(", "multiprocessing", "ThreadPoolExecutor",
+              "ProcessPoolExecutor")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        text = "\n".join(_sources(item))
+        if any(b in text for b in BROWSER):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        elif names & SLOW_FIXTURES or any(c in text for c in CONCURRENT):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def small_db(tmp_path_factory) -> Path:
+    """The small database of tests/fixtures.py, built once per session. Tests that use it (directly
+    or through another fixture) have EQUITY_DB pointed at it for their duration."""
+    return fixtures.build_small(tmp_path_factory.mktemp("small") / "equity.duckdb")
+
+
+@pytest.fixture(autouse=True)
+def _small_db_is_the_default(request, monkeypatch):
+    """Point the app at ``small_db`` for a test that uses it (and not the whole bundle)."""
+    names = set(request.fixturenames)
+    if "small_db" in names and not names & SLOW_FIXTURES:
+        monkeypatch.setenv("EQUITY_DB", str(request.getfixturevalue("small_db")))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_"))
 
 
-def test_the_app_loads_and_its_title_is_right(built_db):
+def test_the_app_loads_and_its_title_is_right(small_db):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.run()
     assert not at.exception

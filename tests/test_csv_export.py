@@ -48,7 +48,7 @@ def test_to_csv_neutralises_text_cells_and_names_but_not_numbers():
 
 # ---- the routes ------------------------------------------------------------------------------------
 
-def test_register_export_neutralises_focus_and_notes(tmp_path, monkeypatch, built_db):
+def test_register_export_neutralises_focus_and_notes(tmp_path, monkeypatch, small_db):
     from equity import partnerships as reg
     monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
     reg.create(school_urn=141200, partner_urns=[138190], key_stage=4, baseline_year="2016/17", measure="p8",
@@ -59,12 +59,12 @@ def test_register_export_neutralises_focus_and_notes(tmp_path, monkeypatch, buil
     assert rows[0]["school_urn"] == "141200" and rows[0]["key_stage"] == "4"
 
 
-def test_cli_gaps_csv_neutralises_names(built_db, capsys, monkeypatch):
+def test_cli_gaps_csv_neutralises_names(small_db, capsys, monkeypatch):
     from equity import cli_gaps
     from equity.cli import main
     real_rows = cli_gaps.rows
     monkeypatch.setattr(cli_gaps, "rows", lambda *a: [dict(r, area_name=FORMULA) for r in real_rows(*a)])
-    assert main(["gaps", "--la", "936", "--key-stage", "4", "--format", "csv", "--db", str(built_db)]) == 0
+    assert main(["gaps", "--la", "936", "--key-stage", "4", "--format", "csv", "--db", str(small_db)]) == 0
     rows = _rows(capsys.readouterr().out)
     assert rows and all(r["area_name"] == "'" + FORMULA for r in rows)
     gaps = [float(r["gap"]) for r in rows if r["gap"]]  # numbers are written as numbers

@@ -148,7 +148,7 @@ def test_every_published_la_and_england_figure_matches_the_dfe_files(built_db, p
             pytest.fail(f"England {measure} {grp} {y} differs between files: {sets['final']}")
 
 
-def test_gap_is_other_minus_disadvantaged_and_diffn_is_used_where_printed(built_db):
+def test_gap_is_other_minus_disadvantaged_and_diffn_is_used_where_printed(small_db):
     from equity import gaps
     t = gaps.area_gaps("936", 4, ["att8"], estimates=False)
     both = t[t.disadvantaged.notna() & t.other.notna()]
@@ -256,9 +256,9 @@ def test_cli_json_for_hertfordshire_equals_its_2024_25_file(built_db, ks):
 MEASURE_UNIT = {"att8": "points", "p8": "score", "basics_95": "percent", "rwm_exp": "percent", "rwm_high": "percent"}
 
 
-def test_cli_default_measures_and_help(built_db):
+def test_cli_default_measures_and_help(small_db):
     out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", "936", "--key-stage", "2", "--format", "json",
-                          "--db", str(built_db)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          "--db", str(small_db)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "rwm_exp" in {r["measure"] for r in json.loads(out.stdout)}
     out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--help"], cwd=ROOT, capture_output=True, text=True)
@@ -267,7 +267,7 @@ def test_cli_default_measures_and_help(built_db):
         assert m in out.stdout
     assert "Attainment 8" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", "Surrey", "--key-stage", "4", "--db",
-                          str(built_db)], cwd=ROOT, capture_output=True, text=True)
+                          str(small_db)], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "three-digit" in bad.stderr
 
 
@@ -343,7 +343,7 @@ def test_standard_errors_follow_the_stated_method():
     assert se[0] == pytest.approx(gaps.PUPIL_SD["att8"] / 5) and se[1] < se[0]
 
 
-def test_funnel_limits_narrow_as_cohorts_grow(built_db):
+def test_funnel_limits_narrow_as_cohorts_grow(small_db):
     from equity import gaps
     lim = gaps.funnel_limits(40.0, [5, 10, 20, 50, 200, 1000], 20.0)
     w95, w998 = lim.hi95 - lim.lo95, lim.hi998 - lim.lo998
@@ -362,11 +362,11 @@ def test_funnel_limits_narrow_as_cohorts_grow(built_db):
     assert g["allow_between_school"] and g["tau2"] >= 0 and g["outliers"].shape[0] <= f["outliers"].shape[0]
 
 
-def test_suppressed_values_stay_missing(built_db):
+def test_suppressed_values_stay_missing(small_db):
     import duckdb
 
     from equity import gaps
-    con = duckdb.connect(str(built_db), read_only=True)
+    con = duckdb.connect(str(small_db), read_only=True)
     try:
         supp = con.execute("""
             select d.urn, d.la_code, d.key_stage, d.start_year, d.measure from school_result d
@@ -391,7 +391,7 @@ def test_suppressed_values_stay_missing(built_db):
         assert pd.isna(r[grp]), (urn, y, m, grp)
 
 
-def test_pooled_view_is_pupil_weighted_and_labelled(built_db):
+def test_pooled_view_is_pupil_weighted_and_labelled(small_db):
     from equity import gaps
     table = gaps.pooled_school_gaps("936", 2, "rwm_exp", end_year=2018)
     assert (table.pooled_source == "estimate").all()
@@ -438,7 +438,7 @@ def test_overview_page_widgets_tiles_and_sentences(built_db):
     assert "reference line" in funnel[0]
 
 
-def test_overview_view_restored_from_the_url(built_db):
+def test_overview_view_restored_from_the_url(small_db):
     at = _page("pages/overview.py", {"la": "936", "ks": "2", "ov_measure": "Reading, writing and maths: higher standard",
                                          "ov_quantity": "Within-school gap (other minus disadvantaged)",
                                          "ov_year": "2017/18"})
@@ -492,7 +492,7 @@ def _raw_funnel_inputs(file: str):
 
 @pytest.mark.parametrize("la,file,year", [("936", "2018-2019_936_ks4final.csv.gz", 2018),
                                           ("850", "2017-2018_850_ks4final.csv.gz", 2017)])
-def test_funnel_centre_is_the_plotted_schools_so_flags_are_not_lopsided(built_db, la, file, year):
+def test_funnel_centre_is_the_plotted_schools_so_flags_are_not_lopsided(small_db, la, file, year):
     """Issue 13, finding 2: the LA's published figure covers pupils the dots do not (special schools, withheld
     results); centred on it, Surrey 2018/19 had 15 schools above and 1 below. The centre is now the plotted
     schools' pupil-weighted mean (an estimate) and the published figure a separate reference line."""
@@ -521,7 +521,7 @@ def test_funnel_centre_is_the_plotted_schools_so_flags_are_not_lopsided(built_db
     assert "reference line" in s and "real differences between schools" in s
 
 
-def test_a_group_of_no_pupils_has_no_value_phantom_gaps(built_db):
+def test_a_group_of_no_pupils_has_no_value_phantom_gaps(small_db):
     """Issue 13, finding 3: DfE's KS2 2015/16 history columns print "0%" for a school with no disadvantaged
     pupils (ks2_2017-850-ks2.csv.gz, URN 116356). Read with the csv module: every school whose group share
     was 0% has no value for that group and no gap that year, in the tables the pages and CSVs use."""
@@ -554,12 +554,12 @@ def _view_sql() -> str:
     return text[text.index("create view school_result_shown"):].split(";")[0]
 
 
-def test_a_hidden_small_group_cannot_be_rebuilt_by_differencing(built_db):
+def test_a_hidden_small_group_cannot_be_rebuilt_by_differencing(small_db):
     """Issue 14, finding 8: with an LA's own unsuppressed file, a hidden group of 4 was recoverable from the
     shown all-pupils and other-pupils figures and counts. Real rows of a school with 1-5 disadvantaged pupils,
     made unsuppressed as such a file would print them, go through the view the app reads."""
     import duckdb
-    con = duckdb.connect(str(built_db), read_only=True)
+    con = duckdb.connect(str(small_db), read_only=True)
     try:
         key = con.execute("""
             select d.urn, d.key_stage, d.start_year, d.measure from school_result d

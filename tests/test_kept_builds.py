@@ -44,9 +44,9 @@ def test_only_listed_names_resolve_and_the_newest_are_kept(tmp_path):
         assert kept_builds.path_for(bad, path) is None
 
 
-def test_meeting_page_offers_kept_builds_from_a_list(built_db, tmp_path, monkeypatch):
+def test_meeting_page_offers_kept_builds_from_a_list(small_db, tmp_path, monkeypatch):
     live = tmp_path / "live.duckdb"
-    shutil.copyfile(built_db, live)
+    shutil.copyfile(small_db, live)
     monkeypatch.setenv("EQUITY_DB", str(live))
     monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
     at = AppTest.from_file(str(ROOT / "pages" / "meeting.py"), default_timeout=240)

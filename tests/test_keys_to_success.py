@@ -45,7 +45,7 @@ def test_rule_is_said_in_plain_words_and_follows_its_thresholds():
     assert kts.Rule.from_dict(stricter.as_dict()) == stricter
 
 
-def test_every_selected_school_meets_every_threshold(built_db):
+def test_every_selected_school_meets_every_threshold(small_db):
     rule = kts.Rule.default(4, year=2017)
     ev = kts.evaluate(rule, ["850"])
     sel = ev[ev.selected]
@@ -66,7 +66,7 @@ def test_every_selected_school_meets_every_threshold(built_db):
     assert set(sel.urn) == set(meets.index) & mainstream
 
 
-def test_stricter_rules_select_subsets(built_db):
+def test_stricter_rules_select_subsets(small_db):
     base = set(kts.candidates(kts.Rule.default(2, year=2017), ["850", "936"]).urn)
     for change in (dict(max_value=25.0), dict(min_pct_disadvantaged=45.0), dict(min_disadvantaged_pupils=15),
                    dict(min_extra=1)):
@@ -78,7 +78,7 @@ def test_stricter_rules_select_subsets(built_db):
     assert (both[both.selected].meets_ofsted & both[both.selected].meets_trend).all()
 
 
-def test_ofsted_reason_uses_the_inspection_before_the_year_ended(built_db):
+def test_ofsted_reason_uses_the_inspection_before_the_year_ended(small_db):
     ev = kts.evaluate(kts.Rule.default(4, year=2016), ["936"])
     kings = ev.set_index("urn").loc[141200]          # Kings College Guildford, inadequate in December 2016
     assert kings.ofsted_grade == 4 and "Ofsted grade 4 Inadequate (inspected 06 Dec 2016), single-word grade" \
@@ -110,7 +110,7 @@ def test_a_schools_own_inspection_beats_its_predecessors_on_the_same_day(built_d
     assert (later.d.isna() | (pd.to_datetime(later.d) < pd.to_datetime(later.inspection_date))).all()
 
 
-def test_unknown_year_or_area_is_refused(built_db):
+def test_unknown_year_or_area_is_refused(small_db):
     with pytest.raises(ValueError, match="no Progress 8 results"):
         kts.evaluate(kts.Rule.default(4), ["999"])
 
@@ -324,7 +324,7 @@ def test_unmatched_schools_say_why(suggestions):
 
 # ---- hubs ------------------------------------------------------------------------------------------
 
-def test_hubs_are_above_their_family_in_every_year(built_db):
+def test_hubs_are_above_their_family_in_every_year(small_db):
     hubs = kts.hubs(4, "p8", ["936"])
     assert len(hubs) >= 3
     assert (hubs.years >= 2).all() and (hubs.min_vs_family > 0).all() and (hubs.pupils_min >= 6).all()
@@ -348,8 +348,8 @@ def test_follow_finds_a_school_under_its_academy_urn(built_db):
 
 
 @pytest.fixture(scope="module")
-def backtests(built_db):
-    return {ks: kts.backtest(ks) for ks in (4, 2)}
+def backtests(small_db):
+    return {ks: kts.backtest(ks, path=small_db) for ks in (4, 2)}
 
 
 def test_backtest_is_labelled_hypothetical_and_uses_the_rule_in_2016(backtests):
@@ -388,14 +388,14 @@ def test_ratio_only_where_the_comparison_clearly_improved(backtests):
             assert "No ratio is given" in bt.sentence()
 
 
-def test_cohort_comparison_refuses_the_pandemic_break(built_db):
+def test_cohort_comparison_refuses_the_pandemic_break(small_db):
     with pytest.raises(ValueError, match="pandemic"):
         kts.compare_cohort([141200], 4, "p8_vs_national_other", 2018, 2023)
     with pytest.raises(ValueError, match="Progress 8 changed method"):
         kts.compare_cohort([141200], 4, "p8", 2016, 2018)
 
 
-def test_tiny_cohorts_get_no_interval(built_db):
+def test_tiny_cohorts_get_no_interval(small_db):
     res = kts.compare_cohort([141200, 125249], 4, "p8", 2017, 2018, la_codes=["936"])
     assert math.isnan(res.did[1]) and "Too few schools for an interval" in res.sentence()
 
@@ -444,7 +444,7 @@ def _cohort_sentence(at) -> str:
     return next(m.value for m in at.markdown if "meet the rule" in m.value or "meets the rule" in m.value)
 
 
-def test_page_runs_in_the_app(built_db):
+def test_page_runs_in_the_app(small_db):
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
     at.run()
@@ -483,7 +483,7 @@ def test_page_restores_the_rule_from_the_url_and_the_sentence_follows_the_data(b
     assert any("were above their family" in m.value for m in ks2.markdown)
 
 
-def test_near_misses_fail_exactly_one_main_condition(built_db):
+def test_near_misses_fail_exactly_one_main_condition(small_db):
     ev = kts.evaluate(kts.Rule.default(4, year=2017), ["850"])
     near = kts.near_misses(ev)
     assert len(near) >= 1 and not near.selected.any()

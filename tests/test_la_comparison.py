@@ -34,8 +34,8 @@ def _num(s):
 
 
 @pytest.fixture(scope="module")
-def ind(built_db):
-    con = duckdb.connect(str(built_db), read_only=True)
+def ind(small_db):
+    con = duckdb.connect(str(small_db), read_only=True)
     try:
         yield con.execute("select * from la_indicator").df()
     finally:
@@ -104,7 +104,7 @@ def test_fsm_and_lg_inform_values_equal_the_files(ind):
             assert (pd.isna(hit.iloc[0].value) and hit.iloc[0].status == "NA") if v is None else hit.iloc[0].value == v
 
 
-def test_england_series_from_smc_matches_and_keeps_missing_years(built_db):
+def test_england_series_from_smc_matches_and_keeps_missing_years(small_db):
     from equity import gaps
     eng = gaps.area_gaps("england", 2, ["rwm_exp"], estimates=False)
     raw = {(int(r["time_period"]) - 1, r["primary_split_value"]): r["value"] for r in _rows(SMC_KS2)
@@ -125,7 +125,7 @@ def test_england_series_from_smc_matches_and_keeps_missing_years(built_db):
     assert (eng[eng.start_year == 2018].publisher == "DfE performance tables").all()
 
 
-def test_statistical_neighbours_are_trafford_s_list(built_db):
+def test_statistical_neighbours_are_trafford_s_list(small_db):
     from equity import la_compare
     g = la_compare.neighbour_group("358")
     names = [r["area_name"] for r in _rows(LGI / "cssn.csv.gz")]
@@ -190,7 +190,7 @@ def test_page_widgets_url_and_sentences(built_db):
     assert "only Trafford's list is bundled" in text
 
 
-def test_sources_are_credited_to_the_publisher_of_the_figures_shown(built_db):
+def test_sources_are_credited_to_the_publisher_of_the_figures_shown(small_db):
     """Issue 13, finding 10: SMC's KS2 2021/22 figures were credited to LG Inform for the 11 LAs whose
     all-pupils row came from an LG Inform file, and England's row came from LG Inform beside SMC's LAs."""
     from equity import la_compare

@@ -33,7 +33,7 @@ def test_latest_year_per_la_and_the_newcomers_la(built_db):
     assert latest.latest_year("999", 4) is None
 
 
-def test_a_measure_nobody_published_that_year_is_not_published(built_db):
+def test_a_measure_nobody_published_that_year_is_not_published(small_db):
     assert not latest.is_published(4, "p8", 2024)            # Progress 8: 'NA' for every school, LA and England
     assert latest.is_published(4, "p8", 2023)                # 2023/24, from the 2024/25 file's _PREV columns
     assert latest.is_published(4, "att8", 2024)
@@ -46,7 +46,7 @@ def test_a_measure_nobody_published_that_year_is_not_published(built_db):
     assert "no KS2 progress scores for 2024/25" in latest.year_note("919", 2, "Hertfordshire")
 
 
-def test_keys_to_success_rule_falls_back_to_attainment_8_against_national_other_pupils(built_db):
+def test_keys_to_success_rule_falls_back_to_attainment_8_against_national_other_pupils(small_db):
     rule = kts.default_rule(4, ["919"])
     assert (rule.key_stage, rule.year, rule.measure) == (4, 2024, "att8_vs_national_other")
     text = rule.describe()
@@ -111,7 +111,7 @@ def test_data_page_says_what_is_current(built_db):
     assert not any(w.startswith("Ofsted") for w in catalogue.currency_warnings(today=dt.date(2020, 6, 1)))
 
 
-def test_default_year_is_the_newest_the_la_has(built_db):
+def test_default_year_is_the_newest_the_la_has(small_db):
     """Surrey's latest KS4 school results are older than Hertfordshire's 2024/25: a page listing every
     year held opens Surrey on a year it has results for, Hertfordshire on 2024/25."""
     from equity import latest

@@ -46,14 +46,14 @@ def _sql(db_path, text, params=None) -> pd.DataFrame:
 
 # ---- the loader, on the bundled sample ----------------------------------------------------------------
 
-def test_the_sample_loads_every_school_and_every_report_card_area_as_published(built_db):
+def test_the_sample_loads_every_school_and_every_report_card_area_as_published(small_db):
     header, rows = mi_rows()
     assert len(header) == 85 and len(rows) == 209
     cards = report_card_rows()
     assert len(cards) == 8
-    mi = _sql(built_db, "select * from ofsted_mi")
+    mi = _sql(small_db, "select * from ofsted_mi")
     assert len(mi) == 209 and set(mi.urn) == {int(r["URN"]) for r in rows}
-    rc = _sql(built_db, "select * from ofsted_report_card")
+    rc = _sql(small_db, "select * from ofsted_report_card")
     assert set(rc.urn) == set(cards)
     for urn, r in cards.items():
         mine = rc[rc.urn == urn].set_index("area")
@@ -85,7 +85,7 @@ def test_the_sample_loads_every_school_and_every_report_card_area_as_published(b
     assert nine and all(pd.isna(m.loc[int(r["URN"]), "oeif_sixth_form"]) for r in nine)
     ung = [r for r in rows if r["Ungraded inspection overall outcome"] != "NULL"]
     assert all(m.loc[int(r["URN"]), "ungraded_outcome"] == r["Ungraded inspection overall outcome"] for r in ung)
-    rep = json.loads(Path(str(built_db) + ".report.json").read_text())
+    rep = json.loads(Path(str(small_db) + ".report.json").read_text())
     f = [x for x in rep["files"] if x["file"].endswith("ofsted_mi_sample.csv")]
     assert f and f[0]["kind"] == "Ofsted management information" and f[0]["rows"] == 209
     latest = max(pd.to_datetime(r[c], format="%d/%m/%Y") for r in rows for c in
@@ -95,8 +95,8 @@ def test_the_sample_loads_every_school_and_every_report_card_area_as_published(b
     assert check[0]["message"] == f"209 schools, 8 with a report card; latest inspection {latest:%d %b %Y}"
 
 
-def test_every_judgement_is_dated_and_under_its_framework(built_db):
-    j = _sql(built_db, "select * from ofsted_judgement")
+def test_every_judgement_is_dated_and_under_its_framework(small_db):
+    j = _sql(small_db, "select * from ofsted_judgement")
     assert j.inspection_date.notna().all()
     counts = j.framework.value_counts().to_dict()
     assert counts["report_card"] == 8 and counts["no_overall"] == 21
@@ -180,7 +180,7 @@ def test_the_cut_off_is_a_setting(monkeypatch):
 
 # ---- the signs on the sample's report cards -------------------------------------------------------------
 
-def test_signs_on_the_samples_report_cards(built_db):
+def test_signs_on_the_samples_report_cards(small_db):
     cards = report_card_rows()
     latest = ofsted.latest_as_of(None).set_index("urn")
     for urn, r in cards.items():
@@ -201,7 +201,7 @@ def test_signs_on_the_samples_report_cards(built_db):
     assert not latest.loc[SUTTON].below_good and not latest.loc[SUTTON].stuck
 
 
-def test_not_judged_inspections_count_below_good_on_any_key_judgement_3_or_4(built_db):
+def test_not_judged_inspections_count_below_good_on_any_key_judgement_3_or_4(small_db):
     _, rows = mi_rows()
     latest = ofsted.latest_as_of(None).set_index("urn")
     keys = ["Latest OEIF quality of education", "Latest OEIF behaviour and attitudes", "Latest OEIF personal development",
@@ -303,7 +303,7 @@ def test_keys_to_success_shows_each_schools_framework_and_date(built_db):
     assert "by a report card (2026)" in sentence and "dated" in sentence
 
 
-def test_an_earlier_year_uses_the_judgements_made_by_its_end(built_db):
+def test_an_earlier_year_uses_the_judgements_made_by_its_end(small_db):
     assert kts.ofsted_cutoff(4, 2016) == date(2017, 8, 31)
     ev = kts.evaluate(kts.Rule.default(4, year=2016), ["936"])
     assert (pd.to_datetime(ev.ofsted_date.dropna()) <= "2017-08-31").all()
@@ -326,7 +326,7 @@ def test_keys_to_success_page_states_the_ofsted_rule_and_dates(built_db):
 
 # ---- the profile ----------------------------------------------------------------------------------------
 
-def test_profile_report_card_in_full_and_history_with_dates(built_db):
+def test_profile_report_card_in_full_and_history_with_dates(small_db):
     r = report_card_rows()[CAMDEN]
     card, sentence = profile.report_card(CAMDEN)
     assert list(card.area) == ofsted.AREAS
@@ -348,7 +348,7 @@ def test_profile_report_card_in_full_and_history_with_dates(built_db):
     assert text.startswith("Latest graded judgement held: report card of 17 Mar 2026: Needs attention")
 
 
-def test_profile_of_an_old_framework_school_dates_its_grade(built_db):
+def test_profile_of_an_old_framework_school_dates_its_grade(small_db):
     hist = profile.ofsted_history(125249)  # Broadwater School, Surrey: history only (to 2020)
     card, why = profile.report_card(125249)
     assert card.empty and "No report card held" in why

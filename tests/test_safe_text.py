@@ -144,7 +144,7 @@ def test_families_page_shows_a_hostile_name_as_text(hostile):
     _assert_text_stays_text(at, in_charts=True)
 
 
-def test_meeting_slides_show_register_focus_and_notes_as_text(built_db, tmp_path, monkeypatch):
+def test_meeting_slides_show_register_focus_and_notes_as_text(small_db, tmp_path, monkeypatch):
     """Focus and notes anyone can type into the register reach every viewer's meeting slides: an
     image there must not make their browsers fetch an address."""
     from streamlit.testing.v1 import AppTest

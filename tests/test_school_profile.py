@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import fixtures
 from equity import breaks, profile, years
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,10 +35,11 @@ def user_db(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def warm(built_db):
+def warm(small_db):
     """Run the app once: the first run in a process switches Streamlit out of its pages-folder
     mode (pages/_shared.py) and lands on the default page whatever was asked for."""
-    AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180).run()
+    with fixtures.pointed_at(small_db):
+        AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180).run()
 
 
 def app(built_db) -> AppTest:
@@ -73,7 +75,7 @@ def test_outcomes_follow_the_school_across_academy_conversion(built_db):
     assert (own.relation == "this school").sum() > 0
 
 
-def test_gaps_are_other_minus_disadvantaged_only_where_both_are_published(built_db):
+def test_gaps_are_other_minus_disadvantaged_only_where_both_are_published(small_db):
     g = profile.gaps(profile.outcomes(BROADWATER, 4), "att8").set_index("start_year")
     row = raw_row("2017-2018_936_ks4final.csv.gz", BROADWATER)
     assert g.loc[2017, "gap"] == pytest.approx(float(row["ATT8SCR_NFSM6CLA1A"]) - float(row["ATT8SCR_FSM6CLA1A"]))
@@ -81,7 +83,7 @@ def test_gaps_are_other_minus_disadvantaged_only_where_both_are_published(built_
     assert g.gap.notna().equals(both)
 
 
-def test_sentence_states_the_published_numbers_and_never_compares_across_a_break(built_db):
+def test_sentence_states_the_published_numbers_and_never_compares_across_a_break(small_db):
     res = profile.outcomes(BROADWATER, 4)
     text = profile.outcome_sentence(res, "att8", "Broadwater School", 4)
     row = raw_row("2018-2019_936_ks4final.csv.gz", BROADWATER)
@@ -124,7 +126,7 @@ def test_every_school_in_the_bundle_gets_its_outcome_sentences_without_an_except
     assert not failures, failures[:10]
 
 
-def test_a_primary_with_a_year_missing_its_pupil_counts_gets_a_sentence(built_db):
+def test_a_primary_with_a_year_missing_its_pupil_counts_gets_a_sentence(small_db):
     """116325 (Hampshire primary): 2015/16 history columns carry no group counts."""
     res = profile.outcomes(116325, 2)
     g = profile.gaps(res, "rwm_exp")
@@ -137,7 +139,7 @@ def test_a_primary_with_a_year_missing_its_pupil_counts_gets_a_sentence(built_db
     assert slide.sentence.startswith("In ") and slide.figure is not None
 
 
-def test_a_change_in_the_gap_is_claimed_only_beyond_its_noise(built_db):
+def test_a_change_in_the_gap_is_claimed_only_beyond_its_noise(small_db):
     """Ash Manor (125271): a change of a few points with 35-44 disadvantaged pupils is within the noise."""
     from equity import stats
     res = profile.outcomes(125271, 4)
@@ -162,7 +164,7 @@ def test_ofsted_history_includes_the_predecessors_inspections_labelled(built_db)
     assert (early[early.grade == 3].grade_label == "Satisfactory").all()
 
 
-def test_partnerships_for_finds_the_school_in_either_role(built_db, user_db):
+def test_partnerships_for_finds_the_school_in_either_role(small_db, user_db):
     from equity import partnerships
     partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                         user="tester", path=user_db)
@@ -198,8 +200,8 @@ def test_profile_page_restores_a_school_from_its_url(built_db, user_db, warm):
     assert len(at.get("download_button")) >= 3
 
 
-def test_profile_sentence_changes_with_the_school_and_the_measure(built_db, user_db, warm):
-    at = open_page(app(built_db), "pages/school.py", urn=str(TESTWOOD))
+def test_profile_sentence_changes_with_the_school_and_the_measure(small_db, user_db, warm):
+    at = open_page(app(small_db), "pages/school.py", urn=str(TESTWOOD))
     assert at.header[0].value == "Testwood School"
     row = raw_row("2017-2018_850_ks4final.csv.gz", TESTWOOD)
     md = " ".join(m.value for m in at.markdown)
@@ -212,8 +214,8 @@ def test_profile_sentence_changes_with_the_school_and_the_measure(built_db, user
     assert after != before and f"scored {float(row['P8MEA_FSM6CLA1A']):+.2f} on Progress 8" in after
 
 
-def test_profile_page_finds_a_school_by_name(built_db, user_db, warm):
-    at = open_page(app(built_db), "pages/school.py")
+def test_profile_page_finds_a_school_by_name(small_db, user_db, warm):
+    at = open_page(app(small_db), "pages/school.py")
     assert at.info  # nothing chosen yet: a prompt, no error
     at.text_input(key="q").set_value("Broadwater").run()
     options = at.selectbox(key="pick").options
@@ -224,11 +226,11 @@ def test_profile_page_finds_a_school_by_name(built_db, user_db, warm):
     assert at.header[0].value == "Broadwater School"
 
 
-def test_profile_page_lists_the_schools_partnership(built_db, user_db, warm):
+def test_profile_page_lists_the_schools_partnership(small_db, user_db, warm):
     from equity import partnerships
     partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                         focus="English for disadvantaged pupils", user="tester", path=user_db)
-    at = open_page(app(built_db), "pages/school.py", urn=str(BROADWATER))
+    at = open_page(app(small_db), "pages/school.py", urn=str(BROADWATER))
     table = at.dataframe[-1].value
     assert list(table.role) == ["supporting school"] and table.focus.iloc[0] == "English for disadvantaged pupils"
 
@@ -258,8 +260,8 @@ def test_meeting_mode_next_and_previous_change_the_slide_and_chart(built_db, use
     assert at.slider(key="slide").value == 1
 
 
-def test_meeting_mode_restores_a_slide_and_anonymises_from_the_url(built_db, user_db, warm):
-    at = open_page(app(built_db), "pages/meeting.py", pack="family", urn=str(BROADWATER), slide="2",
+def test_meeting_mode_restores_a_slide_and_anonymises_from_the_url(small_db, user_db, warm):
+    at = open_page(app(small_db), "pages/meeting.py", pack="family", urn=str(BROADWATER), slide="2",
                    anon="true")
     assert at.slider(key="slide").value == 2
     assert at.header[0].value == "School A: Attainment 8"
@@ -267,11 +269,11 @@ def test_meeting_mode_restores_a_slide_and_anonymises_from_the_url(built_db, use
     assert "Broadwater" not in md and "School A's disadvantaged pupils" in md
 
 
-def test_meeting_mode_opens_a_partnership_pack_from_the_url(built_db, user_db, warm):
+def test_meeting_mode_opens_a_partnership_pack_from_the_url(small_db, user_db, warm):
     from equity import partnerships
     rec = partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                               focus="English", user="tester", path=user_db)
-    at = open_page(app(built_db), "pages/meeting.py", pack="partnership", pid=str(rec["id"]))
+    at = open_page(app(small_db), "pages/meeting.py", pack="partnership", pid=str(rec["id"]))
     assert at.selectbox(key="pid").value == str(rec["id"])
     assert at.header[0].value == f"Partnership {rec['id']}: Kings International College"
     at.button(key="next").click().run()

@@ -117,7 +117,7 @@ def test_same_school_measure_and_years_same_verdict_on_every_page_cli_and_pack(b
         assert cli[r.academic_year] == pytest.approx(r.gap, abs=1e-6)
 
 
-def test_no_progress8_change_is_stated_across_the_method_change(built_db):
+def test_no_progress8_change_is_stated_across_the_method_change(small_db):
     """Issue 13, finding 4: 'gap widened by 0.11 from 2015/16 to 2018/19' crossed the 2017/18 P8 change."""
     s = gaps.trend_sentence("936", 4, "p8")
     assert "2015/16" not in s and "2016/17 to" not in s

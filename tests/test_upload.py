@@ -148,6 +148,7 @@ def base(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow  # runs real builds in background processes
 def test_the_upload_is_built_in_the_background_on_the_current_sources_and_can_be_repeated(where, base):
     assert uploads.current_sources(base) == [MESSY / "ks4_no_bom.csv"]  # recorded by the build
     assert _rows(base, "select count(*) from school_result where la_code = '919'") == [(0,)]
@@ -184,6 +185,7 @@ def test_the_upload_is_built_in_the_background_on_the_current_sources_and_can_be
         uploads.rebuild("../../etc", base)
 
 
+@pytest.mark.slow  # runs real builds in background processes
 def test_a_malformed_upload_fails_naming_file_row_column_and_the_previous_database_keeps_serving(where, base,
                                                                                                  monkeypatch):
     monkeypatch.setenv("EQUITY_DB", str(base))  # for the Data page below
@@ -227,6 +229,7 @@ def _data_page(db_path):
     return at
 
 
+@pytest.mark.slow  # runs real builds in background processes
 def test_the_command_line_build_waits_its_turn_too(tmp_path):
     """While a build holds the lock (the Data page's), ``python -m equity build`` on the same database is
     refused and writes nothing; once it is released, the command line builds."""
@@ -247,6 +250,7 @@ def test_the_command_line_build_waits_its_turn_too(tmp_path):
     assert uploads.current_sources(db_path) == [MESSY / "ks4_no_bom.csv"]
 
 
+@pytest.mark.slow  # runs real builds in background processes
 def test_a_build_killed_half_way_is_reported_and_frees_the_lock(where, base):
     import signal
     folder = uploads.save([("herts.zip", _herts_zip())])

@@ -43,23 +43,23 @@ def test_no_error_details_reach_the_browser():
     ("2147483648", "“2147483648” is not a URN"),     # past the database's integer column
     ("-5", "“-5” is not a URN: a URN is a number such as 125311"),
 ])
-def test_school_page_explains_a_bad_urn(built_db, urn, says):
+def test_school_page_explains_a_bad_urn(small_db, urn, says):
     at = _page("school.py", urn=urn)
     assert says in _notices(at)
     assert len(_notices(at)) < 400, "the value is quoted short"
 
 
-def test_school_page_unknown_urn_says_so(built_db):
+def test_school_page_unknown_urn_says_so(small_db):
     at = _page("school.py", urn="999998")
     assert "No school with URN 999998 in this database" in _notices(at)
 
 
-def test_families_page_explains_a_urn_past_the_integer_range(built_db):
+def test_families_page_explains_a_urn_past_the_integer_range(small_db):
     at = _page("families.py", urn="2147483648")
     assert "“2147483648” is not a URN" in _notices(at)
 
 
-def test_unknown_la_code_says_so_instead_of_showing_another_la(built_db):
+def test_unknown_la_code_says_so_instead_of_showing_another_la(small_db):
     at = _page("overview.py", la="999")
     notice = _notices(at)
     assert "There is no LA 999 in this database" in notice and "instead" in notice
@@ -70,15 +70,15 @@ def test_unknown_la_code_says_so_instead_of_showing_another_la(built_db):
     assert at.selectbox(key="la").value == "936" and "There is no LA" not in _notices(at)
 
 
-def test_unknown_key_stage_says_so(built_db):
+def test_unknown_key_stage_says_so(small_db):
     at = _page("gaps.py", la="936", ks="7")
     assert "There is no key stage 7 in this database" in _notices(at)
 
 
-def test_cli_family_refuses_a_huge_urn_without_a_traceback(built_db, capsys):
+def test_cli_family_refuses_a_huge_urn_without_a_traceback(small_db, capsys):
     from equity.cli import main
     with pytest.raises(SystemExit) as stop:
-        main(["family", "--urn", "99999999999999999999", "--db", str(built_db)])
+        main(["family", "--urn", "99999999999999999999", "--db", str(small_db)])
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "is not a URN" in err and "Traceback" not in err
@@ -86,7 +86,7 @@ def test_cli_family_refuses_a_huge_urn_without_a_traceback(built_db, capsys):
 
 # ---- links keep the record they name --------------------------------------------------------------
 
-def test_partnership_link_opens_that_partnership_and_keeps_pid(built_db, tmp_path, monkeypatch):
+def test_partnership_link_opens_that_partnership_and_keeps_pid(small_db, tmp_path, monkeypatch):
     from equity import partnerships as reg
     monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
     for partner in (125249, 125252, 125257, 125259, 125264, 125268):
@@ -107,11 +107,11 @@ def test_partnership_link_opens_that_partnership_and_keeps_pid(built_db, tmp_pat
 # ---- a year a rebuild dropped ----------------------------------------------------------------------
 
 @pytest.fixture
-def without_2017(built_db, tmp_path) -> Path:
-    """The bundled build with KS4 2017/18 context data taken out, as a rebuild without that year's
+def without_2017(small_db, tmp_path) -> Path:
+    """The small build with KS4 2017/18 context data taken out, as a rebuild without that year's
     files would leave it (a copy: the session's database is not changed)."""
     path = tmp_path / "rebuilt.duckdb"
-    shutil.copyfile(built_db, path)
+    shutil.copyfile(small_db, path)
     con = duckdb.connect(str(path))
     kind = con.execute("select table_type from information_schema.tables where table_name = 'school_context'"
                        ).fetchone()[0]
@@ -121,8 +121,8 @@ def without_2017(built_db, tmp_path) -> Path:
     return path
 
 
-def test_families_says_a_year_is_gone_after_a_rebuild(built_db, without_2017, monkeypatch):
-    monkeypatch.setenv("EQUITY_DB", str(built_db))
+def test_families_says_a_year_is_gone_after_a_rebuild(small_db, without_2017, monkeypatch):
+    monkeypatch.setenv("EQUITY_DB", str(small_db))
     at = _page("families.py", ks="4", year="2017", urn="125311")
     assert at.selectbox(key="year").value == 2017
     monkeypatch.setenv("EQUITY_DB", str(without_2017))  # the rebuild is swapped in under the session
