@@ -1,6 +1,6 @@
 """National-scale benchmark, on SYNTHETIC data: build, pages, families, matcher, browser, memory.
 
-    python bench/run.py [--schools 24000 --years 8] [--keep DIR] [--db SYNTH_DB] [--skip-browser]
+    python bench/run.py [--schools 24000 --years 8] [--raw-dir DIR] [--keep DIR] [--db SYNTH_DB] [--skip-browser]
 
 Writes a SYNTHETIC national data set (``equity.synth``: made-up schools in the real DfE file
 formats; nothing in it is real), builds it, and prints side by side, then writes to
@@ -14,8 +14,13 @@ formats; nothing in it is real), builds it, and prints side by side, then writes
 * families for every school in England at once (``equity.families.all_families``) and the Keys to
   Success matcher for a whole region (``equity.keys_to_success.suggest_partners``);
 * 20 simultaneous sessions with a new build swapped in under them (p95 page-run latency);
-* page-ready time in headless Chromium for the heaviest page, and the resident memory of a
-  running ``streamlit run dashboard.py`` after visiting every page.
+* page-ready time in headless Chromium (``bench/browser.py``) of a bare one-line Streamlit page and
+  of every page (and the ``?urn=`` views), each the best of three fresh tabs after a warm-up, side
+  by side in the same run; the resident memory of the running app server.
+
+Besides the Markdown, every figure goes to ``bench/results.json``; a rerun compares its figures
+with the previous file and flags (in RESULTS.md and on the terminal) any that got more than 20%
+worse. Sections of RESULTS.md that this script does not write (e.g. ``bench/load.py``'s) are kept.
 
 Each measurement runs in its own process so that caches and memory do not leak between them.
 The machine is shared with other work: the load average at the start and end is recorded.
@@ -40,7 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
-TARGETS = {"build_ratio": 2.0, "warm_s": 0.25, "first_s": 2.0, "families_s": 1.0, "rss_mb": 1024}
+TARGETS = {"build_ratio": 1.5, "page_ratio": 1.5, "warm_s": 0.25, "first_s": 2.0, "families_s": 1.0, "rss_mb": 1024}
+REGRESSION = 1.2  # a figure more than 20% worse than the previous run's is flagged
+GENERATED = ("Build", "Pages (AppTest", "Families and the Keys", "Concurrency", "Real browser", "Targets missed",
+             "Regressions", "Page-ready in a real browser")
 PY = sys.executable
 
 # Why targets are missed, from profiling (bench/build_profile.py's per-statement timing and cProfile,
@@ -212,44 +220,77 @@ def sample_urn(db: str) -> str | None:
 
 # ---- the browser -------------------------------------------------------------------------------
 
-def browser_figures(db: Path, heaviest: str, workdir: Path) -> dict:
-    from playwright.sync_api import sync_playwright
+def browser_views(urn: str | None) -> list[tuple[str, str]]:
+    """(name, url) of every page in dashboard.py's PAGES, and its ``?urn=`` view where it has one."""
+    from bench.browser import app_pages, page_url
+    views = []
+    for f, _t, u in app_pages():
+        views.append((u, page_url(u)))
+        if urn and 'key="urn"' in (ROOT / f).read_text(encoding="utf-8"):
+            views.append((f"{u}?urn={urn}", f"{page_url(u)}?urn={urn}"))
+    return views
 
-    from bench.browser import Server, app_pages, chromium_path, exceptions_shown, launch, page_url, wait_ready
+
+def browser_figures(db: Path, urn: str | None, workdir: Path, tries: int = 3) -> dict:
+    """Page-ready of the bare page and every view, best of ``tries`` fresh tabs (bench/browser.py)."""
+    from bench.browser import best, chromium_path, page_ready_times
     if not chromium_path():
         return {"skipped": "no chromium"}
-    out = {"pages": {}}
-    with Server(db, workdir / "server.log") as srv:
-        srv.wait_healthy(300)
-        out["rss_idle_mb"] = srv.memory_mb()
-        with sync_playwright() as p:
-            b = launch(p)
-            ctx = b.new_context(viewport={"width": 1400, "height": 1000})
-            page = ctx.new_page()
-            page.set_default_timeout(600_000)
-            for _f, _t, url in app_pages():
-                t = time.perf_counter()
-                page.goto(f"{srv.base}/{page_url(url)}")
-                wait_ready(page, 600_000)
-                out["pages"][url] = {"ready_s": round(time.perf_counter() - t, 2),
-                                     "exception": bool(exceptions_shown(page))}
-            out["rss_after_all_pages_mb"] = srv.memory_mb()
-            # the heaviest page again, in a new tab (server caches warm, browser cold)
-            url = next(u for f, _t, u in app_pages() if f == heaviest)
-            again = []
-            for _ in range(2):
-                pg = ctx.new_page()
-                t = time.perf_counter()
-                pg.goto(f"{srv.base}/{page_url(url)}")
-                wait_ready(pg, 600_000)
-                again.append(time.perf_counter() - t)
-                pg.screenshot(path=str(workdir / f"heaviest-{url}.png"))
-                pg.close()
-            out["heaviest"] = {"page": url, "first_visit_s": out["pages"][url]["ready_s"],
-                               "new_tab_s": [round(x, 2) for x in again]}
-            b.close()
-        out["rss_end_mb"] = srv.memory_mb()
+    r = page_ready_times(db, browser_views(urn), workdir, tries=tries)
+    out = {"tries": tries, "bare": best(r["bare"]), "bare_all": [v["ready_s"] for v in r["bare"]],
+           "views": {}, "rss_mb": r["rss_mb"]}
+    for name, visits in r["views"].items():
+        out["views"][name] = dict(best(visits), all=[v["ready_s"] for v in visits],
+                                  exception=any(v["exception"] for v in visits))
     return out
+
+
+def flat_figures(r: dict) -> dict[str, tuple[float, bool]]:
+    """The run's headline figures by name, each (value, whether lower is better): what a later run
+    is compared with."""
+    out = {}
+    if r.get("raw") and r.get("build"):
+        out["build wall s"] = (r["build"]["seconds"], True)
+        out["build / raw read"] = (r["build"]["seconds"] / r["raw"]["seconds"], True)
+        out["build peak RSS MB"] = (r["build"]["peak_rss_mb"], True)
+    for p in r.get("pages", []):
+        if "first_s" in p:
+            out[f"AppTest {p['page']} {p['view']} warm s"] = (p["warm_s"], True)
+    br = r.get("browser") or {}
+    if br.get("bare"):
+        bare = br["bare"]["ready_s"]
+        out["browser bare page s"] = (bare, True)
+        for name, v in br.get("views", {}).items():
+            out[f"browser {name} s"] = (v["ready_s"], True)
+            out[f"browser {name} / bare"] = (v["ready_s"] / bare, True)
+    return out
+
+
+def regressions(now: dict, before: dict | None) -> list[str]:
+    """Figures more than 20% worse than in the previous run (``before``: its results.json)."""
+    if not before:
+        return []
+    old = {k: tuple(v) for k, v in before.get("figures", {}).items()}
+    out = []
+    for k, (v, lower) in now.items():
+        if k not in old or not old[k][0]:
+            continue
+        ratio = v / old[k][0] if lower else old[k][0] / v if v else float("inf")
+        if ratio > REGRESSION:
+            out.append(f"{k}: {v:.2f} against {old[k][0]:.2f} in the run of {before.get('date', '?')} "
+                       f"({(ratio - 1) * 100:.0f}% worse)")
+    return out
+
+
+def kept_sections(path: Path) -> str:
+    """The sections of an existing RESULTS.md that this script does not write (kept as they are)."""
+    if not path.exists():
+        return ""
+    parts, keep = path.read_text(encoding="utf-8").split("\n## "), []
+    for part in parts[1:]:
+        if not part.startswith(GENERATED):
+            keep.append("## " + part.rstrip() + "\n")
+    return "\n\n".join(keep)
 
 
 # ---- the report --------------------------------------------------------------------------------
@@ -328,20 +369,44 @@ def render(r: dict) -> str:
     else:
         L.append(f"{c}")
     br = r.get("browser")
-    L += ["", "## Real browser and server memory", ""]
-    if br and "skipped" not in br and "error" not in br:
-        h = br["heaviest"]
-        L += [f"* Heaviest page by AppTest first run: `{h['page']}`; page-ready in headless Chromium (connected, script "
-              f"finished, no skeletons, charts drawn): first visit {h['first_visit_s']:.1f} s, in a new tab "
-              f"{', '.join(f'{x:.1f}' for x in h['new_tab_s'])} s.",
-              "* Page-ready on first visit, every page: " + ", ".join(f"{u} {v['ready_s']:.1f} s" +
-                                                                       (" (exception!)" if v["exception"] else "")
-                                                                       for u, v in br["pages"].items()) + ".",
-              f"* `streamlit run dashboard.py` resident memory: idle {br['rss_idle_mb'].get('VmRSS', 0):.0f} MB; after visiting "
-              f"every page {br['rss_after_all_pages_mb'].get('VmRSS', 0):.0f} MB (peak {br['rss_end_mb'].get('VmHWM', 0):.0f} MB); "
-              f"target ≤ 1 GB: {verdict(br['rss_end_mb'].get('VmHWM', 0), TARGETS['rss_mb'])}."]
+    L += ["", "## Page-ready in a real browser (headless Chromium), bare page alongside", ""]
+    if br and br.get("bare"):
+        bare = br["bare"]
+        L += [f"Each view opened in a fresh tab (a new session) after a warm-up (every view opened once), best of "
+              f"{br['tries']}; the bare one-line Streamlit page (`bench/bare_page.py`, its own server) opened before "
+              "each view, so both see the same load. *Ready* is `bench/browser.wait_ready`: connected, script "
+              "finished, no skeletons, every Plotly chart drawn as SVG, with its fixed pauses (0.3 s before and "
+              "after) included as in earlier figures; *at* is the instant the browser found the page ready (its own "
+              "clock, no pauses); *script end* is when the run finished; *sent* is what the server sent over the "
+              "WebSocket (elements, tables, figures); after the last message the time is the browser's drawing.", "",
+              "| view | ready s | × bare | at s | × bare | script end s | last message s | sent KB | charts | "
+              f"≤ {TARGETS['page_ratio']}× bare |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+              f"| bare page | {bare['ready_s']:.2f} | 1.00 | {bare['ready_at_s'] or 0:.2f} | 1.00 | "
+              f"{bare['finished_at_s'] or 0:.2f} | {bare['last_frame_s']:.2f} | {bare['ws_bytes'] / 1024:.0f} | 0 | |"]
+        worst = 0.0
+        for name, v in br["views"].items():
+            ratio = v["ready_s"] / bare["ready_s"]
+            at = (v["ready_at_s"] or 0) / (bare["ready_at_s"] or float("nan"))
+            worst = max(worst, ratio)
+            exc = " (exception shown!)" if v["exception"] else ""
+            L.append(f"| {name}{exc} | {v['ready_s']:.2f} | {ratio:.2f} | {v['ready_at_s'] or 0:.2f} | {at:.2f} | "
+                     f"{v['finished_at_s'] or 0:.2f} | {v['last_frame_s']:.2f} | {v['ws_bytes'] / 1024:.0f} | "
+                     f"{v['charts']} | {verdict(ratio, TARGETS['page_ratio'])} |")
+        L += ["", f"**Slowest view / bare page = {worst:.2f}x** (target ≤ {TARGETS['page_ratio']}x: "
+                  f"{verdict(worst, TARGETS['page_ratio'])}). Bare page, all tries: "
+                  f"{', '.join(f'{x:.2f}' for x in br['bare_all'])} s.",
+              f"* App server resident memory after the run: {br['rss_mb'].get('VmRSS', 0):.0f} MB (peak "
+              f"{br['rss_mb'].get('VmHWM', 0):.0f} MB); target ≤ 1 GB: "
+              f"{verdict(br['rss_mb'].get('VmHWM', 0), TARGETS['rss_mb'])}."]
     else:
         L.append(f"{br}")
+    regs = r.get("regressions")
+    if regs is not None:
+        L += ["", "## Regressions against the previous run", ""]
+        L += ([f"* **REGRESSION** {x}" for x in regs] if regs else
+              [f"None: no figure more than {(REGRESSION - 1) * 100:.0f}% worse than in the previous run "
+               f"({r.get('previous_date') or 'none recorded'})."])
     L += ["", "## Targets missed, and why", "", NOTES]
     return "\n".join(L) + "\n"
 
@@ -353,7 +418,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", help="keep the synthetic files, database and logs in this folder")
     ap.add_argument("--db", help="reuse this already-built synthetic database (skips writing and building)")
+    ap.add_argument("--raw-dir", help="use this already-written SYNTHETIC set (its files) instead of writing one")
     ap.add_argument("--skip-browser", action="store_true")
+    ap.add_argument("--skip-sessions", action="store_true")
+    ap.add_argument("--tries", type=int, default=3, help="fresh tabs per view in the browser (the best is kept)")
+    ap.add_argument("--json", default=str(BENCH / "results.json"),
+                    help="machine-readable figures, compared with at the next run")
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--session-runs", type=int, default=3)
     ap.add_argument("--results", default=str(BENCH / "RESULTS.md"))
@@ -369,7 +439,8 @@ def main(argv=None) -> int:
         return 0
 
     if a.render:
-        Path(a.results).write_text(render(json.loads(Path(a.render).read_text())), encoding="utf-8")
+        Path(a.results).write_text(render(json.loads(Path(a.render).read_text())) + kept_sections(Path(a.results)),
+                                   encoding="utf-8")
         return 0
     work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="equity-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -382,6 +453,11 @@ def main(argv=None) -> int:
             r["synth"] = json.loads((db.parent / "bench-synth.json").read_text()) if (db.parent / "bench-synth.json").exists() \
                 else {"files": 0, "rows": 0, "mb": 0, "seconds": 0}
             synth_dir = Path(r["synth"].get("dir", synth_dir))
+        elif a.raw_dir:
+            synth_dir = Path(a.raw_dir)
+            files = [p for p in synth_dir.iterdir() if p.suffix == ".csv"]
+            r["synth"] = {"files": len(files), "rows": sum(sum(1 for _ in open(p, "rb")) - 1 for p in files),
+                          "mb": sum(p.stat().st_size for p in files) / 2**20, "seconds": 0, "dir": str(synth_dir)}
         else:
             say(f"writing the SYNTHETIC set ({a.schools} schools, {a.years} years) to {synth_dir}")
             from equity.synth import write_synthetic
@@ -408,6 +484,16 @@ def main(argv=None) -> int:
 
         from bench.browser import app_pages
         urn = sample_urn(str(db))
+        if not a.skip_browser:
+            say(f"browser: a bare page and every view, best of {a.tries} fresh tabs after a warm-up")
+            try:
+                r["browser"] = browser_figures(db, urn, work, tries=a.tries)
+                bare = r["browser"].get("bare", {}).get("ready_s")
+                for name, v in r["browser"].get("views", {}).items():
+                    say(f"  {name}: {v['ready_s']:.2f} s ({v['ready_s'] / bare:.2f}x bare {bare:.2f} s)")
+            except Exception as exc:  # noqa: BLE001
+                r["browser"] = {"error": str(exc)[-500:]}
+                say(f"  failed: {str(exc)[-500:]}")
         r["pages"] = []
         for f, _t, u in app_pages():
             views = [("default", [])]
@@ -432,35 +518,36 @@ def main(argv=None) -> int:
             except Exception as exc:  # noqa: BLE001
                 r[name] = {"error": str(exc)[-500:]}
                 say(f"  failed: {str(exc)[-500:]}")
-        say(f"{a.sessions} simultaneous sessions with a swap")
-        live = work / "live.duckdb"
-        shutil.copyfile(db, live)
         r["sessions_n"] = a.sessions
-        try:
-            r["sessions"], _w, _c = child(["bench/run.py", "--child", "sessions", "--child-db", str(live),
-                                           "--sessions", str(a.sessions), "--session-runs", str(a.session_runs)],
-                                          timeout=3600)
-            say(f"  {r['sessions']['summary']}")
-        except Exception as exc:  # noqa: BLE001
-            r["sessions"] = {"error": str(exc)[-500:]}
-        finally:
-            live.unlink(missing_ok=True)
-        if not a.skip_browser:
-            ok = [p for p in r["pages"] if "first_s" in p]
-            heaviest = max(ok, key=lambda p: p["first_s"])["page"] if ok else app_pages()[0][0]
-            say(f"browser: every page, then the heaviest ({heaviest}) again; server memory")
+        if a.skip_sessions:
+            r["sessions"] = {"error": "not run this time (--skip-sessions)"}
+        else:
+            say(f"{a.sessions} simultaneous sessions with a swap")
+            live = work / "live.duckdb"
+            shutil.copyfile(db, live)
             try:
-                r["browser"] = browser_figures(db, heaviest, work)
-                say(f"  {r['browser'].get('heaviest')}, RSS {r['browser'].get('rss_end_mb')}")
+                r["sessions"], _w, _c = child(["bench/run.py", "--child", "sessions", "--child-db", str(live),
+                                               "--sessions", str(a.sessions), "--session-runs", str(a.session_runs)],
+                                              timeout=3600)
+                say(f"  {r['sessions']['summary']}")
             except Exception as exc:  # noqa: BLE001
-                r["browser"] = {"error": str(exc)[-500:]}
+                r["sessions"] = {"error": str(exc)[-500:]}
+            finally:
+                live.unlink(missing_ok=True)
         r["machine"]["load_end"] = os.getloadavg()
+        before = json.loads(Path(a.json).read_text()) if Path(a.json).exists() else None
+        r["figures"] = flat_figures(r)
+        r["regressions"] = regressions(r["figures"], before)
+        r["previous_date"] = before.get("date") if before else None
         (work / "bench-results.json").write_text(json.dumps(r, indent=1, default=str))
         text = render(r)
         print(text)
+        for x in r["regressions"]:
+            say(f"REGRESSION: {x}")
         if not a.no_write:
-            Path(a.results).write_text(text, encoding="utf-8")
-            say(f"wrote {a.results} (raw figures: {work / 'bench-results.json'})")
+            Path(a.results).write_text(text + "\n" + kept_sections(Path(a.results)), encoding="utf-8")
+            Path(a.json).write_text(json.dumps(r, indent=1, default=str))
+            say(f"wrote {a.results} and {a.json}")
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from .cache import per_content
 from .measures import MEASURES
 from .pack_charts import provisional_marks
 from .safe_text import html as _esc
@@ -37,6 +38,7 @@ def _short(text: str, n: int = 38) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+@per_content()
 def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str = "groups",
                  height: int = 420) -> go.Figure:
     """Lines per series (LA, England, schools), one trace per unbroken run, breaks marked."""
@@ -91,6 +93,7 @@ def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str =
     return fig
 
 
+@per_content()
 def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.Figure:
     """Funnel plot: schools' values against pupils, 95% and 99.8% limits around the centre line."""
     fig = go.Figure()
@@ -137,6 +140,7 @@ def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.
     return fig
 
 
+@per_content()
 def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | None, measure: str,
                     height: int | None = None, group_labels: dict | None = None) -> go.Figure:
     """One row per LA: disadvantaged and other pupils' values joined by a bar (the gap), the chosen LA
@@ -170,6 +174,7 @@ def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | Non
     return fig
 
 
+@per_content()
 def lines_figure(df: pd.DataFrame, x: str, y: str, series: str, highlight: str | None, ytitle: str,
                  breaks_by: callable = None, height: int = 380) -> go.Figure:
     """Simple year lines for area comparisons (one trace per series and unbroken run; the highlighted
