@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .cache import per_build
+from .cache import per_build, per_content
 from . import breaks, db, stats, years as yrs
 from .measures import MEASURES
 from .safe_text import html
@@ -722,6 +722,7 @@ def format_value(measure: str, v) -> str:
     return "–" if v is None or pd.isna(v) else _fmt(measure, float(v))
 
 
+@per_content(maxsize=32)
 def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     """Who to learn from: family members whose disadvantaged pupils do better than the school's
     (or, when the school has no figure, better than the family median), best first.

@@ -15,6 +15,7 @@ from equity import years as yrs
 from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES
 from equity.safe_text import html, md
+from pages import _family_charts
 from pages._shared import chart_block, key_stage_filter, la_filter, url_choice, urn_from
 
 import pages._shared as _frame  # noqa: E402
@@ -228,26 +229,7 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
             x = st.radio("Context figure on the horizontal axis", xs, format_func=lambda v: F.SHORT_LABELS[v],
                          key="x", horizontal=True, bind="query-params")
             pts = sd.dropna(subset=[x, "value"])
-            fig = go.Figure()
-            styles = {"other schools": (style.NEUTRAL, 5, "circle", 0.35), "family": (style.AREA_COLOURS["family"], 10,
-                                                                                      "diamond", 0.95),
-                      "this school": (style.AREA_COLOURS["school"], 16, "star", 1.0)}
-            for role, (colour, msize, symbol, opacity) in styles.items():
-                d = pts[pts.role == role]
-                fig.add_trace(go.Scattergl(
-                    x=d[x], y=d.value, mode="markers", name=f"{role} ({len(d):,})",
-                    marker=dict(color=colour, size=msize, symbol=symbol, opacity=opacity,
-                                line=dict(width=1, color="#333333") if role != "other schools" else dict(width=0)),
-                    text=d.label,
-                    hovertemplate="%{text}<br>" + F.SHORT_LABELS[x] + " %{x}<br>" + MEASURES[measure].label
-                                  + " %{y}<extra></extra>"))
-            if np.isfinite(median):
-                fig.add_hline(y=median, line_dash="dash", line_color=style.AREA_COLOURS["family"],
-                              annotation_text=f"family median {F.format_value(measure, median)}")
-            y_title = (MEASURES[measure].label if measure.endswith("vs_national_other")
-                       else f"{MEASURES[measure].label}, disadvantaged pupils")
-            fig.update_layout(xaxis_title=F.LABELS[x], yaxis_title=y_title,
-                              height=460, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.08))
+            fig = _family_charts.scatter_figure(pts[[x, "value", "role", "label"]], x, measure, median)
             fam_pts = pts[pts.role == "family"]
             if len(fam_pts):
                 s_sentence = (f"Each grey dot is one of {len(pts):,} schools with a figure. The {len(fam_pts)} family members "
