@@ -57,10 +57,26 @@ def _keep(result):
     return result
 
 
+def _validating(obj) -> None:
+    """Turn Plotly's validation back on for ``obj`` and everything in it (a caller's own changes to
+    a figure handed back are checked as usual)."""
+    obj._validate = True
+    for child in getattr(obj, "_compound_props", {}).values():
+        _validating(child)
+    for children in getattr(obj, "_compound_array_props", {}).values():
+        for child in children or ():
+            _validating(child)
+
+
 def _copy(result):
     if isinstance(result, _FigureDict):
-        # made from the dict of a figure that was validated when it was built
-        return go.Figure(copy.deepcopy(dict(result)), _validate=False)
+        # made from the dict of a figure that was validated when it was built: not checked again
+        fig = go.Figure(copy.deepcopy(dict(result)), _validate=False)
+        fig._validate = True
+        _validating(fig.layout)
+        for trace in fig.data:
+            _validating(trace)
+        return fig
     if isinstance(result, (pd.DataFrame, pd.Series)):
         return result.copy()
     if isinstance(result, (list, dict, set)):
