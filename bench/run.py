@@ -313,9 +313,13 @@ def render(r: dict) -> str:
          f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM; Python {m['python']}, DuckDB "
          f"{m['duckdb']}, Streamlit {m['streamlit']}.  ",
          f"Load average (1/5/15 min) at start {tuple(round(x, 1) for x in m['load_start'])}, at end "
-         f"{tuple(round(x, 1) for x in m['load_end'])}: the machine is shared with other work, so wall times "
+         f"{tuple(round(x, 1) for x in m.get('load_end', os.getloadavg()))}: the machine is shared with other work, so wall times "
          "carry that noise; CPU seconds are given where they help.", ""]
-    s, raw, b = r["synth"], r["raw"], r["build"]
+    s, raw, b = r.get("synth"), r.get("raw"), r.get("build")
+    if not (s and raw and b):
+        raw = b = {"seconds": float("nan"), "cpu_s": float("nan"), "peak_rss_mb": float("nan"),
+                   "db_mb": float("nan"), "steps": []}
+        s = s or {"files": 0, "rows": 0, "mb": 0, "seconds": 0}
     ratio = b["seconds"] / raw["seconds"]
     L += ["## Build", "",
           f"Synthetic set: {s['files']} files, {s['rows']:,} rows, {s['mb']:.0f} MB of CSV (written in {s['seconds']:.0f} s).", "",
@@ -334,7 +338,7 @@ def render(r: dict) -> str:
           "`equity` made again directly, without Streamlit, with equity's caches cleared.", "",
           "| page | view | first run s | warm rerun s | equity calls in first run s | equity calls alone s | slowest call | first ≤ 2 s | warm ≤ 0.25 s |",
           "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |"]
-    for p in r["pages"]:
+    for p in r.get("pages", []):
         if "error" in p:
             L.append(f"| {p['page']} | {p.get('view', '')} | failed: {p['error'][:120]} | | | | | | |")
             continue
@@ -448,12 +452,13 @@ def main(argv=None) -> int:
          "machine": machine()}
     synth_dir, db = work / "synthetic", work / "SYNTHETIC_national.duckdb"
     try:
-        if a.db:
+        if a.db and not a.raw_dir:
             db = Path(a.db)
             r["synth"] = json.loads((db.parent / "bench-synth.json").read_text()) if (db.parent / "bench-synth.json").exists() \
                 else {"files": 0, "rows": 0, "mb": 0, "seconds": 0}
             synth_dir = Path(r["synth"].get("dir", synth_dir))
         elif a.raw_dir:
+            db = Path(a.db) if a.db else db
             synth_dir = Path(a.raw_dir)
             files = [p for p in synth_dir.iterdir() if p.suffix == ".csv"]
             r["synth"] = {"files": len(files), "rows": sum(sum(1 for _ in open(p, "rb")) - 1 for p in files),
@@ -468,20 +473,28 @@ def main(argv=None) -> int:
                           "mb": sum(p.stat().st_size for p in files) / 2**20, "seconds": time.perf_counter() - t,
                           "dir": str(synth_dir)}
             (work / "bench-synth.json").write_text(json.dumps(r["synth"]))
-        say("DuckDB read_csv of the same files (reference)")
-        raw, _w, cpu = child(["bench/build_profile.py", str(synth_dir), str(work / "raw.duckdb"), "--raw"])
-        r["raw"] = dict(raw, cpu_s=cpu)
-        say(f"  {raw['seconds']:.1f} s")
-        if a.db:
-            r["build"] = json.loads((work / "bench-build.json").read_text()) if (work / "bench-build.json").exists() else None
-        if not r.get("build"):
-            say("building the database (equity.build.build), every step timed")
-            target = db if not a.db else work / "rebuild.duckdb"
-            b, _w, cpu = child(["bench/build_profile.py", str(synth_dir), str(target)])
-            r["build"] = dict(b, cpu_s=cpu)
-            (work / "bench-build.json").write_text(json.dumps(r["build"]))
-            say(f"  {b['seconds']:.1f} s, {b['db_mb']:.0f} MB, peak {b['peak_rss_mb']:.0f} MB")
+        def measure_build():
+            """DuckDB's raw read of the synthetic files, then the build of the same files."""
+            say("DuckDB read_csv of the same files (reference)")
+            raw, _w, cpu = child(["bench/build_profile.py", str(synth_dir), str(work / "raw.duckdb"), "--raw"])
+            r["raw"] = dict(raw, cpu_s=cpu)
+            say(f"  {raw['seconds']:.1f} s")
+            if a.db:
+                r["build"] = json.loads((work / "bench-build.json").read_text()) if (work / "bench-build.json").exists() else None
+            if not r.get("build"):
+                say("building the database (equity.build.build), every step timed")
+                target = db if not a.db else work / "rebuild.duckdb"
+                b, _w, cpu = child(["bench/build_profile.py", str(synth_dir), str(target)])
+                r["build"] = dict(b, cpu_s=cpu)
+                (work / "bench-build.json").write_text(json.dumps(r["build"]))
+                say(f"  {b['seconds']:.1f} s, {b['db_mb']:.0f} MB, peak {b['peak_rss_mb']:.0f} MB")
+                save()
 
+        def save():  # what is measured so far (a run cut short can still be rendered with --render)
+            (work / "bench-results.json").write_text(json.dumps(r, indent=1, default=str))
+
+        if not a.db:  # the database to measure the pages on is the one this run builds
+            measure_build()
         from bench.browser import app_pages
         urn = sample_urn(str(db))
         if not a.skip_browser:
@@ -494,6 +507,7 @@ def main(argv=None) -> int:
             except Exception as exc:  # noqa: BLE001
                 r["browser"] = {"error": str(exc)[-500:]}
                 say(f"  failed: {str(exc)[-500:]}")
+            save()
         r["pages"] = []
         for f, _t, u in app_pages():
             views = [("default", [])]
@@ -510,6 +524,7 @@ def main(argv=None) -> int:
                     p = {"page": f, "view": view, "error": str(exc)[-300:]}
                     say(f"  failed: {str(exc)[-300:]}")
                 r["pages"].append(p)
+                save()
         for name in ("families", "kts"):
             say(f"{name} at national scale")
             try:
@@ -534,6 +549,8 @@ def main(argv=None) -> int:
                 r["sessions"] = {"error": str(exc)[-500:]}
             finally:
                 live.unlink(missing_ok=True)
+        if a.db:
+            measure_build()
         r["machine"]["load_end"] = os.getloadavg()
         before = json.loads(Path(a.json).read_text()) if Path(a.json).exists() else None
         r["figures"] = flat_figures(r)
