@@ -4,8 +4,9 @@ every figure the page sends.
 
     python bench/page_profile.py --db DB --page pages/families.py [--param urn=900002] [--html OUT.html]
 
-Run as a child of ``bench/run.py --profile`` or by hand. pyinstrument is a bench dependency only
-(requirements-bench.txt), never needed to run the app.
+Prints one JSON line (first run with cold caches, the fresh session, a rerun, every figure's size);
+``--text``/``--html`` write the profile. pyinstrument is a bench-only requirement (requirements.txt),
+never needed to run the app.
 """
 from __future__ import annotations
 
