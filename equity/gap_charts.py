@@ -150,9 +150,17 @@ def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | Non
     df = df.sort_values("gap")
     labels = [f"<b>{_esc(n)}</b>" if c == highlight else _esc(n) for c, n in zip(df.area_code, df.area_name)]
     fig = go.Figure()
-    for lab, d, o, c in zip(labels, df.disadvantaged, df.other, df.area_code):
-        fig.add_trace(go.Scatter(x=[d, o], y=[lab, lab], mode="lines", showlegend=False, hoverinfo="skip",
-                                 line=dict(color=HIGHLIGHT if c == highlight else "#cccccc", width=4 if c == highlight else 2)))
+    # the bars in two traces (the chosen LA's, everyone else's), each bar's two ends then a gap (None),
+    # not a trace per LA: 150 LAs were 150 traces for the browser to lay out
+    for chosen in (False, True):
+        xs, ys = [], []
+        for lab, d, o, c in zip(labels, df.disadvantaged, df.other, df.area_code):
+            if (c == highlight) == chosen:
+                xs += [d, o, None]
+                ys += [lab, lab, None]
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip",
+                                     line=dict(color=HIGHLIGHT if chosen else "#cccccc", width=4 if chosen else 2)))
     unit = MEASURES[measure].unit
     suffix = "%" if unit == "percent" else ""
     names = group_labels or {"disadvantaged": "disadvantaged pupils", "other": "other pupils"}
@@ -169,7 +177,8 @@ def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | Non
                               annotation_text=f"England {g}: {england[g]:g}{suffix}", annotation_position="top",
                               annotation_font_size=10)
     fig.update_layout(height=height or max(260, 24 * len(df) + 110), margin=dict(l=10, r=10, t=40, b=10),
-                      plot_bgcolor="white", xaxis_title=_unit_title(measure), legend=dict(orientation="h", y=-0.08))
+                      plot_bgcolor="white", xaxis_title=_unit_title(measure), legend=dict(orientation="h", y=-0.08),
+                      yaxis=dict(categoryorder="array", categoryarray=labels))  # by gap, the chosen LA in its place
     fig.update_xaxes(gridcolor="#eeeeee")
     return fig
 
