@@ -94,14 +94,22 @@ from the browser's timeline in `bench/browser.py` (script end, last WebSocket me
   as indented JSON (about 0.1 s and 0.5 MB per view).
 * *Data page*: the scan of every table for the newest year each file holds ran twice on every run (0.36 s
   CPU); now once per build (0.04 s).
-* *In the browser*: the page's Plotly charts are drawn after the script ends, and Streamlit loads its Plotly
-  bundle for the first chart of a tab; every download button's CSV is also fetched when the page draws (seen in
-  the network log). The bare page pays none of this.
+* *In the browser*, from the timeline in the table above (2026-11-30, load average 13-30): on the pages with
+  Plotly charts the script ended 2.9-7.2 s in and the last message arrived before it, then the browser drew for
+  another 5-11 s (overview 10.8 s, gaps 9.4 s, families `?urn=` 7.0 s, keys-to-success 5.2 s, compare 5.6 s); on
+  the pages without a chart it drew for under 0.6 s. What every chart page pays and the bare page does not is
+  Streamlit's Plotly bundle (`PlotlyChart.*.js`, 4.7 MB of JavaScript, loaded and compiled in each new tab at the
+  first chart) and Plotly laying out the charts; the data sent is small (34-122 KB, 703 KB with the families map).
+  The pages cannot shorten that beyond fewer and smaller figures (done: two traces instead of 150 in the LA
+  comparison's dumbbell, `scattergl` for the 5,210-school scatter, the map's dots at 100 m). Meeting the 1.5x
+  target needs charts that load less code per tab (Streamlit's Vega-Lite charts: `embed.*.js` is 0.8 MB) or no
+  chart drawn before it is asked for; not done here. Also seen: every download button's CSV is fetched by the
+  browser when the page draws (network log), and the app's frame (navigation, filters) makes even a page with
+  no chart end its script 2-3 s after the bare page under this load.
 
-The closest to the line and why a run can miss it: this machine's load (load average 30-45 on 2 cores while
-the figures above were taken) starves the headless browser far more than the bare page, whose tab has almost
-nothing to draw: the ratios in the table are those of the run they came from; a rerun on a quiet machine
-is the fair test.
+The ratios in the table are those of the run they came from; under this machine's load the headless browser is
+starved far more on a chart page than on the bare page, which has almost nothing to draw, so a rerun on a quiet
+machine is the fair test.
 
 **Families for every school (≤ 1 s): met** (KS4 0.28 s, KS2 0.53 s cold, including loading the context).
 
