@@ -102,7 +102,8 @@ def hub_years(ks: int, measure: str, urns: tuple, build_id: str):
 @per_content()
 def candidates_figure(ev: pd.DataFrame, label: str, max_value, min_pct_disadvantaged, threshold_text: str) -> go.Figure:
     """The LA's schools: % disadvantaged against the outcome, selected schools as orange diamonds,
-    the rule's thresholds as lines."""
+    the rule's thresholds as lines. ``ev``: selected, pct_disadvantaged, value, name, cohort (only the
+    columns drawn: a column of lists, such as the reasons, cannot be hashed for the cache)."""
     fig = go.Figure()
     for chosen, name, colour, symbol in [(False, "not selected", style.NEUTRAL, "circle"),
                                          (True, "selected", style.HIGHLIGHT, "diamond")]:

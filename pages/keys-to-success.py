@@ -64,7 +64,8 @@ sel = ev[ev.selected]
 if ev.empty:
     st.info(f"No {md(la_name)} school has a KS{ks} {label} figure for disadvantaged pupils in {yrs.label(rule.year)}.")
 else:
-    fig = _kts.candidates_figure(ev, label, rule.max_value, rule.min_pct_disadvantaged, fmt(rule.max_value))
+    fig = _kts.candidates_figure(ev[["selected", "pct_disadvantaged", "value", "name", "cohort"]], label,
+                                 rule.max_value, rule.min_pct_disadvantaged, fmt(rule.max_value))
     if len(sel):
         worst = sel.iloc[0]
         sentence = (f"In {yrs.label(rule.year)}, **{len(sel)} of {len(ev)}** {md(la_name)} schools with KS{ks} results meet "
