@@ -13,12 +13,14 @@ handed back as a new Figure made without validating it again (a few ms).
 """
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import inspect
 import threading
 from collections import OrderedDict
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -48,10 +50,23 @@ class _FigureDict(dict):
     """A Plotly figure as kept in a cache: its plain dict (see :func:`_keep`)."""
 
 
+def _arrays(v):
+    """A figure's dict with Plotly's base64 arrays ({"dtype", "bdata", "shape"}) back as numpy arrays,
+    so that a figure made from it holds the same values as the one that was built."""
+    if isinstance(v, dict):
+        if "bdata" in v and "dtype" in v:
+            a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+            return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if v.get("shape") else a
+        return {k: _arrays(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_arrays(x) for x in v]
+    return v
+
+
 def _keep(result):
     """What the cache stores: a Plotly figure as its dict (no live object shared between callers)."""
     if isinstance(result, go.Figure):
-        return _FigureDict(result.to_dict())
+        return _FigureDict(_arrays(result.to_dict()))
     if isinstance(result, tuple):
         return tuple(_keep(x) for x in result)
     return result
