@@ -55,19 +55,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+BARE_PAGE = Path(__file__).resolve().parent / "bare_page.py"
+
+
 class Server:
-    """``streamlit run dashboard.py`` on a free local port, reading ``db_path``; ``env`` and ``args``
-    add environment variables and Streamlit options (``--secrets.files``, say)."""
+    """``streamlit run dashboard.py`` (or another ``script``, e.g. the bare page) on a free local port,
+    reading ``db_path``; ``env`` and ``args`` add environment variables and Streamlit options
+    (``--secrets.files``, say)."""
 
     def __init__(self, db_path: Path, log_path: Path, port: int | None = None, env: dict | None = None,
-                 args: list[str] | tuple = ()):
+                 args: list[str] | tuple = (), script: Path | None = None):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, **(env or {}), EQUITY_DB=str(db_path), PYTHONPATH=str(ROOT))
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "dashboard.py"), "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
              "--global.developmentMode", "false", *args],
@@ -136,3 +140,119 @@ def wait_ready(page, timeout_ms: int = 120_000) -> None:
 
 def exceptions_shown(page) -> list[str]:
     return [e.inner_text()[:500] for e in page.query_selector_all('[data-testid="stException"]')]
+
+
+# Page-ready as the browser saw it, without wait_ready's fixed pauses: a MutationObserver (installed
+# before the app's own scripts) notes, on the page's clock (ms since navigation started), when the
+# script state changed and when the page was last found ready (connected, a script run seen and
+# finished, no skeletons, every Plotly chart drawn as SVG). Any change after that resets it.
+TIMELINE_JS = """
+(() => {
+  const T = window.__bench = {ranAt: null, finishedAt: null, readyAt: null, connectedAt: null, charts: 0};
+  const ready = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app) return false;
+    if (app.getAttribute('data-test-connection-state') === 'CONNECTED' && T.connectedAt === null)
+      T.connectedAt = performance.now();
+    if (app.getAttribute('data-test-script-state') === 'running') { T.ranAt = T.ranAt ?? performance.now(); return false; }
+    if (T.ranAt === null || app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+    if (document.querySelector('[data-testid=stSkeleton]')) return false;
+    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    T.charts = charts.length;
+    return charts.every(c => c.querySelector('svg.main-svg'));
+  };
+  const look = (records) => {
+    for (const r of records || []) {
+      if (r.type === 'attributes' && r.attributeName === 'data-test-script-state') {
+        const now = r.target.getAttribute('data-test-script-state');
+        if (now === 'running' || r.oldValue === 'running') T.ranAt = T.ranAt ?? performance.now();
+        if (now === 'notRunning' && T.ranAt !== null) T.finishedAt = performance.now();
+      }
+    }
+    if (ready()) { T.readyAt = T.readyAt ?? performance.now(); } else { T.readyAt = null; }
+  };
+  const start = () => {
+    new MutationObserver(look).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+      attributeOldValue: true, attributeFilter: ['data-test-script-state', 'data-test-connection-state']});
+    look();
+  };
+  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
+})();
+"""
+
+
+def timed_visit(ctx, url: str, timeout_ms: int = 180_000) -> dict:
+    """Open ``url`` in a fresh tab of ``ctx`` and time it until page-ready.
+
+    ``ready_s``: from asking for the page to :func:`wait_ready` returning (its fixed pauses of
+    0.3 s before and after included, as the earlier figures were); ``ready_at_s``: when the page
+    was ready on the browser's own clock (no pauses); ``finished_at_s``: when the script run
+    ended; ``ws_bytes``/``ws_frames``: what the server sent over the WebSocket (figures, tables,
+    text); ``last_frame_s``: when its last message arrived (after it, the time is the browser's
+    drawing); ``charts``: Plotly charts on the page. The tab is closed afterwards.
+    """
+    import time
+    page = ctx.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.add_init_script(TIMELINE_JS)
+    frames = []
+    t0 = time.perf_counter()
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda payload: frames.append((time.perf_counter() - t0, len(payload)))))
+    try:
+        page.goto(url)
+        wait_ready(page, timeout_ms)
+        ready_s = time.perf_counter() - t0
+        tl = page.evaluate("window.__bench")
+        exc = exceptions_shown(page)
+    except Exception as e:  # noqa: BLE001 - a page never ready is a result (None), not the end of the bench
+        return {"ready_s": None, "error": f"{type(e).__name__}: {str(e)[:300]}",
+                "timeline": page.evaluate("window.__bench") if not page.is_closed() else None, "exception": False}
+    finally:
+        page.close()
+    ms = lambda v: round(v / 1000, 3) if v is not None else None  # noqa: E731
+    return {"ready_s": round(ready_s, 3), "ready_at_s": ms(tl.get("readyAt")), "finished_at_s": ms(tl.get("finishedAt")),
+            "connected_at_s": ms(tl.get("connectedAt")), "ws_bytes": sum(n for _t, n in frames),
+            "ws_frames": len(frames), "last_frame_s": round(max((t for t, _n in frames), default=0.0), 3),
+            "charts": tl.get("charts", 0), "exception": bool(exc)}
+
+
+def page_ready_times(db_path: Path, views: list[tuple[str, str]], workdir: Path, tries: int = 3,
+                     warmups: int = 1, log=print) -> dict:
+    """Page-ready of a bare one-line Streamlit page and of every view of the app, side by side.
+
+    ``views``: (name, url path with query string, "" for the landing page). Two servers run at
+    once (the bare page and the app, both on ``db_path``). After a warm-up (every view opened
+    ``warmups`` times: libraries imported, server caches filled, browser cache holding Streamlit's
+    scripts), each view is opened ``tries`` times, each in a fresh tab (a new session), the bare
+    page interleaved with the app's views so both see the same load; the best try is reported.
+    """
+    from playwright.sync_api import sync_playwright
+    out = {"bare": [], "views": {name: [] for name, _u in views}, "tries": tries}
+    with Server(db_path, workdir / "bare-server.log", script=BARE_PAGE) as bare, \
+            Server(db_path, workdir / "app-server.log") as app:
+        bare.wait_healthy(300)
+        app.wait_healthy(300)
+        with sync_playwright() as p:
+            b = launch(p)
+            ctx = b.new_context(viewport={"width": 1400, "height": 1000})
+            for _ in range(warmups):
+                timed_visit(ctx, bare.base + "/")
+                for name, u in views:
+                    v = timed_visit(ctx, f"{app.base}/{u}")
+                    log(f"  warm-up {name}: {v['ready_s']} s {v.get('error', '')}")
+            for i in range(tries):
+                for name, u in views:
+                    out["bare"].append(timed_visit(ctx, bare.base + "/"))
+                    out["views"][name].append(v := timed_visit(ctx, f"{app.base}/{u}"))
+                    log(f"  try {i + 1} {name}: {v['ready_s']} s (bare {out['bare'][-1]['ready_s']} s) "
+                        f"{v.get('error', '')}")
+            b.close()
+        out["rss_mb"] = app.memory_mb()
+    return out
+
+
+def best(visits: list[dict], key: str = "ready_s") -> dict:
+    """The quickest of several visits (by ``key``)."""
+    ok = [v for v in visits if v.get(key) is not None]
+    return min(ok, key=lambda v: v[key]) if ok else (visits[0] if visits else {})

@@ -9,6 +9,7 @@ import re
 import pandas as pd
 
 from . import db
+from .cache import per_build
 from .report import load as load_report
 from .report import report_path
 from .breaks import BREAKS, CAUTIONS
@@ -123,21 +124,14 @@ def _register_year(text: str) -> int | None:
     return max(ys) if ys else None
 
 
-def currency(path=None, today: dt.date | None = None) -> pd.DataFrame:
-    """For each kind of source the build read: how many files, the latest year or date held, how old that
-    is, and a plain warning where a page relies on it and it is old.
-
-    Generic over the files the build records (``source_file``): the latest academic year or date is read
-    from every table that keeps a ``source_file`` column (a start year, or any date column such as an
-    inspection date), else from the file's own year, else from the year its register entry names. A new
-    loader's files appear here with no change. Columns: ``kind``, ``files``, ``latest`` (text),
-    ``latest_year`` (start year), ``latest_date``, ``age_years``, ``relied_on_by``, ``warning``.
-    """
-    today = today or dt.date.today()
+@per_build(maxsize=4)
+def _held_per_file(path=None) -> pd.DataFrame | None:
+    """Per file the build read: its kind, its own year, and the latest start year and date its rows
+    hold in any table (None when the build recorded no files). Read once per build: it scans every
+    table that keeps a ``source_file`` (the Data page asked on every run, twice)."""
     files = db.query("catalogue/source_files", path=path)
     if files.empty:
-        return pd.DataFrame(columns=["kind", "files", "latest", "latest_year", "latest_date", "age_years",
-                                     "relied_on_by", "warning"])
+        return None
     per_file = files[["file", "kind", "start_year"]].rename(columns={"start_year": "file_year"}).copy()
     found = []
     for r in db.query("catalogue/dated_columns", path=path).itertuples():
@@ -154,6 +148,24 @@ def currency(path=None, today: dt.date | None = None) -> pd.DataFrame:
     reg = sources()
     reg_year = dict(zip(reg.path, reg.year.map(_register_year))) if not reg.empty else {}
     per_file["register_year"] = per_file.file.map(reg_year)
+    return per_file
+
+
+def currency(path=None, today: dt.date | None = None) -> pd.DataFrame:
+    """For each kind of source the build read: how many files, the latest year or date held, how old that
+    is, and a plain warning where a page relies on it and it is old.
+
+    Generic over the files the build records (``source_file``): the latest academic year or date is read
+    from every table that keeps a ``source_file`` column (a start year, or any date column such as an
+    inspection date), else from the file's own year, else from the year its register entry names. A new
+    loader's files appear here with no change. Columns: ``kind``, ``files``, ``latest`` (text),
+    ``latest_year`` (start year), ``latest_date``, ``age_years``, ``relied_on_by``, ``warning``.
+    """
+    today = today or dt.date.today()
+    per_file = _held_per_file(path)
+    if per_file is None:
+        return pd.DataFrame(columns=["kind", "files", "latest", "latest_year", "latest_date", "age_years",
+                                     "relied_on_by", "warning"])
     rows = []
     for kind, g in per_file.groupby("kind"):
         years = pd.to_numeric(pd.concat([g.latest_year, g.file_year]), errors="coerce").dropna()

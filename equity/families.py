@@ -54,10 +54,11 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .cache import per_build
+from .cache import per_build, per_content
 from . import breaks, db, stats, years as yrs
 from .measures import MEASURES
 from .words import fmt, fmt_diff
+from .safe_text import html
 
 # ---- constants ---------------------------------------------------------------------------------
 
@@ -569,8 +570,10 @@ def _measure_years(key_stage: int, measure: str, key: tuple[str, str]) -> tuple[
     return tuple(int(y) for y in df.start_year)
 
 
+@per_build(maxsize=32)
 def measures_for(key_stage: int = 4, start_year: int | None = None, path=None) -> list[str]:
-    """Measures with values for disadvantaged pupils in the year, headline measures first."""
+    """Measures with values for disadvantaged pupils in the year, headline measures first.
+    (Cached per build: the query scans every school result of the year, and a page asks on every run.)"""
     year = default_year(key_stage, path) if start_year is None else int(start_year)
     have = set(db.query("families/measures", {"key_stage": int(key_stage), "start_year": year}, path=path).measure)
     order = [m for m in MEASURES if MEASURES[m].key_stage == key_stage]
@@ -707,6 +710,7 @@ def outcome_phrase(measure: str) -> str:
 format_value = fmt  # a value as shown on screen for the measure ('–' when missing): the rule is equity.words
 
 
+@per_content(maxsize=32)
 def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     """Who to learn from: family members whose disadvantaged pupils do better than the school's
     (or, when the school has no figure, better than the family median), best first.
@@ -914,7 +918,8 @@ def scatter_data(urn: int | None, measure: str | None = None, *, size: int = DEF
                  start_year: int | None = None, pooled: bool = False, path=None) -> pd.DataFrame:
     """Every school of the pool with its context variables, context distance to the chosen
     school's intake (``distance``) and result for disadvantaged pupils, with ``role`` 'this school',
-    'family' or 'other schools' (for a context-against-outcome chart)."""
+    'family' or 'other schools' (for a context-against-outcome chart), and ``label``: "name (LA)"
+    escaped for a chart's hover text (made once here, not on every page run)."""
     sp = space(weights=weights, key_stage=key_stage, start_year=start_year, path=path)
     year = sp.start_year
     measure = measure or default_measure(key_stage, year, path)
@@ -924,6 +929,7 @@ def scatter_data(urn: int | None, measure: str | None = None, *, size: int = DEF
     out = sp.schools[cols].copy()
     out["value"] = out.urn.map(res.value)
     out["cohort"] = out.urn.map(res.cohort)
+    out["label"] = [html(f"{n} ({la or ''})") for n, la in zip(out.name.astype(object), out.la_name.astype(object))]
     out["role"] = "other schools"
     out["distance"] = np.nan
     if urn is not None:

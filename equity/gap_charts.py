@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from .cache import per_content
 from .measures import MEASURES
 from .pack_charts import provisional_marks
 from .safe_text import html as _esc
@@ -37,6 +38,7 @@ def _short(text: str, n: int = 38) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+@per_content()
 def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str = "groups",
                  height: int = 420) -> go.Figure:
     """Lines per series (LA, England, schools), one trace per unbroken run, breaks marked."""
@@ -91,6 +93,7 @@ def trend_figure(df: pd.DataFrame, breaks: list[dict], measure: str, view: str =
     return fig
 
 
+@per_content()
 def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.Figure:
     """Funnel plot: schools' values against pupils, 95% and 99.8% limits around the centre line."""
     fig = go.Figure()
@@ -137,6 +140,7 @@ def funnel_figure(f: dict, measure: str, la_name: str, height: int = 440) -> go.
     return fig
 
 
+@per_content()
 def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | None, measure: str,
                     height: int | None = None, group_labels: dict | None = None) -> go.Figure:
     """One row per LA: disadvantaged and other pupils' values joined by a bar (the gap), the chosen LA
@@ -146,9 +150,17 @@ def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | Non
     df = df.sort_values("gap")
     labels = [f"<b>{_esc(n)}</b>" if c == highlight else _esc(n) for c, n in zip(df.area_code, df.area_name)]
     fig = go.Figure()
-    for lab, d, o, c in zip(labels, df.disadvantaged, df.other, df.area_code):
-        fig.add_trace(go.Scatter(x=[d, o], y=[lab, lab], mode="lines", showlegend=False, hoverinfo="skip",
-                                 line=dict(color=HIGHLIGHT if c == highlight else "#cccccc", width=4 if c == highlight else 2)))
+    # the bars in two traces (the chosen LA's, everyone else's), each bar's two ends then a gap (None),
+    # not a trace per LA: 150 LAs were 150 traces for the browser to lay out
+    for chosen in (False, True):
+        xs, ys = [], []
+        for lab, d, o, c in zip(labels, df.disadvantaged, df.other, df.area_code):
+            if (c == highlight) == chosen:
+                xs += [d, o, None]
+                ys += [lab, lab, None]
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", showlegend=False, hoverinfo="skip",
+                                     line=dict(color=HIGHLIGHT if chosen else "#cccccc", width=4 if chosen else 2)))
     unit = MEASURES[measure].unit
     suffix = "%" if unit == "percent" else ""
     names = group_labels or {"disadvantaged": "disadvantaged pupils", "other": "other pupils"}
@@ -165,11 +177,13 @@ def dumbbell_figure(df: pd.DataFrame, highlight: str | None, england: dict | Non
                               annotation_text=f"England {g}: {england[g]:g}{suffix}", annotation_position="top",
                               annotation_font_size=10)
     fig.update_layout(height=height or max(260, 24 * len(df) + 110), margin=dict(l=10, r=10, t=40, b=10),
-                      plot_bgcolor="white", xaxis_title=_unit_title(measure), legend=dict(orientation="h", y=-0.08))
+                      plot_bgcolor="white", xaxis_title=_unit_title(measure), legend=dict(orientation="h", y=-0.08),
+                      yaxis=dict(categoryorder="array", categoryarray=labels))  # by gap, the chosen LA in its place
     fig.update_xaxes(gridcolor="#eeeeee")
     return fig
 
 
+@per_content()
 def lines_figure(df: pd.DataFrame, x: str, y: str, series: str, highlight: str | None, ytitle: str,
                  breaks_by: callable = None, height: int = 380) -> go.Figure:
     """Simple year lines for area comparisons (one trace per series and unbroken run; the highlighted

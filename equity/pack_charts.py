@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import breaks, style, years
+from .cache import per_content
 from .safe_text import html as _esc
 from .measures import MEASURES
 from .words import fmt
@@ -104,6 +105,7 @@ def unit_label(measure: str) -> str:
 
 # ---- figures --------------------------------------------------------------------------------------
 
+@per_content()
 def trend_figure(data: pd.DataFrame, key_stage: int, measure: str, title: str, big: bool = False) -> go.Figure:
     """Lines over academic years, one per series, broken at breaks in the series.
 
@@ -150,6 +152,7 @@ def trend_figure(data: pd.DataFrame, key_stage: int, measure: str, title: str, b
     return _layout(fig, title, unit_label(measure), big)
 
 
+@per_content()
 def ranked_bar(data: pd.DataFrame, measure: str, title: str, highlight=None, reference: float | None = None,
                reference_label: str = "", big: bool = False, worst_first: bool = False,
                higher_is_better: bool | None = None, formatter=None) -> go.Figure:
@@ -184,6 +187,7 @@ def ranked_bar(data: pd.DataFrame, measure: str, title: str, highlight=None, ref
     return fig
 
 
+@per_content()
 def lead_figure(table: pd.DataFrame, key_stage: int, measure: str, title: str, big: bool = False) -> go.Figure:
     """A partnership's schools against their own families over time: ``vs_family`` (school minus
     family average for disadvantaged pupils; positive = better) with its 95% interval, one line per
@@ -212,6 +216,7 @@ def lead_figure(table: pd.DataFrame, key_stage: int, measure: str, title: str, b
     return _layout(fig, title, "school minus its family (disadvantaged pupils)", big)
 
 
+@per_content()
 def ofsted_timeline(data: pd.DataFrame, title: str, big: bool = False) -> go.Figure:
     """Dated Ofsted grades (1 at the top), one marker series per URN (this school, predecessors...)."""
     fig = go.Figure()

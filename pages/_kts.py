@@ -3,11 +3,15 @@ selection rule (every threshold kept in the URL) and cached calls into ``equity.
 """
 from __future__ import annotations
 
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from equity import db, years
+from equity import db, style, years
 from equity import keys_to_success as kts
+from equity.cache import per_content
 from equity.measures import MEASURES
+from equity.safe_text import html
 
 
 def _step(measure: str) -> float:
@@ -91,3 +95,79 @@ def backtest(ks: int, rule: dict, build_id: str):
 @st.cache_data(show_spinner=False, max_entries=32)
 def hub_years(ks: int, measure: str, urns: tuple, build_id: str):
     return kts.hub_years(ks, measure, list(urns))
+
+
+# ---- figures (cached by content: the same figure for a new tab or a rerun is not validated again) ----
+
+@per_content()
+def candidates_figure(ev: pd.DataFrame, label: str, max_value, min_pct_disadvantaged, threshold_text: str) -> go.Figure:
+    """The LA's schools: % disadvantaged against the outcome, selected schools as orange diamonds,
+    the rule's thresholds as lines. ``ev``: selected, pct_disadvantaged, value, name, cohort (only the
+    columns drawn: a column of lists, such as the reasons, cannot be hashed for the cache)."""
+    fig = go.Figure()
+    for chosen, name, colour, symbol in [(False, "not selected", style.NEUTRAL, "circle"),
+                                         (True, "selected", style.HIGHLIGHT, "diamond")]:
+        part = ev[ev.selected == chosen]
+        fig.add_trace(go.Scatter(
+            x=part.pct_disadvantaged, y=part.value, mode="markers", name=name,
+            marker=dict(color=colour, symbol=symbol, size=11 if chosen else 8, line=dict(width=1, color="#333")),
+            text=[html(n) for n in part.name], customdata=part.cohort,
+            hovertemplate="%{text}<br>%{x:.0f}% disadvantaged<br>" + label + ": %{y}<br>%{customdata} disadvantaged "
+                          "pupils<extra></extra>"))
+    if max_value is not None:
+        fig.add_hline(y=max_value, line_dash="dash", line_color="#333", annotation_text=f"threshold {threshold_text}")
+    if min_pct_disadvantaged is not None:
+        fig.add_vline(x=min_pct_disadvantaged, line_dash="dot", line_color="#333",
+                      annotation_text=f"{min_pct_disadvantaged:g}% disadvantaged")
+    fig.update_layout(xaxis_title="% of pupils disadvantaged", yaxis_title=f"{label}<br>(disadvantaged pupils)",
+                      height=430, margin=dict(t=30), legend=dict(orientation="h"))
+    return fig
+
+
+def did_figure(res: kts.CohortComparison) -> tuple[go.Figure, pd.DataFrame]:
+    """The cohort's change, its matched comparison schools' change and the difference, with 95% intervals."""
+    rows = [("Selected schools: change", *res.selected_change, style.HIGHLIGHT),
+            ("Matched schools not selected: change", *res.comparison_change, style.NEUTRAL),
+            ("Difference-in-differences", *res.did, "#000000")]
+    data = pd.DataFrame(rows, columns=["quantity", "estimate", "low_95", "high_95", "colour"])
+    fig = _did_figure(data, kts.measure_label(res.measure), res.baseline_year, res.follow_year)
+    return fig, data.drop(columns="colour")
+
+
+@per_content()
+def _did_figure(data: pd.DataFrame, measure_label: str, baseline_year: int, follow_year: int) -> go.Figure:
+    fig = go.Figure()
+    for r in data.itertuples():
+        fig.add_trace(go.Scatter(
+            x=[r.estimate], y=[r.quantity], mode="markers", marker=dict(size=13, color=r.colour, symbol="diamond"),
+            error_x=dict(type="data", symmetric=False, array=[r.high_95 - r.estimate],
+                         arrayminus=[r.estimate - r.low_95], color=r.colour), showlegend=False,
+            hovertemplate=f"{r.quantity}: %{{x:.2f}}<extra></extra>"))
+    fig.add_vline(x=0, line_color="#333")
+    fig.update_layout(xaxis_title=f"Change in disadvantaged pupils' {measure_label}, "
+                                  f"{years.label(baseline_year)} to {years.label(follow_year)}",
+                      height=260, margin=dict(t=20, l=10), yaxis=dict(autorange="reversed"))
+    return fig
+
+
+@per_content()
+def hubs_figure(detail: pd.DataFrame, urns: list, names: list, label: str, n_hubs: int) -> go.Figure:
+    """The first hub schools (``urns``, ``names``): each year's result against the family average, with
+    95% intervals, one symbol per year."""
+    fig = go.Figure()
+    palette = list(style.AREA_COLOURS.values()) + [style.GROUP_COLOURS["other"], style.GROUP_COLOURS["disadvantaged"]]
+    symbols = ["circle", "square", "diamond", "triangle-up", "cross", "x"]
+    shown = {u: html(n) for u, n in zip(urns, names)}
+    for i, (y, g) in enumerate(detail.groupby("start_year")):
+        fig.add_trace(go.Scatter(
+            x=g.vs_family, y=g.urn.map(shown), mode="markers", name=years.label(int(y)),
+            marker=dict(color=palette[i % len(palette)], symbol=symbols[i % len(symbols)], size=10),
+            error_x=dict(type="data", symmetric=False, array=g.vs_family_high - g.vs_family,
+                         arrayminus=g.vs_family - g.vs_family_low, thickness=1),
+            customdata=g.cohort, hovertemplate="%{y}: %{x:.2f} above family (%{customdata} pupils)<extra></extra>"))
+    fig.add_vline(x=0, line_color="#333")
+    order = [shown[u] for u in urns]
+    fig.update_layout(xaxis_title=f"{label}: school minus family average, disadvantaged pupils",
+                      height=140 + 32 * min(n_hubs, 15), margin=dict(t=20), legend=dict(orientation="h", y=1.06),
+                      yaxis=dict(categoryorder="array", categoryarray=order[::-1]))
+    return fig

@@ -3,15 +3,13 @@ whether selected schools improve more than equivalent schools, and which schools
 
 Every number comes from ``equity.keys_to_success``; this page lays them out.
 """
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from equity import keys_to_success as kts
-from equity import lookups, partnerships, style
+from equity import lookups, partnerships
 from equity import ofsted as ofsted_rules
 from equity import years as yrs
-from equity.safe_text import html, md
+from equity.safe_text import md
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
 
@@ -66,24 +64,8 @@ sel = ev[ev.selected]
 if ev.empty:
     st.info(f"No {md(la_name)} school has a KS{ks} {label} figure for disadvantaged pupils in {yrs.label(rule.year)}.")
 else:
-    fig = go.Figure()
-    for chosen, name, colour, symbol in [(False, "not selected", style.NEUTRAL, "circle"),
-                                         (True, "selected", style.HIGHLIGHT, "diamond")]:
-        part = ev[ev.selected == chosen]
-        fig.add_trace(go.Scatter(
-            x=part.pct_disadvantaged, y=part.value, mode="markers", name=name,
-            marker=dict(color=colour, symbol=symbol, size=11 if chosen else 8, line=dict(width=1, color="#333")),
-            text=[html(n) for n in part.name], customdata=part.cohort,
-            hovertemplate="%{text}<br>%{x:.0f}% disadvantaged<br>" + label + ": %{y}<br>%{customdata} disadvantaged "
-                          "pupils<extra></extra>"))
-    if rule.max_value is not None:
-        fig.add_hline(y=rule.max_value, line_dash="dash", line_color="#333",
-                      annotation_text=f"threshold {fmt(rule.max_value)}")
-    if rule.min_pct_disadvantaged is not None:
-        fig.add_vline(x=rule.min_pct_disadvantaged, line_dash="dot", line_color="#333",
-                      annotation_text=f"{rule.min_pct_disadvantaged:g}% disadvantaged")
-    fig.update_layout(xaxis_title="% of pupils disadvantaged", yaxis_title=f"{label}<br>(disadvantaged pupils)",
-                      height=430, margin=dict(t=30), legend=dict(orientation="h"))
+    fig = _kts.candidates_figure(ev[["selected", "pct_disadvantaged", "value", "name", "cohort"]], label,
+                                 rule.max_value, rule.min_pct_disadvantaged, fmt(rule.max_value))
     if len(sel):
         worst = sel.iloc[0]
         sentence = (f"In {yrs.label(rule.year)}, **{len(sel)} of {len(ev)}** {md(la_name)} schools with KS{ks} results meet "
@@ -124,25 +106,6 @@ st.markdown(
     "interval, and a ratio (\"times as fast\") only when the comparison schools clearly improved.")
 
 
-def did_figure(res: kts.CohortComparison) -> tuple[go.Figure, pd.DataFrame]:
-    rows = [("Selected schools: change", *res.selected_change, style.HIGHLIGHT),
-            ("Matched schools not selected: change", *res.comparison_change, style.NEUTRAL),
-            ("Difference-in-differences", *res.did, "#000000")]
-    data = pd.DataFrame(rows, columns=["quantity", "estimate", "low_95", "high_95", "colour"])
-    fig = go.Figure()
-    for r in data.itertuples():
-        fig.add_trace(go.Scatter(
-            x=[r.estimate], y=[r.quantity], mode="markers", marker=dict(size=13, color=r.colour, symbol="diamond"),
-            error_x=dict(type="data", symmetric=False, array=[r.high_95 - r.estimate],
-                         arrayminus=[r.estimate - r.low_95], color=r.colour), showlegend=False,
-            hovertemplate=f"{r.quantity}: %{{x:.2f}}<extra></extra>"))
-    fig.add_vline(x=0, line_color="#333")
-    fig.update_layout(xaxis_title=f"Change in disadvantaged pupils' {kts.measure_label(res.measure)}, "
-                                  f"{yrs.label(res.baseline_year)} to {yrs.label(res.follow_year)}",
-                      height=260, margin=dict(t=20, l=10), yaxis=dict(autorange="reversed"))
-    return fig, data.drop(columns="colour")
-
-
 st.subheader("Partnerships in the register")
 try:
     cohort, message = partnerships.cohort_comparison(ks)
@@ -156,7 +119,7 @@ elif cohort.did[1] != cohort.did[1]:  # too few schools for an interval: words a
     st.markdown(md(cohort.sentence()))
     st.dataframe(cohort.schools, hide_index=True, width="stretch")
 else:
-    fig, data = did_figure(cohort)
+    fig, data = _kts.did_figure(cohort)
     chart_block(fig, md(cohort.sentence()), data, f"partnership_cohort_ks{ks}.csv", key="kts_cohort")
 
 st.subheader("Back-test of the rule (HYPOTHETICAL)")
@@ -170,7 +133,7 @@ try:
 except ValueError as exc:
     st.info(f"The back-test cannot run with this rule: {md(exc)}")
 else:
-    fig, data = did_figure(bt)
+    fig, data = _kts.did_figure(bt)
     chart_block(fig, md(bt.sentence()), data, f"backtest_ks{ks}_{rule.measure}.csv", key="kts_backtest")
     for note in bt.notes:
         st.caption(md(note))
@@ -191,22 +154,7 @@ if hub.empty:
             "(or fewer than two years can be compared).")
 else:
     detail = _kts.hub_years(ks, rule.measure, tuple(hub.urn.head(15)), _kts.build())
-    fig = go.Figure()
-    palette = list(style.AREA_COLOURS.values()) + [style.GROUP_COLOURS["other"], style.GROUP_COLOURS["disadvantaged"]]
-    symbols = ["circle", "square", "diamond", "triangle-up", "cross", "x"]
-    names = {u: html(n) for u, n in zip(hub.urn, hub.name)}
-    for i, (y, g) in enumerate(detail.groupby("start_year")):
-        fig.add_trace(go.Scatter(
-            x=g.vs_family, y=g.urn.map(names), mode="markers", name=yrs.label(int(y)),
-            marker=dict(color=palette[i % len(palette)], symbol=symbols[i % len(symbols)], size=10),
-            error_x=dict(type="data", symmetric=False, array=g.vs_family_high - g.vs_family,
-                         arrayminus=g.vs_family - g.vs_family_low, thickness=1),
-            customdata=g.cohort, hovertemplate="%{y}: %{x:.2f} above family (%{customdata} pupils)<extra></extra>"))
-    fig.add_vline(x=0, line_color="#333")
-    order = [names[u] for u in hub.urn.head(15)]
-    fig.update_layout(xaxis_title=f"{label}: school minus family average, disadvantaged pupils",
-                      height=140 + 32 * min(len(hub), 15), margin=dict(t=20), legend=dict(orientation="h", y=1.06),
-                      yaxis=dict(categoryorder="array", categoryarray=order[::-1]))
+    fig = _kts.hubs_figure(detail, hub.urn.head(15).tolist(), hub.name.head(15).tolist(), label, len(hub))
     top = hub.iloc[0]
     sentence = (f"**{len(hub)}** {md(la_name)} schools were above their family for disadvantaged pupils in every year held. "
                 f"{md(top['name'])} led by {fmt(top.mean_vs_family, True)} on average over {int(top.years)} years (at "

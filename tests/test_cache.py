@@ -1,5 +1,6 @@
 """Results cached per database build (equity.cache.per_build): reused while the build stays, handed
-out as copies, and recomputed as soon as a rebuild is swapped in at the same path."""
+out as copies, and recomputed as soon as a rebuild is swapped in at the same path. Charts cached by
+the content of their data (equity.cache.per_content), on the real gap-trend figure."""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ import os
 import pandas as pd
 import pytest
 
-from equity.cache import per_build
+from equity.cache import per_build, per_content
 
 
 def _swap_in_new_build(path):
@@ -61,3 +62,39 @@ def test_oldest_results_are_dropped_beyond_maxsize(tmp_path):
 def test_a_function_without_a_database_argument_is_refused():
     with pytest.raises(TypeError, match="path"):
         per_build()(lambda x: x)
+
+
+def test_a_chart_is_cached_by_its_data_and_handed_back_as_a_new_figure():
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from equity import gap_charts
+    calls = []
+
+    @per_content(maxsize=4)
+    def chart(df: pd.DataFrame, title: str) -> go.Figure:
+        calls.append(title)
+        return go.Figure(go.Scatter(x=df.start_year, y=df.value, name=title))
+
+    df = pd.DataFrame({"start_year": [2022, 2023], "value": [40.5, 42.0]})
+    a = chart(df, "LA")
+    b = chart(df.copy(), "LA")  # equal data in another frame: the same figure, built once
+    assert len(calls) == 1 and a is not b and pio.to_json(a) == pio.to_json(b)
+    b.update_layout(title="changed by a caller")
+    assert chart(df, "LA").layout.title.text is None  # the cached figure was not touched
+    chart(df.assign(value=[40.5, 43.0]), "LA")  # one value changed: built again
+    chart(df, "England")
+    assert len(calls) == 3
+    with pytest.raises(ValueError):
+        chart(df, "LA").update_traces(mode="not a mode")  # a figure handed back still validates changes
+
+    # the real trend figure: the cached copy draws exactly what a fresh build draws
+    lines = pd.DataFrame({"series": ["Surrey: disadvantaged"] * 2, "source": ["DfE"] * 2, "segment": [0, 0],
+                          "area_kind": ["la"] * 2, "area_code": ["936"] * 2, "group": ["disadvantaged"] * 2,
+                          "start_year": [2022, 2023], "academic_year": ["2022/23", "2023/24"],
+                          "value": [32.0, 33.5], "n": [2000, 2100]})
+    first = gap_charts.trend_figure(lines, [], "rwm_exp")
+    again = gap_charts.trend_figure(lines, [], "rwm_exp")
+    gap_charts.trend_figure.cache_clear()
+    fresh = gap_charts.trend_figure(lines, [], "rwm_exp")
+    assert pio.to_json(first) == pio.to_json(again) == pio.to_json(fresh)
