@@ -12,11 +12,16 @@ with cells as (
            unnest([{cohorts}]) as n_raw, unnest([{shares}]) as share_raw
     from {table}
     where list_contains($la || $england_all || $england, trim({rectype}))),
+valued as (
+    select c.*, m.measure, m.grp, m.start_year, m.kind, cell_value(c.v_raw) as value
+    from cells c join colmap m using (gi)),
+-- cell_status, with its number test answered by the value already parsed (one parse per cell)
 typed as (
-    select c.*, m.measure, m.grp, m.start_year, m.kind, cell_status(c.v_raw) as status
-    from cells c join colmap m using (gi))
+    select *, case when v_raw is null or trim(v_raw) = '' then 'blank' when value is not null then 'ok'
+                   else cell_status(v_raw) end as status
+    from valued)
 select case when area = 'la' then lea else area end, area, $ks, start_year, academic_year(start_year),
-       measure, grp, cell_value(v_raw), cell_value(lo_raw), cell_value(hi_raw),
+       measure, grp, value, cell_value(lo_raw), cell_value(hi_raw),
        coalesce(cast(round(cell_value(n_raw)) as integer), case when cell_value(share_raw) = 0 then 0 end),
        status, case when status = 'unknown' then v_raw end, $version, kind, $file, _row, rectype
 from typed;

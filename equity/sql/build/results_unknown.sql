@@ -1,5 +1,5 @@
 -- Where the unknown tokens found by results_tokens.sql sit: row and column, for the ingest report.
--- Run only over the columns that hold one ({names} as text, {cells} as coalesce(col, '')).
+-- Run only over the columns that hold one (slot names as text, slot cells as coalesce(col, '')).
 -- Parameter: $file.
 insert into unknown_token
 select distinct $file, _row, col, raw from (
