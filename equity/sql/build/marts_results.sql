@@ -2,34 +2,28 @@
 -- measure x group. Where the same figure arrives more than once, the file's own year beats a
 -- history column, final beats provisional, a newer file beats an older one, and a full file
 -- beats DfE's headline extract. The losing copies stay in the *_all tables.
--- Ranked once, as one number per copy (kind, then version, then the file's place: a newer year
--- first, then the file name, last first), the winner found by a grouped arg_min (no sort of
--- every copy), and the winning rows kept with a semi-join on their row ids.
-create temp table result_file_rank as
-select f.source_file, row_number() over (order by sf.start_year desc nulls last, f.source_file desc) as file_rank
-from (select source_file from school_result_all where source_file is not null
-      union select source_file from published_result_all where source_file is not null) f
-left join (select file, max(start_year) as start_year from source_file group by file) sf on sf.file = f.source_file;
-
+-- (Only the keys and row ids are ranked; the winning rows are then kept with a semi-join.)
 create table school_result as
-with best as (
-    select arg_min(r.rowid, (case r.kind when 'current' then 0 when 'history' then 1 else 2 end * 4
-                             + version_rank(r.version)) * 1000000 + coalesce(f.file_rank, 999999)) as rid
-    from school_result_all r left join result_file_rank f on f.source_file = r.source_file
-    where r.urn is not null
-    group by r.urn, r.key_stage, r.start_year, r.measure, r.pupil_group)
-select r.* from school_result_all r semi join best w on r.rowid = w.rid;
+with ranked as (
+    select r.rowid as rid, row_number() over (
+        partition by r.urn, r.key_stage, r.start_year, r.measure, r.pupil_group
+        order by case r.kind when 'current' then 0 when 'history' then 1 else 2 end,
+                 version_rank(r.version),
+                 sf.start_year desc nulls last, r.source_file desc) as rk
+    from school_result_all r left join source_file sf on sf.file = r.source_file
+    where r.urn is not null)
+select r.* from school_result_all r semi join (select rid from ranked where rk = 1) w on r.rowid = w.rid;
 
 create table published_result as
-with best as (
-    select arg_min(r.rowid, (case r.kind when 'current' then 0 when 'history' then 1 else 2 end * 4
-                             + version_rank(r.version)) * 1000000 + coalesce(f.file_rank, 999999)) as rid
-    from published_result_all r left join result_file_rank f on f.source_file = r.source_file
-    where r.area_code is not null and r.area_code <> ''
-    group by r.area_code, r.key_stage, r.start_year, r.measure, r.pupil_group)
-select r.* from published_result_all r semi join best w on r.rowid = w.rid;
-
-drop table result_file_rank;
+with ranked as (
+    select r.rowid as rid, row_number() over (
+        partition by r.area_code, r.key_stage, r.start_year, r.measure, r.pupil_group
+        order by case r.kind when 'current' then 0 when 'history' then 1 else 2 end,
+                 version_rank(r.version),
+                 sf.start_year desc nulls last, r.source_file desc) as rk
+    from published_result_all r left join source_file sf on sf.file = r.source_file
+    where r.area_code is not null and r.area_code <> '')
+select r.* from published_result_all r semi join (select rid from ranked where rk = 1) w on r.rowid = w.rid;
 
 -- What the app may show (the size rule and DfE's secondary suppression, in one place):
 -- * a value for a group of 0 pupils is no value (status 'no_pupils'): e.g. DfE's KS2 2015/16 history
