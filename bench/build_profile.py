@@ -34,8 +34,20 @@ READ_OPTIONS = ("all_varchar=true, header=true, delim=',', quote='\"', escape='\
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, MB (Linux reports ru_maxrss in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far, MB: VmHWM from /proc (ru_maxrss where there is none)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KB
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process so far, every thread of DuckDB included."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def csv_files(source: Path) -> list[Path]:
@@ -62,7 +74,7 @@ def raw_read(source: Path, db_path: Path) -> dict:
             copy = tmp / p.name
             copy.write_text(data.decode("cp1252"), encoding="utf-8")
             files.append((p, copy, "cp1252 (read from a UTF-8 copy)"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     w = db.Writer(db_path)
     w.con.execute("set enable_progress_bar = false")
     per_file, rows = [], 0
@@ -78,12 +90,18 @@ def raw_read(source: Path, db_path: Path) -> dict:
     db_path.unlink()
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
-    return {"seconds": round(total, 2), "rows": rows, "files": len(per_file), "db_mb": round(size / 2**20, 1),
+    return {"seconds": round(total, 2), "cpu_s": round(cpu_seconds() - c0, 2), "rows": rows, "files": len(per_file),
+            "db_mb": round(size / 2**20, 1),
             "peak_rss_mb": round(peak_rss_mb(), 1), "per_file": per_file}
 
 
+_NAMED: dict[str, str] = {}  # statement text -> the SQL file it was filled from (db.sql_with)
+
+
 def _label(sql: str) -> str:
-    """A short group name for a statement: its first words, table names kept, values dropped."""
+    """A short group name for a statement: its SQL file's name, else its first words (values dropped)."""
+    if sql in _NAMED:
+        return _NAMED[sql]
     s = re.sub(r"\s+", " ", sql.strip())
     s = re.sub(r"raw_\d+", "raw_N", s)
     s = re.sub(r"'[^']*'", "'…'", s)
@@ -111,6 +129,15 @@ def profiled_build(source: Path, db_path: Path, cprofile: str | None = None) -> 
         return wrapper
 
     W = db.Writer
+    orig_with = db.sql_with
+
+    def sql_with(name, **parts):
+        text = orig_with(name, **parts)
+        if len(_NAMED) > 10000:
+            _NAMED.clear()
+        _NAMED[text] = name + ".sql"
+        return text
+    db.sql_with = sql_with
     W.read_csv = timed("DuckDB read_csv into staging (Writer.read_csv)", W.read_csv)
     W.run = timed(lambda self, name, *a, **k: f"step {name}", W.run)
     W.execute_text = timed(lambda self, text, *a, **k: "sql: " + _label(text), W.execute_text)
@@ -141,14 +168,14 @@ def profiled_build(source: Path, db_path: Path, cprofile: str | None = None) -> 
         import cProfile
         prof = cProfile.Profile()
         prof.enable()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     report = buildmod.build([source], db_path)
-    total = time.perf_counter() - t0
+    total, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     if prof:
         prof.disable()
         prof.dump_stats(cprofile)
     top = sorted(spent.items(), key=lambda kv: -kv[1])
-    return {"seconds": round(total, 2), "outcome": report.outcome, "db_mb": round(db_path.stat().st_size / 2**20, 1),
+    return {"seconds": round(total, 2), "cpu_s": round(cpu, 2), "outcome": report.outcome, "db_mb": round(db_path.stat().st_size / 2**20, 1),
             "peak_rss_mb": round(peak_rss_mb(), 1), "per_file": per_file,
             "steps": [{"what": k, "seconds": round(v, 2), "calls": calls[k]} for k, v in top[:25]],
             "rows": {c.name: c.count for c in report.checks if c.name == "published LA and England rows"}}

@@ -8,8 +8,9 @@
 
 All SQL lives in named files under ``equity/sql`` (``query("gaps/la_series", {...})`` runs
 ``equity/sql/gaps/la_series.sql``) and takes its values as parameters. The few statements whose
-*identifiers* depend on a file's columns (the unpivot of a performance table) are assembled here
-from quoted, validated column names that come from the file header, never from a user.
+*identifiers* depend on a file's columns (the unpivot of a performance table) keep their shape in
+their SQL file too; :func:`sql_with` fills its slots with quoted, validated column names that come
+from the file header, never from a user.
 """
 from __future__ import annotations
 
@@ -40,6 +41,28 @@ def sql(name: str) -> str:
     if not path.is_file():
         raise KeyError(f"no SQL named {name!r} ({path})")
     return path.read_text(encoding="utf-8")
+
+
+def sql_with(name: str, **parts: str) -> str:
+    """The named SQL with its ``{part}`` slots filled (build only).
+
+    For the few statements whose identifiers depend on a file's columns: each part is a list of
+    names or expressions the caller assembled from ``quote_ident``/``sql_literal`` output, never
+    user text. The statement's shape stays in the SQL file; values still go in as parameters.
+    """
+    text = sql(name)
+    for key, value in parts.items():
+        slot = "{" + key + "}"
+        if slot not in text:
+            raise KeyError(f"SQL {name!r} has no slot {slot}")
+        text = text.replace(slot, value)
+    return text
+
+
+def sql_literal(text: str) -> str:
+    """A column name (already accepted by ``quote_ident``) as an SQL string literal."""
+    quote_ident(text)
+    return "'" + text + "'"
 
 
 # ---- reading --------------------------------------------------------------------------------

@@ -304,3 +304,15 @@ def test_final_beats_revised_beats_provisional(tmp_path):
     assert la_att8([paths["provisional"]]) == (50.0, "provisional")
     assert la_att8([paths["revised"], paths["provisional"]]) == (50.3, "revised")
     assert la_att8([paths["provisional"], paths["final"], paths["revised"]]) == (50.6, "final")
+
+
+def test_statements_built_from_a_files_columns_keep_their_shape_in_sql_files():
+    # the unpivot of a performance table: only its column lists are generated, into named slots
+    text = db.sql_with("build/results_tokens", table="raw_1", names="'ATT8SCR'",
+                       tokens="list(distinct coalesce(\"ATT8SCR\", ''))")
+    assert "from raw_1" in text and "['ATT8SCR']" in text and "{" not in text
+    with pytest.raises(KeyError, match="no slot"):
+        db.sql_with("build/results_tokens", where="true")
+    assert db.sql_literal("ATT8SCR_FSM6CLA1A") == "'ATT8SCR_FSM6CLA1A'"
+    with pytest.raises(ValueError):
+        db.sql_literal("x' or 1=1 --")

@@ -207,54 +207,53 @@ class PerformanceTables:
         ranges.update({cols[c]: plausibility.PERCENT for c in ("PSENSE4", "PSENAPK4") if c in cols})
         plausibility.screen(ctx, table, fname, ranges, urn=cols["URN"], rows=school_rows)
 
+    FIELDS = ("value", "ci_low", "ci_high", "cohort", "share")
+
     def _load_long(self, ctx, table, cols, mapped, ks, version, fname, codes) -> None:
-        q = db.quote_ident
-        cmap = pd.DataFrame(mapped, columns=["col", "measure", "grp", "field", "start_year", "kind"])
-        ctx.writer.table_from_df("colmap", cmap)
-        names = [q(cols[c]) for c in sorted(set(cmap.col))]
-        value_cols = ", ".join(names)
-        # UNPIVOT drops NULLs: a ragged row's missing cells become '' (status 'blank') first
-        padded = ", ".join(f"coalesce({n}, '') as {n}" for n in names)
-        rt, urn, lea = q(cols["RECTYPE"]), q(cols["URN"]), q(cols["LEA"])
-        ctx.writer.execute_text(f"""
-            create or replace temp table long_cells as
-            with src as (select _row, trim({rt}) as rectype, trim({urn}) as urn_raw,
-                                trim({lea}) as lea, {padded} from {table}),
-            u as (unpivot src on {value_cols} into name col value raw)
-            select u._row, u.rectype, u.urn_raw, u.lea, upper(u.col) as col, u.raw,
-                   m.measure, m.grp, m.field, m.start_year, m.kind
-            from u join colmap m on upper(u.col) = m.col""")
-        # classify each distinct token once (a national file has ~2.5 million cells but few tokens)
-        ctx.writer.execute_text(
-            "insert into unknown_token select distinct ?, _row, col, raw from long_cells semi join "
-            "(select raw from (select distinct raw from long_cells) where cell_status(raw) = 'unknown') t "
-            "using (raw)", [fname])
-        ctx.writer.execute_text("""
-            create or replace temp table long_rows as
-            select _row, rectype, urn_raw, lea, measure, grp, start_year, kind,
-                   max(raw) filter (where field = 'value') as v_raw,
-                   max(raw) filter (where field = 'ci_low') as lo_raw,
-                   max(raw) filter (where field = 'ci_high') as hi_raw,
-                   max(raw) filter (where field = 'cohort') as n_raw,
-                   max(raw) filter (where field = 'share') as share_raw,
-                   count(*) filter (where field = 'value') as n_value
-            from long_cells group by all""")
-        common = """measure, grp, cell_value(v_raw), cell_value(lo_raw), cell_value(hi_raw),
-                    coalesce(cast(round(cell_value(n_raw)) as integer),
-                             case when cell_value(share_raw) = 0 then 0 end), cell_status(v_raw),
-                    case when cell_status(v_raw) = 'unknown' then v_raw end, ?, kind, ?, _row, rectype"""
-        school_in = ", ".join(repr(c) for c in codes["school"])
-        ctx.writer.execute_text(f"""
-            insert into school_result_all
-            select cast(urn_raw as integer), lea, {ks}, start_year, academic_year(start_year), {common}
-            from long_rows where n_value > 0 and rectype in ({school_in})""", [version, fname])
-        area = ("case " + " ".join(f"when rectype in ({', '.join(repr(c) for c in v)}) then '{k}'"
-                                   for k, v in codes.items() if k != "school") + " end")
-        ctx.writer.execute_text(f"""
-            insert into published_result_all
-            select case when {area} = 'la' then lea else {area} end, {area}, {ks}, start_year,
-                   academic_year(start_year), {common}
-            from long_rows where n_value > 0 and {area} is not null""", [version, fname])
+        """The file's mapped cells as long results (school_result_all, published_result_all) and its
+        unknown tokens (unknown_token), each in one pass over the staging table.
+
+        A result row is one (measure, group, year, kind) of the column map that has a value column;
+        its interval, cohort and share come from the same row's other mapped columns.
+        """
+        q, lit = db.quote_ident, db.sql_literal
+        fields: dict[tuple, dict[str, list[str]]] = {}
+        for c, m, g, f, y, k in mapped:
+            by_field = fields.setdefault((m, g, y, k), {})
+            if c not in by_field.setdefault(f, []):
+                by_field[f].append(c)
+        groups = [key for key, by_field in fields.items() if by_field.get("value")]
+
+        def cell(names: list[str] | None) -> str:
+            if not names:
+                return "null::varchar"
+            parts = [f"coalesce({q(cols[c])}, '')" for c in sorted(names)]
+            return parts[0] if len(parts) == 1 else f"greatest({', '.join(parts)})"
+
+        slots = {"table": db.table_name(table), "rectype": q(cols["RECTYPE"]), "urn": q(cols["URN"]),
+                 "lea": q(cols["LEA"]), "groups": str(len(groups))}
+        for slot, field in zip(("values", "lows", "highs", "cohorts", "shares"), self.FIELDS):
+            slots[slot] = ", ".join(cell(fields[key].get(field)) for key in groups)
+        ctx.writer.table_from_df("colmap", pd.DataFrame(
+            [(i, m, g, y, k) for i, (m, g, y, k) in enumerate(groups)],
+            columns=["gi", "measure", "grp", "start_year", "kind"]).astype({"gi": "int64", "start_year": "int32"}))
+        if groups:
+            base = {"ks": ks, "version": version, "file": fname}
+            ctx.writer.execute_text(db.sql_with("build/results_school", **slots),
+                                    {**base, "school": list(codes["school"])})
+            ctx.writer.execute_text(db.sql_with("build/results_published", **{k: v for k, v in slots.items() if k != "urn"}),
+                                    {**base, "la": list(codes["la"]), "england_all": list(codes["england_all"]),
+                                     "england": list(codes["england"])})
+        # unknown tokens: every mapped column, every row (whatever its RECTYPE)
+        names = sorted({c for c, *_ in mapped})
+        unknown = ctx.writer.fetch_text(db.sql_with(
+            "build/results_tokens", table=slots["table"], names=", ".join(lit(c) for c in names),
+            tokens=", ".join(f"list(distinct coalesce({q(cols[c])}, ''))" for c in names)))
+        if len(unknown):
+            hit = sorted(set(unknown.col))
+            ctx.writer.execute_text(db.sql_with(
+                "build/results_unknown", table=slots["table"], names=", ".join(lit(c) for c in hit),
+                cells=", ".join(f"coalesce({q(cols[c])}, '')" for c in hit)), {"file": fname})
 
     def _load_context(self, ctx, table, cols, ks, start_year, version, fname, codes) -> None:
         q = db.quote_ident
