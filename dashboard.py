@@ -7,7 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from equity import build, db
+from equity.ingest import build
+from equity import db
 from pages import _shared
 
 # An emoji icon: Streamlit draws it locally (a :material/...: page icon is fetched from fonts.gstatic.com)

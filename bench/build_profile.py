@@ -109,9 +109,9 @@ def _label(sql: str) -> str:
 
 
 def profiled_build(source: Path, db_path: Path, cprofile: str | None = None) -> dict:
-    from equity import build as buildmod
-    from equity import sources as srcmod
-    import equity.checks as checks
+    from equity.ingest import build as buildmod
+    from equity.ingest import loaders as srcmod
+    import equity.ingest.checks as checks
 
     spent = collections.defaultdict(float)
     calls = collections.Counter()
@@ -152,7 +152,7 @@ def profiled_build(source: Path, db_path: Path, cprofile: str | None = None) -> 
         self.con.execute("set enable_progress_bar = false")
     W.__init__ = init
     srcmod.sniff = timed("sniff (Python: decode, header, cp1252 copy)", srcmod.sniff)
-    checks.run_checks = timed("checks (equity.checks.run_checks)", checks.run_checks)
+    checks.run_checks = timed("checks (equity.ingest.checks.run_checks)", checks.run_checks)
     orig_load = srcmod.load_file
 
     def load_file(ctx, path, loaders):

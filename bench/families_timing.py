@@ -1,4 +1,4 @@
-"""Time families for every school at once (equity.families.all_families).
+"""Time families for every school at once (equity.analysis.families.all_families).
 
     python bench/families_timing.py [--db DB] [--repeat 5] [--json OUT.json]
 
@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from equity import families as F  # noqa: E402
+from equity.analysis import families as F  # noqa: E402
 
 
 def _best(fn, repeat: int) -> float:

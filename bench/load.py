@@ -26,7 +26,7 @@ replica back (answering its health check). The database is ``$EQUITY_DB``, else 
 The register is on PostgreSQL for both runs (a throwaway server, ``bench.pgserver``), reached by
 the replicas and by ``--writers`` writer processes as a role with INSERT only on the audit
 (``partnerships.grant_app_role``). The writers add and edit partnerships through
-``equity.partnerships`` during both runs; in the stack run one of them is SIGKILLed inside a
+``equity.analysis.partnerships`` during both runs; in the stack run one of them is SIGKILLed inside a
 transaction, at the moment the replica is killed. At the end every acknowledged write must be in the
 register exactly once, with consistent versions and one audit row per change, and the killed
 transaction must have left nothing (``bench/writers.py``); the JSON's ``register`` says so.
@@ -304,7 +304,8 @@ async def run_phase(base: str, users: int, views: int, think: float, timeout: fl
 
 
 def _database() -> Path:
-    from equity import build, db
+    from equity.ingest import build
+    from equity import db
     path = db.default_path()
     if not path.exists():
         print(f"building {path} from the bundled data…", file=sys.stderr)
@@ -317,7 +318,7 @@ def _register(server) -> tuple[str, int]:
     writer edits now and then (so writers also meet stale edits); the app and the writers reach it as
     a role with INSERT only on the audit. Returns (the role's URL, the shared partnership's id)."""
     import psycopg
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     owner = server.create_database("register")
     os.environ["EQUITY_REGISTER_URL"] = owner
     shared = reg.create(school_urn=141200, partner_urns=[138190], key_stage=4, baseline_year="2017/18",
@@ -347,7 +348,7 @@ def main(argv=None) -> int:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
     from bench import pgserver
-    from equity.serve import Stack, healthy
+    from equity.cli.serve import Stack, healthy
     from bench import writers as register_writers
 
     path = _database()

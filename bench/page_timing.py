@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # the script's own folder first on sys.path would shadow the app's modules (e.g. pages/)
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-SKIP_MODULES = {"equity.build", "equity.db", "equity.cli", "equity.__main__", "equity.sniff",
-                "equity.report", "equity.checks", "equity.style", "equity.errors", "equity.codes"}
+SKIP_MODULES = {"equity.ingest.build", "equity.db", "equity.cli", "equity.__main__", "equity.ingest.sniff",
+                "equity.report", "equity.ingest.checks", "equity.present.style", "equity.ingest.errors", "equity.codes"}
 
 _state = threading.local()
 CALLS: list[dict] = []
@@ -59,9 +59,9 @@ def instrument() -> list:
     """Wrap the public functions of every equity feature module; returns the lru caches found."""
     import equity
     caches = []
-    for m in pkgutil.iter_modules(equity.__path__):
-        modname = f"equity.{m.name}"
-        if modname in SKIP_MODULES or m.name.startswith("cli"):
+    for m in pkgutil.walk_packages(equity.__path__, "equity."):
+        modname = m.name
+        if m.ispkg or modname in SKIP_MODULES or modname.startswith(("equity.cli", "equity.ingest")):
             continue
         try:
             mod = importlib.import_module(modname)

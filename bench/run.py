@@ -6,13 +6,13 @@ Writes a SYNTHETIC national data set (``bench/synth.py``: made-up schools in the
 formats; nothing in it is real), builds it, and prints side by side, then writes to
 ``bench/RESULTS.md`` (``--results`` to change, ``--no-write`` to skip):
 
-* build time (``equity.build.build``) against DuckDB's own ``read_csv`` of the same files with the
+* build time (``equity.ingest.build.build``) against DuckDB's own ``read_csv`` of the same files with the
   build's options (the ratio is the figure), database size, peak memory, and where the build's
   time goes (every SQL statement and step, timed in the build's process);
 * for every page in dashboard.py's PAGES: first-run and warm-rerun times with AppTest on the
   synthetic database, and the time of the page's equity calls alone;
-* families for every school in England at once (``equity.families.all_families``) and the Keys to
-  Success matcher for a whole region (``equity.keys_to_success.suggest_partners``);
+* families for every school in England at once (``equity.analysis.families.all_families``) and the Keys to
+  Success matcher for a whole region (``equity.analysis.keys_to_success.suggest_partners``);
 * 20 simultaneous sessions with a new build swapped in under them (p95 page-run latency);
 * page-ready time in headless Chromium (``bench/browser.py``) of a bare one-line Streamlit page and
   of every page (and the ``?urn=`` views), each the best of three fresh tabs after a warm-up, side
@@ -164,7 +164,7 @@ def child(args: list[str], timeout: float = 3600, env: dict | None = None) -> tu
 # ---- children: families and the matcher --------------------------------------------------------
 
 def child_families(db: str) -> dict:
-    from equity import families
+    from equity.analysis import families
     out = {}
     for ks in (4, 2):
         t = time.perf_counter()
@@ -180,7 +180,7 @@ def child_families(db: str) -> dict:
 
 def child_kts(db: str) -> dict:
     from equity import db as dbm
-    from equity import keys_to_success as kts
+    from equity.analysis import keys_to_success as kts
     cur = dbm.connection(db).cursor()
     regions = cur.execute("""select region_name, list(la_code order by la_code) from la
                              where region_name is not null group by 1 order by count(*) desc""").fetchall()
@@ -354,7 +354,7 @@ def render(r: dict) -> str:
           "| | wall s | CPU s | peak RSS MB | DB MB |", "| --- | ---: | ---: | ---: | ---: |",
           f"| DuckDB `read_csv` of the same files (all_varchar, null_padding, ...) into tables | {raw['seconds']:.1f} | "
           f"{raw['cpu_s']:.1f} | {raw['peak_rss_mb']:.0f} | {raw['db_mb']:.0f} |",
-          f"| `equity.build.build` | {b['seconds']:.1f} | {b['cpu_s']:.1f} | {b['peak_rss_mb']:.0f} | {b['db_mb']:.0f} |",
+          f"| `equity.ingest.build.build` | {b['seconds']:.1f} | {b['cpu_s']:.1f} | {b['peak_rss_mb']:.0f} | {b['db_mb']:.0f} |",
           "", f"**Build / raw read = {ratio:.1f}x** (CPU: {b['cpu_s'] / raw['cpu_s']:.1f}x); target ≤ "
           f"{TARGETS['build_ratio']:g}x: {verdict(ratio, TARGETS['build_ratio'])}.", "",
           "Where the build's time goes (wall seconds inside the build process, every statement timed):", "",
@@ -510,7 +510,7 @@ def main(argv=None) -> int:
             if a.db:
                 r["build"] = json.loads((work / "bench-build.json").read_text()) if (work / "bench-build.json").exists() else None
             if not r.get("build"):
-                say("building the database (equity.build.build), every step timed")
+                say("building the database (equity.ingest.build.build), every step timed")
                 target = db if not a.db else work / "rebuild.duckdb"
                 b, _w, cpu = child(["bench/build_profile.py", str(synth_dir), str(target)])
                 r["build"] = dict(b, cpu_s=cpu)

@@ -5,7 +5,7 @@ Used by ``tests/test_concurrency.py`` (the bundled data) and ``bench/run.py`` (n
 Each session is a thread running its own ``AppTest`` of ``dashboard.py``: it opens pages in a
 random (seeded) order and changes the shared filters (LA, key stage) where the page has them,
 timing every run. After every session has finished one run, ``rebuild()`` is called in another
-thread (in the tests: ``equity.build.build`` writing a *different* build to the same path).
+thread (in the tests: ``equity.ingest.build.build`` writing a *different* build to the same path).
 
 What is checked afterwards:
 

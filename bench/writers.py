@@ -1,5 +1,5 @@
 """Register writers for the load test (``bench/load.py``): separate processes that add and edit
-partnerships through the app's own code (``equity.partnerships``, on ``$EQUITY_REGISTER_URL``) while
+partnerships through the app's own code (``equity.analysis.partnerships``, on ``$EQUITY_REGISTER_URL``) while
 users load the pages, one of them SIGKILLed in the middle of a transaction; then the check that the
 register lost nothing.
 
@@ -40,7 +40,7 @@ def _say(line: str) -> None:
 
 
 def writer(name: str, seed: int, slow: bool, shared: int | None) -> int:
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     rng = random.Random(seed)
     stop = threading.Event()
 

@@ -19,7 +19,7 @@ shown, with a word of warning; Progress 8 and the gap to national other pupils a
 """
 from __future__ import annotations
 
-from . import years as _years
+from equity import years as _years
 
 # Measures that share one base measure's breaks.
 _SUFFIXES = ("_vs_national_other", "_3yr")

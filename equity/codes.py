@@ -34,7 +34,7 @@ STATUS_OK = "ok"
 STATUS_BLANK = "blank"
 STATUS_UNKNOWN = "unknown"
 STATUS_SMALL = "small_cohort"  # set when we hide a value for a group of fewer than 6 pupils
-# set by the build's plausibility checks (equity/plausibility.py): the cell is kept out, its raw text reported
+# set by the build's plausibility checks (equity/ingest/plausibility.py): the cell is kept out, its raw text reported
 STATUS_BAD_NUMBER = "bad_number"
 STATUS_OUT_OF_RANGE = "out_of_range"
 STATUS_NO_PUPILS = "no_pupils"  # the group has no pupils: a printed 0% is no value

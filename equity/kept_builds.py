@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
-from . import db
+from equity import db
 
 KEEP = 6
 _NAME = re.compile(r"^equity-\d{8}-\d{6}(-\d+)?\.duckdb$")

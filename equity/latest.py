@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import db
-from .cache import per_build
-from .measures import MEASURES
-from .years import label
+from equity import db
+from equity.cache import per_build
+from equity.measures import MEASURES
+from equity.years import label
 
 # What to show when a measure was not published in a year: the nearest measures DfE did publish, in order.
 # Progress 8 -> Attainment 8 (or, where a page needs a gap to national other pupils, DfE's DIFFN_ATT8).

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .cache import per_build
-from . import db
+from equity.cache import per_build
+from equity import db
 
 
 @per_build(maxsize=4)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .measures import MEASURES
+from equity.measures import MEASURES
 
 # --- noise, standard errors, funnel ------------------------------------------------------------------
 

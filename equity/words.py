@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .measures import MEASURES
+from equity.measures import MEASURES
 
 
 def fmt(measure: str, v, signed: bool = False) -> str:

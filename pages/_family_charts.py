@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from equity import families as F
-from equity import style
+from equity.analysis import families as F
+from equity.present import style
 from equity.cache import per_content
 from equity.measures import MEASURES
 

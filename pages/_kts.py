@@ -1,5 +1,5 @@
 """Widgets and cached look-ups shared by the Keys to Success and Partnerships pages: the editable
-selection rule (every threshold kept in the URL) and cached calls into ``equity.keys_to_success``.
+selection rule (every threshold kept in the URL) and cached calls into ``equity.analysis.keys_to_success``.
 """
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from equity import db, style, years
-from equity import keys_to_success as kts
+from equity import db, years
+from equity.present import style
+from equity.analysis import keys_to_success as kts
 from equity.cache import per_content
 from equity.measures import MEASURES
 from equity.safe_text import html

@@ -1,7 +1,8 @@
 """LA comparison: an LA against England, its region and similar LAs, on published LA figures only."""
 import streamlit as st
 
-from equity import gap_charts, gaps, la_compare
+from equity.present import gap_charts
+from equity.analysis import gaps, la_compare
 from equity.measures import MEASURES
 from equity.safe_text import md
 from pages._shared import chart_block, la_filter

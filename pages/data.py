@@ -2,7 +2,9 @@
 import streamlit as st
 
 
-from equity import catalogue, codes, uploads
+from equity.analysis import catalogue
+from equity import codes
+from equity.ingest import uploads
 from equity.safe_text import md
 
 import pages._shared as _frame  # noqa: E402

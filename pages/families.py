@@ -1,7 +1,7 @@
 """Families of schools: schools with a similar intake, outside each other's neighbourhood, across
 LA boundaries. Who does well for disadvantaged pupils in circumstances like ours?
 
-The method and every number come from ``equity.families``; this page only lays them out.
+The method and every number come from ``equity.analysis.families``; this page only lays them out.
 """
 import numpy as np
 import pandas as pd
@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
 
-from equity import families as F
-from equity import codes, lookups, style
+from equity.analysis import families as F
+from equity import codes, lookups
+from equity.present import style
 from equity import years as yrs
 from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES

@@ -2,7 +2,8 @@
 school's gap with a pooled three-year view for small cohorts."""
 import streamlit as st
 
-from equity import gap_charts, gaps
+from equity.present import gap_charts
+from equity.analysis import gaps
 from equity.csv_export import to_csv_bytes
 from equity.measures import GROUP_LABELS, MEASURES
 from equity.safe_text import md

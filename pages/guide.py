@@ -2,7 +2,7 @@
 import streamlit as st
 
 
-from equity import guide
+from equity.present import guide
 
 import pages._shared as _frame  # noqa: E402
 

@@ -1,13 +1,14 @@
 """Keys to Success: which schools face the toughest circumstances (an editable rule, in plain words),
 whether selected schools improve more than equivalent schools, and which schools are hubs.
 
-Every number comes from ``equity.keys_to_success``; this page lays them out.
+Every number comes from ``equity.analysis.keys_to_success``; this page lays them out.
 """
 import streamlit as st
 
-from equity import keys_to_success as kts
-from equity import lookups, partnerships
-from equity import ofsted as ofsted_rules
+from equity.analysis import keys_to_success as kts
+from equity import lookups
+from equity.analysis import partnerships
+from equity.analysis import ofsted as ofsted_rules
 from equity import years as yrs
 from equity.safe_text import md
 from pages import _kts

@@ -4,7 +4,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from equity import db, kept_builds, lookups, pack, partnerships
+from equity import db, kept_builds, lookups
+from equity.present import pack
+from equity.analysis import partnerships
 from equity.csv_export import to_csv_bytes
 from equity.safe_text import md, plain
 from pages._shared import chart_block, la_filter, url_choice, urn_from

@@ -1,7 +1,7 @@
 """Neighbourhoods: how deprived the area around each school is, and how disadvantaged pupils do
 in schools set in more and less deprived places.
 
-Every number comes from ``equity.neighbourhoods``; this page lays out the map, the charts and the
+Every number comes from ``equity.analysis.neighbourhoods``; this page lays out the map, the charts and the
 tables. The map is drawn offline (no base map tiles).
 """
 import json
@@ -13,9 +13,11 @@ import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
 
-from equity import db, families, latest, style
-from equity import neighbourhoods as nb
-from equity import ofsted as ofsted_rules
+from equity import db, latest
+from equity.analysis import families
+from equity.present import style
+from equity.analysis import neighbourhoods as nb
+from equity.analysis import ofsted as ofsted_rules
 from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES
 from equity.safe_text import html, md
@@ -50,7 +52,7 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _family(urn: int, build: str):
-    """The school's family (equity.families), or the reason there is none."""
+    """The school's family (equity.analysis.families), or the reason there is none."""
     try:
         fam = families.family(int(urn))
     except LookupError as exc:  # FamilyUnavailable (and no context data) carries a plain reason

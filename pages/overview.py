@@ -1,7 +1,8 @@
 """LA overview: how big the disadvantage gap is, whether it is closing, and which schools stand out."""
 import streamlit as st
 
-from equity import gap_charts, gaps
+from equity.present import gap_charts
+from equity.analysis import gaps
 from equity.measures import MEASURES
 from equity.safe_text import md
 from equity.years import label as year_label

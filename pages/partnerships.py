@@ -2,17 +2,18 @@
 edit, end; CSV export and import; audit trail), and the tracker that follows both schools of a
 partnership against their own families.
 
-Numbers come from ``equity.keys_to_success`` and ``equity.partnerships``; this page lays them out.
+Numbers come from ``equity.analysis.keys_to_success`` and ``equity.analysis.partnerships``; this page lays them out.
 """
 from datetime import date
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from equity import families
-from equity import keys_to_success as kts
-from equity import lookups, style
-from equity import partnerships as reg
+from equity.analysis import families
+from equity.analysis import keys_to_success as kts
+from equity import lookups
+from equity.present import style
+from equity.analysis import partnerships as reg
 from equity import years as yrs
 from equity.measures import MEASURES
 from equity.safe_text import html, md

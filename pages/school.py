@@ -4,11 +4,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from equity import ofsted as ofsted_rules
-from equity import profile
+from equity.analysis import ofsted as ofsted_rules
+from equity.analysis import profile
 from equity.safe_text import md
 from equity.measures import MEASURES
-from equity.pack_charts import ofsted_timeline, ranked_bar, trend_figure
+from equity.present.pack_charts import ofsted_timeline, ranked_bar, trend_figure
 from pages._shared import chart_block, key_stage_filter, urn_from
 
 import pages._shared as _frame  # noqa: E402

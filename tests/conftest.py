@@ -81,7 +81,7 @@ def _small_db_is_the_default(request, monkeypatch):
 @pytest.fixture(scope="session")
 def built_db(tmp_path_factory) -> Path:
     """Build the bundled data once into a temporary file and point the app (EQUITY_DB) at it."""
-    from equity import build
+    from equity.ingest import build
     path = tmp_path_factory.mktemp("db") / "equity.duckdb"
     build.build(None, path)
     os.environ["EQUITY_DB"] = str(path)
@@ -102,7 +102,7 @@ def hostile_db(tmp_path_factory, built_db) -> Path:
     import gzip
     import shutil
 
-    from equity import build
+    from equity.ingest import build
     raw = tmp_path_factory.mktemp("hostile") / "raw"
     shutil.copytree(RAW, raw)
     changed = 0

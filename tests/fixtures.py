@@ -33,7 +33,7 @@ def small_sources() -> list[Path]:
 
 def build_small(path: Path) -> Path:
     """Build the small database at ``path`` with the real build; fails loudly if it does not build."""
-    from equity import build
+    from equity.ingest import build
     report = build.build(small_sources(), path)
     assert report.outcome == "built", report.outcome
     return path

@@ -19,28 +19,40 @@ GROUND, INGEST, ANALYSIS, PRESENTATION, ENTRY = "ground floor", "ingest", "analy
 # Module -> layer. ARCHITECTURE.md carries the same table (checked below); a new module is placed here.
 LAYERS = {
     # ground floor: the database, caching, the measures and their words, years and breaks, codes, statistics
-    "equity": GROUND, "equity.db": GROUND, "equity.cache": GROUND, "equity.measures": GROUND,
+    "equity": GROUND, "equity.ingest": INGEST, "equity.analysis": ANALYSIS, "equity.present": PRESENTATION,
+    "equity.db": GROUND, "equity.cache": GROUND, "equity.measures": GROUND,
     "equity.years": GROUND, "equity.breaks": GROUND, "equity.codes": GROUND, "equity.stats": GROUND,
-    "equity.words": GROUND, "equity.style": GROUND, "equity.safe_text": GROUND, "equity.csv_export": GROUND,
+    "equity.words": GROUND, "equity.present.style": PRESENTATION, "equity.safe_text": GROUND, "equity.csv_export": GROUND,
     "equity.lookups": GROUND, "equity.report": GROUND, "equity.kept_builds": GROUND, "equity.access": GROUND,
     # ingest: source files to the database, apart over the ground floor
-    "equity.build": INGEST, "equity.ingest_context": INGEST, "equity.sniff": INGEST, "equity.checks": INGEST,
-    "equity.plausibility": INGEST, "equity.errors": INGEST, "equity.uploads": INGEST, "equity.sources": INGEST,
-    "equity.sources.geography": INGEST, "equity.sources.iod2025": INGEST, "equity.sources.la_tables": INGEST,
-    "equity.sources.ofsted_mi": INGEST, "equity.sources.performance_tables": INGEST,
-    "equity.sources.statistics_service": INGEST, "equity.sources.tables": INGEST,
+    "equity.ingest.build": INGEST, "equity.ingest.context": INGEST, "equity.ingest.sniff": INGEST, "equity.ingest.checks": INGEST,
+    "equity.ingest.plausibility": INGEST, "equity.ingest.errors": INGEST, "equity.ingest.uploads": INGEST, "equity.ingest.loaders": INGEST,
+    "equity.ingest.loaders.geography": INGEST, "equity.ingest.loaders.iod2025": INGEST, "equity.ingest.loaders.la_tables": INGEST,
+    "equity.ingest.loaders.ofsted_mi": INGEST, "equity.ingest.loaders.performance_tables": INGEST,
+    "equity.ingest.loaders.statistics_service": INGEST, "equity.ingest.loaders.tables": INGEST,
     # analysis: a function per measure or question, over the database the build wrote
-    "equity.gaps": ANALYSIS, "equity.families": ANALYSIS, "equity.keys_to_success": ANALYSIS,
-    "equity.partnerships": ANALYSIS, "equity.neighbourhoods": ANALYSIS, "equity.la_compare": ANALYSIS,
-    "equity.profile": ANALYSIS, "equity.latest": ANALYSIS, "equity.ofsted": ANALYSIS, "equity.catalogue": ANALYSIS,
+    "equity.analysis.gaps": ANALYSIS, "equity.analysis.families": ANALYSIS, "equity.analysis.keys_to_success": ANALYSIS,
+    "equity.analysis.partnerships": ANALYSIS, "equity.analysis.neighbourhoods": ANALYSIS, "equity.analysis.la_compare": ANALYSIS,
+    "equity.analysis.profile": ANALYSIS, "equity.latest": GROUND, "equity.analysis.ofsted": ANALYSIS, "equity.analysis.catalogue": ANALYSIS,
     # presentation: charts, meeting packs, the guide's words
-    "equity.pack": PRESENTATION, "equity.pack_charts": PRESENTATION, "equity.gap_charts": PRESENTATION,
-    "equity.guide": PRESENTATION,
+    "equity.present.pack": PRESENTATION, "equity.present.pack_charts": PRESENTATION, "equity.present.gap_charts": PRESENTATION,
+    "equity.present.guide": PRESENTATION,
     # pages and CLI (pages/ and dashboard.py sit here too)
-    "equity.cli": ENTRY, "equity.__main__": ENTRY, "equity.serve": ENTRY, "equity.cli_family": ENTRY,
-    "equity.cli_gaps": ENTRY, "equity.cli_keys_to_success": ENTRY, "equity.cli_pack": ENTRY,
-    "equity.cli_register": ENTRY,
+    "equity.cli": ENTRY, "equity.__main__": ENTRY, "equity.cli.serve": ENTRY, "equity.cli.family": ENTRY,
+    "equity.cli.gaps": ENTRY, "equity.cli.keys_to_success": ENTRY, "equity.cli.pack": ENTRY,
+    "equity.cli.register": ENTRY,
 }
+
+# The folder a module sits in names its layer: the ground floor is equity/ itself.
+FOLDERS = {"equity.ingest": INGEST, "equity.analysis": ANALYSIS, "equity.present": PRESENTATION, "equity.cli": ENTRY}
+
+
+def folder_layer(module: str) -> str:
+    if module == "equity.__main__":
+        return ENTRY
+    return next((layer for folder, layer in FOLDERS.items() if module == folder or module.startswith(folder + ".")),
+                GROUND)
+
 
 # What each layer may import (besides itself): downward only; ingest and analysis never meet.
 MAY_IMPORT = {
@@ -79,7 +91,7 @@ def _imports(name: str, path: Path) -> set[str]:
                 prefix = ".".join(base + ([node.module] if node.module else []))
             else:
                 prefix = node.module or ""
-            for a in node.names:  # "from . import gaps" imports the module equity.gaps
+            for a in node.names:  # "from . import gaps" imports the module equity.analysis.gaps
                 found.add(f"{prefix}.{a.name}" if f"{prefix}.{a.name}" in MODULES else prefix)
     return {m for m in found if m in MODULES and m != name}
 
@@ -120,9 +132,9 @@ def _cycles() -> list[list[str]]:
 
 def test_the_import_reader_sees_function_level_and_relative_imports():
     # what the checks below rely on, on modules whose imports are known
-    assert "equity.db" in GRAPH["equity.gaps"] and "equity.measures" in GRAPH["equity.gaps"]
-    assert "equity.sources.geography" in GRAPH["equity.checks"]       # "from .sources import geography, ..."
-    assert "equity.errors" in GRAPH["equity.sources.tables"]          # "from ..errors import ..."
+    assert "equity.db" in GRAPH["equity.analysis.gaps"] and "equity.measures" in GRAPH["equity.analysis.gaps"]
+    assert "equity.ingest.loaders.geography" in GRAPH["equity.ingest.checks"]       # "from .sources import geography, ..."
+    assert "equity.ingest.errors" in GRAPH["equity.ingest.loaders.tables"]          # "from ..errors import ..."
     code = "def f():\n    from .build import rel\n"
     tree = ast.parse(code)
     assert any(isinstance(n, ast.ImportFrom) for n in ast.walk(tree))  # ast.walk reaches into functions
@@ -137,6 +149,11 @@ def test_no_import_cycles():
     assert _cycles() == []
 
 
+def test_a_modules_folder_is_its_layer():
+    """Layers you can see: equity/ingest, equity/analysis, equity/present, equity/cli; the ground floor is equity/."""
+    assert {m: folder_layer(m) for m in LAYERS} == LAYERS
+
+
 def test_imports_run_downward_only():
     upward = [(m, LAYERS[m], i, LAYERS[i]) for m in sorted(GRAPH) for i in sorted(GRAPH[m])
               if LAYERS[i] != LAYERS[m] and LAYERS[i] not in MAY_IMPORT[LAYERS[m]]]
@@ -147,7 +164,7 @@ def test_analysis_imports_neither_ingest_nor_presentation():
     bad = [(m, i) for m in GRAPH if LAYERS[m] == ANALYSIS for i in GRAPH[m]
            if LAYERS[i] in (INGEST, PRESENTATION)]
     assert bad == []
-    assert "equity.build" not in GRAPH["equity.catalogue"] and "equity.pack_charts" not in GRAPH["equity.profile"]
+    assert "equity.ingest.build" not in GRAPH["equity.analysis.catalogue"] and "equity.present.pack_charts" not in GRAPH["equity.analysis.profile"]
 
 
 SQL = re.compile(r"\b(select|insert|update|delete|create|drop)\b[\s\S]*\b(from|into|set|table|view)\b", re.I)
@@ -210,10 +227,11 @@ def test_architecture_md_carries_the_same_table():
 def test_explicit_lists_name_every_file():
     """The build's derivation steps, the app's pages and the CLI's commands are listed by name, and the
     lists are complete: nothing is found by globbing at run time, so a forgotten file fails here."""
-    from equity import build, cli
+    from equity.ingest import build
+    from equity import cli
     marts = {f"build/{p.stem}" for p in (ROOT / "equity" / "sql" / "build").glob("marts_*.sql")}
     assert set(build.MART_STEPS) == marts and len(build.MART_STEPS) == len(marts)
-    assert {m.__name__ for m in cli.FEATURE_COMMANDS} == {m for m in MODULES if m.startswith("equity.cli_")}
+    assert {m.__name__ for m in cli.FEATURE_COMMANDS} == {m for m in MODULES if m.startswith("equity.cli.") and m != "equity.cli.serve"}
     tree = ast.parse((ROOT / "dashboard.py").read_text(encoding="utf-8"))
     pages = next(ast.literal_eval(n.value) for n in tree.body
                  if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PAGES")

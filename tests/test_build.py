@@ -12,8 +12,8 @@ import pytest
 
 import fixtures
 from equity import db
-from equity.errors import IngestError
-from equity.sniff import sniff
+from equity.ingest.errors import IngestError
+from equity.ingest.sniff import sniff
 
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 
@@ -228,7 +228,7 @@ def _year_of(db_path, name):
 @pytest.mark.parametrize("ks, where", [(4, "2024-2025/919_ks4final.csv"), (4, "downloads/919_ks4final.csv"),
                                        (4, "919_ks4final.csv"), (2, "downloads/919_ks2final.csv")])
 def test_hertfordshire_files_load_named_as_downloaded_or_renamed(tmp_path, ks, where):
-    from equity.build import build
+    from equity.ingest.build import build
     src = HERTS / f"919_ks{ks}final.csv"
     path = tmp_path / "in" / where
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,7 +241,7 @@ def test_hertfordshire_files_load_named_as_downloaded_or_renamed(tmp_path, ks, w
 
 
 def test_ks4_file_without_history_or_year_in_name_is_dated_by_its_england_row(tmp_path):
-    from equity.build import build
+    from equity.ingest.build import build
     rows = _without_history(_read(HERTS / "919_ks4final.csv"))
     assert not any(h.endswith(("_PREV", "_PREV2")) for h in rows[0])
     path = _write(tmp_path / "downloads" / "919_ks4final.csv", rows)
@@ -252,7 +252,7 @@ def test_ks4_file_without_history_or_year_in_name_is_dated_by_its_england_row(tm
 
 
 def test_england_row_matching_no_known_year_fails_naming_the_file(tmp_path):
-    from equity.build import build
+    from equity.ingest.build import build
     rows = _without_history(_read(HERTS / "919_ks4final.csv"))
     head = rows[0]
     for r in rows[1:]:
@@ -266,7 +266,7 @@ def test_england_row_matching_no_known_year_fails_naming_the_file(tmp_path):
 
 
 def test_file_nothing_dates_fails_and_year_option_dates_it(tmp_path):
-    from equity.build import build
+    from equity.ingest.build import build
     rows = _without_history(_read(HERTS / "919_ks4final.csv"))
     rows = [rows[0]] + [r for r in rows[1:] if r[0] not in ("5", "7")]  # no England rows
     path = _write(tmp_path / "downloads" / "919_ks4final.csv", rows)
@@ -281,7 +281,7 @@ def test_file_nothing_dates_fails_and_year_option_dates_it(tmp_path):
 
 def test_final_beats_revised_beats_provisional(tmp_path):
     """Versions of one year resolve to the latest, whatever order the files are read in."""
-    from equity.build import build
+    from equity.ingest.build import build
     rows = _read(HERTS / "919_ks4final.csv")
     head = rows[0]
     paths = {}

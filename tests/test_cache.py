@@ -68,7 +68,7 @@ def test_a_chart_is_cached_by_its_data_and_handed_back_as_a_new_figure():
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    from equity import gap_charts
+    from equity.present import gap_charts
     calls = []
 
     @per_content(maxsize=4)

@@ -1,7 +1,7 @@
 """Many users at once, a rebuild swapped in under them, and a build killed half-way.
 
 * 20 simultaneous sessions (threads, each its own AppTest of dashboard.py) open pages and change
-  the shared filters while ``equity.build.build`` writes a *different* build to the same database
+  the shared filters while ``equity.ingest.build.build`` writes a *different* build to the same database
   path (the bundled data without Surrey's 2018/19 KS4 file). No run may raise, and every query
   result any session received must equal that query's result on the old or on the new build.
   The p95 page-run latency is printed (the national-scale figure is in bench/RESULTS.md).
@@ -43,7 +43,8 @@ def _sources_without(left_out: Path) -> list[Path]:
 
 
 def test_twenty_sessions_with_a_rebuild_swapped_in(built_db, tmp_path, monkeypatch):
-    from equity import build, db
+    from equity.ingest import build
+    from equity import db
     assert LEFT_OUT.exists(), "the test leaves this bundled file out of the second build"
     live = _copy_db(built_db, tmp_path / "live.duckdb")
     monkeypatch.setenv("EQUITY_DB", str(live))
@@ -99,7 +100,8 @@ def _strays(folder: Path, name: str) -> list[str]:
 
 
 def test_a_build_killed_half_way_leaves_the_previous_database_serving(built_db, tmp_path):
-    from equity import build, db
+    from equity.ingest import build
+    from equity import db
     live = _copy_db(built_db, tmp_path / "live.duckdb")
     ident = (live.stat().st_ino, live.stat().st_mtime_ns)
     las_before = db.query("lookups/las_with_data", path=live)

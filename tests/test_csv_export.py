@@ -49,7 +49,7 @@ def test_to_csv_neutralises_text_cells_and_names_but_not_numbers():
 # ---- the routes ------------------------------------------------------------------------------------
 
 def test_register_export_neutralises_focus_and_notes(tmp_path, monkeypatch, small_db):
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
     reg.create(school_urn=141200, partner_urns=[138190], key_stage=4, baseline_year="2016/17", measure="p8",
                start_date="2018-09-01", focus=FORMULA, notes="+cmd|' /C calc'!A0", user="@officer")
@@ -60,7 +60,7 @@ def test_register_export_neutralises_focus_and_notes(tmp_path, monkeypatch, smal
 
 
 def test_cli_gaps_csv_neutralises_names(small_db, capsys, monkeypatch):
-    from equity import cli_gaps
+    from equity.cli import gaps as cli_gaps
     from equity.cli import main
     real_rows = cli_gaps.rows
     monkeypatch.setattr(cli_gaps, "rows", lambda *a: [dict(r, area_name=FORMULA) for r in real_rows(*a)])

@@ -1,4 +1,4 @@
-"""The stack: nginx in front of two Streamlit processes (``python -m equity serve``, equity/serve.py).
+"""The stack: nginx in front of two Streamlit processes (``python -m equity serve``, equity/cli/serve.py).
 
 Checked on the bundled database: health and the page through nginx, sticky sessions on the
 ``equity_replica`` cookie, a real Streamlit session over the proxied WebSocket, a rebuild swapped in
@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from bench.load import Tab
-from equity.serve import Stack, healthy
+from equity.cli.serve import Stack, healthy
 
 if shutil.which("nginx") is None:
     if os.environ.get("CI") == "true":
@@ -105,7 +105,7 @@ def test_websocket_session_and_rebuild_swap(stack, tmp_path):
         assert tab.replica == addr
         before[addr] = las = tab.widgets["Local authority"][1]
         assert len(las) > 1 and not any(o.startswith("Swapped ") for o in las)
-    # A rebuild writes a new file and swaps it in (os.replace, as equity.build does); here the new
+    # A rebuild writes a new file and swaps it in (os.replace, as equity.ingest.build does); here the new
     # build differs from the old one in every LA's name.
     new = tmp_path / "next.duckdb"
     shutil.copyfile(stack.db, new)
@@ -152,7 +152,7 @@ def test_serve_command_starts_and_stops_the_stack(built_db, tmp_path):
     import subprocess
     import sys
 
-    from equity.serve import ROOT, free_port
+    from equity.cli.serve import ROOT, free_port
     port = free_port()
     out = tmp_path / "serve.out"
     with open(out, "wb") as f:

@@ -1,4 +1,4 @@
-"""Families of schools, on the real bundled data (see equity/families.py for the method)."""
+"""Families of schools, on the real bundled data (see equity/analysis/families.py for the method)."""
 from __future__ import annotations
 
 import contextlib
@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from equity import db
-from equity import families as F
+from equity.analysis import families as F
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sql(built_db, text: str) -> pd.DataFrame:
-    """An independent look at the database (not through equity.families) for the checks below."""
+    """An independent look at the database (not through equity.analysis.families) for the checks below."""
     cur = db.connection(built_db).cursor()
     try:
         return cur.execute(text).df()

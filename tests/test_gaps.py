@@ -1,4 +1,4 @@
-"""Gaps between disadvantaged and other pupils (equity.gaps, the gaps CLI, the overview and trend pages).
+"""Gaps between disadvantaged and other pupils (equity.analysis.gaps, the gaps CLI, the overview and trend pages).
 
 The LA and England figures are checked against the DfE files themselves, read here with the csv
 module: every LA and England row (KS4 RECTYPE 4 / 7, KS2 RECTYPE 3 / 5) of every bundled performance
@@ -125,7 +125,7 @@ def _expected(sets):
 
 
 def test_every_published_la_and_england_figure_matches_the_dfe_files(built_db, published_in_files):
-    from equity import gaps
+    from equity.analysis import gaps
     checked = 0
     keys = defaultdict(list)
     for (area, ks, y, measure, grp), sets in published_in_files.items():
@@ -149,7 +149,7 @@ def test_every_published_la_and_england_figure_matches_the_dfe_files(built_db, p
 
 
 def test_gap_is_other_minus_disadvantaged_and_diffn_is_used_where_printed(small_db):
-    from equity import gaps
+    from equity.analysis import gaps
     t = gaps.area_gaps("936", 4, ["att8"], estimates=False)
     both = t[t.disadvantaged.notna() & t.other.notna()]
     assert not both.empty
@@ -262,7 +262,7 @@ def test_cli_default_measures_and_help(small_db):
     assert out.returncode == 0, out.stderr
     assert "rwm_exp" in {r["measure"] for r in json.loads(out.stdout)}
     out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--help"], cwd=ROOT, capture_output=True, text=True)
-    from equity.gaps import GAP_MEASURES
+    from equity.analysis.gaps import GAP_MEASURES
     for m in GAP_MEASURES[4] + GAP_MEASURES[2]:
         assert m in out.stdout
     assert "Attainment 8" in out.stdout
@@ -272,7 +272,7 @@ def test_cli_default_measures_and_help(small_db):
 
 
 def test_estimates_are_labelled_and_never_replace_published_rows(built_db):
-    from equity import gaps
+    from equity.analysis import gaps
     t = gaps.area_gaps("358", 4, ["att8"])  # Trafford: no published split; 2023/24 DIFFN for every school
     est = t[t.source == "estimate"]
     assert not est.empty and (est.start_year == 2023).all()
@@ -283,7 +283,8 @@ def test_estimates_are_labelled_and_never_replace_published_rows(built_db):
 
 
 def test_breaks_are_never_bridged(built_db):
-    from equity import gap_charts, gaps
+    from equity.present import gap_charts
+    from equity.analysis import gaps
     from equity.breaks import BREAKS
     # Attainment 8: 2015/16 (old scale) never joined to 2016/17
     lines, brks = gaps.trend_lines("936", 4, "att8", view="groups")
@@ -316,7 +317,7 @@ def test_breaks_are_never_bridged(built_db):
 
 
 def test_trend_verdict_depends_on_noise():
-    from equity import gaps
+    from equity.analysis import gaps
     sure = gaps.trend([2016, 2017, 2018], [10.0, 11.0, 14.0], [0.5, 0.5, 0.5], 4, "att8")
     assert sure.significant and sure.verdict == "widening" and sure.change == pytest.approx(4.0)
     noisy = gaps.trend([2016, 2017, 2018], [10.0, 11.0, 14.0], [3.0, 3.0, 3.0], 4, "att8")
@@ -333,7 +334,7 @@ def test_trend_verdict_depends_on_noise():
 
 
 def test_standard_errors_follow_the_stated_method():
-    from equity import gaps
+    from equity.analysis import gaps
     # binomial for a percentage
     assert gaps.standard_error("rwm_exp", [50.0], [100])[0] == pytest.approx(5.0)
     # a published CI wins
@@ -344,7 +345,7 @@ def test_standard_errors_follow_the_stated_method():
 
 
 def test_funnel_limits_narrow_as_cohorts_grow(small_db):
-    from equity import gaps
+    from equity.analysis import gaps
     lim = gaps.funnel_limits(40.0, [5, 10, 20, 50, 200, 1000], 20.0)
     w95, w998 = lim.hi95 - lim.lo95, lim.hi998 - lim.lo998
     assert (np.diff(w95) < 0).all() and (np.diff(w998) < 0).all() and (w998 > w95).all()
@@ -365,7 +366,7 @@ def test_funnel_limits_narrow_as_cohorts_grow(small_db):
 def test_suppressed_values_stay_missing(small_db):
     import duckdb
 
-    from equity import gaps
+    from equity.analysis import gaps
     con = duckdb.connect(str(small_db), read_only=True)
     try:
         supp = con.execute("""
@@ -392,7 +393,7 @@ def test_suppressed_values_stay_missing(small_db):
 
 
 def test_pooled_view_is_pupil_weighted_and_labelled(small_db):
-    from equity import gaps
+    from equity.analysis import gaps
     table = gaps.pooled_school_gaps("936", 2, "rwm_exp", end_year=2018)
     assert (table.pooled_source == "estimate").all()
     g = gaps.school_gaps(2, la_code="936", measures=["rwm_exp"])
@@ -464,7 +465,7 @@ def test_gap_trends_page_restores_view_and_follows_the_la(built_db):
     surrey = _sentences(_page("pages/gaps.py", {"la": "936", "ks": "2", "gt_measure": RWM, "gt_view": GAP}))
     assert surrey != hants and any("Surrey" in s for s in surrey)
     # a school chosen in the URL is drawn and described
-    from equity import gaps
+    from equity.analysis import gaps
     opts = gaps.school_options("850", 2, "rwm_exp")
     school = opts[opts.n_disadvantaged > 10].iloc[0]
     at2 = _page("pages/gaps.py", {"la": "850", "ks": "2", "gt_measure": RWM, "gt_view": GAP,
@@ -496,7 +497,7 @@ def test_funnel_centre_is_the_plotted_schools_so_flags_are_not_lopsided(small_db
     """Issue 13, finding 2: the LA's published figure covers pupils the dots do not (special schools, withheld
     results); centred on it, Surrey 2018/19 had 15 schools above and 1 below. The centre is now the plotted
     schools' pupil-weighted mean (an estimate) and the published figure a separate reference line."""
-    from equity import gaps
+    from equity.analysis import gaps
     rows, la_published = _raw_funnel_inputs(file)
     raw_mean = sum(v * n for _, v, n in rows) / sum(n for _, v, n in rows)
     chance = gaps.school_funnel(la, 4, "att8", year, "disadvantaged", allow_between_school=False)
@@ -525,7 +526,7 @@ def test_a_group_of_no_pupils_has_no_value_phantom_gaps(small_db):
     """Issue 13, finding 3: DfE's KS2 2015/16 history columns print "0%" for a school with no disadvantaged
     pupils (ks2_2017-850-ks2.csv.gz, URN 116356). Read with the csv module: every school whose group share
     was 0% has no value for that group and no gap that year, in the tables the pages and CSVs use."""
-    from equity import gaps
+    from equity.analysis import gaps
     zero = {}
     with gzip.open(RAW / "dfe_hants_surrey_clarelgibson" / "ks2_2017-850-ks2.csv.gz", "rt", encoding="utf-8-sig") as fh:
         for r in csv.DictReader(fh):
@@ -597,7 +598,8 @@ def test_a_hidden_small_group_cannot_be_rebuilt_by_differencing(small_db):
 
 def test_provisional_figures_are_flagged_on_the_trend_charts(built_db):
     """Issue 13, finding 10: Hampshire's 2018/19 KS4 figures come from DfE's provisional file; the chart rings them."""
-    from equity import gap_charts, gaps, pack_charts, profile
+    from equity.present import gap_charts, pack_charts
+    from equity.analysis import gaps, profile
     lines, brks = gaps.trend_lines("850", 4, "att8", view="groups", groups=("all",))
     prov = lines[lines.version == "provisional"]
     assert {(r.area_code, r.start_year) for r in prov.itertuples()} >= {("850", 2018)}

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from equity.build import build
+from equity.ingest.build import build
 
 MESSY = Path(__file__).parent / "fixtures" / "messy"
 KS4 = MESSY / "ks4_no_bom.csv"
@@ -94,7 +94,7 @@ def test_misread_and_impossible_numbers_are_reported_and_left_out(tmp_path):
 
 
 def test_ranges_follow_the_measure():
-    from equity import plausibility as p
+    from equity.ingest import plausibility as p
     assert (p.for_measure("att8").lo, p.for_measure("att8").hi) == (0, 90)
     assert (p.for_measure("p8").lo, p.for_measure("p8").hi) == (-5, 5)
     assert p.for_measure("basics_95") is p.PERCENT and p.for_measure("rwm_exp") is p.PERCENT
@@ -212,7 +212,7 @@ def test_utf16_without_a_bom_is_refused_by_name(tmp_path):
 
 def test_unreadable_files_and_folders_are_reported(tmp_path, monkeypatch):
     import os
-    from equity import sniff
+    from equity.ingest import sniff
     src = tmp_path / "src"
     (src / "locked").mkdir(parents=True)
     (src / "locked" / "ks4.csv").write_bytes(KS4.read_bytes())
@@ -271,7 +271,7 @@ def test_a_killed_build_leaves_nothing_behind_after_the_next_build(tmp_path, mon
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     db = tmp_path / "t.duckdb"
-    proc = subprocess.Popen([sys.executable, "-c", f"from equity.build import build; build(None, {str(db)!r})"],
+    proc = subprocess.Popen([sys.executable, "-c", f"from equity.ingest.build import build; build(None, {str(db)!r})"],
                             cwd=root, env={**os.environ, "TMPDIR": str(tmpdir)})
     try:
         deadline = time.time() + 180
@@ -322,7 +322,7 @@ def test_peak_memory_of_a_build_with_hostile_files_stays_bounded(tmp_path):
     (src / "ks4.csv").write_bytes(KS4.read_bytes())
     # peak resident memory of the build process itself: VmHWM of its own address space (ru_maxrss would
     # carry over the forking test process's size across exec, about 1.6 GB late in a full test run)
-    code = ("import json, sys; from equity.build import build; r = build([sys.argv[1]], sys.argv[2]); "
+    code = ("import json, sys; from equity.ingest.build import build; r = build([sys.argv[1]], sys.argv[2]); "
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]; "
             "print(json.dumps({'outcome': r.outcome, 'checks': sorted({c.name for c in r.checks if c.status == 'warning'}), "
             "'peak_mb': int(hwm) / 1024}))")

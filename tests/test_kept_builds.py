@@ -11,7 +11,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from equity import build, kept_builds
+from equity.ingest import build
+from equity import kept_builds
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "data" / "raw" / "dfe_fsm_ees_anetobradley"  # one small real source: a build in seconds

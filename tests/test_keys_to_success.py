@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from equity import db, families, years
-from equity import keys_to_success as kts
+from equity import db, years
+from equity.analysis import families
+from equity.analysis import keys_to_success as kts
 
 ROOT = Path(__file__).resolve().parent.parent
 

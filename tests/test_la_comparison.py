@@ -105,7 +105,7 @@ def test_fsm_and_lg_inform_values_equal_the_files(ind):
 
 
 def test_england_series_from_smc_matches_and_keeps_missing_years(small_db):
-    from equity import gaps
+    from equity.analysis import gaps
     eng = gaps.area_gaps("england", 2, ["rwm_exp"], estimates=False)
     raw = {(int(r["time_period"]) - 1, r["primary_split_value"]): r["value"] for r in _rows(SMC_KS2)
            if r["chart_type"] == "trend"}
@@ -126,7 +126,7 @@ def test_england_series_from_smc_matches_and_keeps_missing_years(small_db):
 
 
 def test_statistical_neighbours_are_trafford_s_list(small_db):
-    from equity import la_compare
+    from equity.analysis import la_compare
     g = la_compare.neighbour_group("358")
     names = [r["area_name"] for r in _rows(LGI / "cssn.csv.gz")]
     assert g["relation"] == "subject" and len(g["members"]) == len(names) == 10
@@ -137,7 +137,7 @@ def test_statistical_neighbours_are_trafford_s_list(small_db):
 
 
 def test_comparison_uses_published_figures_and_ranks_them(built_db, ind):
-    from equity import la_compare
+    from equity.analysis import la_compare
     c = la_compare.compare("850", 2, "rwm_exp", 2021, "region")
     t = c["table"]
     assert set(t.region_name) == {"South East"} and "850" in set(t.area_code)
@@ -193,7 +193,7 @@ def test_page_widgets_url_and_sentences(built_db):
 def test_sources_are_credited_to_the_publisher_of_the_figures_shown(small_db):
     """Issue 13, finding 10: SMC's KS2 2021/22 figures were credited to LG Inform for the 11 LAs whose
     all-pupils row came from an LG Inform file, and England's row came from LG Inform beside SMC's LAs."""
-    from equity import la_compare
+    from equity.analysis import la_compare
     las, eng = la_compare.la_gap_table(2, "rwm_exp", 2021)
     assert len(las) >= 100
     assert set(las.source) == {"Social Mobility Commission (from DfE)"}

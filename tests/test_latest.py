@@ -11,8 +11,9 @@ from pathlib import Path
 
 import duckdb
 
-from equity import catalogue, latest
-from equity import keys_to_success as kts
+from equity.analysis import catalogue
+from equity import latest
+from equity.analysis import keys_to_success as kts
 
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
 HERTS = RAW / "dfe_csp_herts_jshi12" / "2024-2025"

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from equity.build import build
-from equity.errors import IngestError
+from equity.ingest.build import build
+from equity.ingest.errors import IngestError
 
 MESSY = Path(__file__).parent / "fixtures" / "messy"
 

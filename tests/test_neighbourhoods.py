@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from equity import db
-from equity import neighbourhoods as nb
-from equity.errors import IngestError
-from equity.sources import geography
+from equity.analysis import neighbourhoods as nb
+from equity.ingest.errors import IngestError
+from equity.ingest.loaders import geography
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
@@ -147,7 +147,7 @@ def test_dissolve_keeps_outside_edges_and_holes():
 
 
 def _one_file_build(tmp_path, name: str, text: str):
-    from equity import build
+    from equity.ingest import build
     src = tmp_path / "src"
     src.mkdir()
     (src / name).write_text(text, encoding="utf-8")
@@ -478,7 +478,7 @@ def raw_iod25() -> pd.DataFrame:
 
 
 def _report(built_db) -> dict:
-    from equity.build import report_path
+    from equity.ingest.build import report_path
     return json.loads(report_path(built_db).read_text())
 
 
@@ -534,7 +534,7 @@ def test_boundaries_are_england_only_and_missing_ones_are_counted(built_db):
 
 
 def test_a_2021_lsoa_missing_from_the_boundaries_is_counted(tmp_path):
-    from equity import build
+    from equity.ingest import build
     src = tmp_path / "src"
     src.mkdir()
     (src / FILE1.name).write_bytes(FILE1.read_bytes())
@@ -637,7 +637,7 @@ def _xlsx(path: Path, rows: list[list], sheet: str = "IMD25") -> Path:
 
 
 def test_an_xlsx_in_another_layout_fails_naming_file_and_sheet(tmp_path):
-    from equity import build
+    from equity.ingest import build
     src = tmp_path / "src"
     src.mkdir()
     # a title row above the header (the header moved to row 3)
@@ -654,7 +654,7 @@ def test_an_xlsx_in_another_layout_fails_naming_file_and_sheet(tmp_path):
 
 
 def test_a_bad_decile_in_the_xlsx_names_file_sheet_row_and_column(tmp_path):
-    from equity.sources import iod2025
+    from equity.ingest.loaders import iod2025
     f = _xlsx(tmp_path / "f1.xlsx", [["LSOA code (2021)", "Index of Multiple Deprivation (IMD) Rank",
                                       "Index of Multiple Deprivation (IMD) Decile"],
                                      ["E01000001", 26525, 8], ["E01000002", 31203, 11]])

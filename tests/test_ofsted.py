@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from equity import build, ofsted, profile
-from equity import keys_to_success as kts
+from equity.ingest import build
+from equity.analysis import ofsted, profile
+from equity.analysis import keys_to_success as kts
 
 ROOT = Path(__file__).resolve().parent.parent
 MI = ROOT / "data" / "raw" / "ofsted_mi_2026_hemaleed" / "ofsted_mi_sample.csv"

@@ -15,7 +15,9 @@ import pytest
 from pptx import Presentation
 from pypdf import PdfReader
 
-from equity import breaks, build, pack, pack_charts, years
+from equity import breaks, years
+from equity.ingest import build
+from equity.present import pack, pack_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw"
@@ -63,7 +65,7 @@ def raw_value(file: str, urn: int, column: str) -> str:
 def user_db(tmp_path_factory, built_db):
     """A partnership register of our own (never the real one), with one partnership whose focus
     names both schools, and one edit, so the audit trail has something to show."""
-    from equity import partnerships
+    from equity.analysis import partnerships
     path = tmp_path_factory.mktemp("user") / "partnerships.sqlite"
     rec = partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                               measure="p8", start_date="2019-09-01",
@@ -243,7 +245,7 @@ def test_partnership_pack_shows_actions_and_anonymises_them(built_db, user_db):
 
 
 def test_keys_to_success_pack_lists_the_rules_selection(built_db, user_db):
-    from equity import keys_to_success as kts
+    from equity.analysis import keys_to_success as kts
     data, p, _ = pack.make("keys_to_success", SURREY, "pptx", user_db=user_db[0])
     texts = pptx_texts(data)
     for ks in (4, 2):

@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from equity.build import build
+from equity.ingest.build import build
 from equity.codes import KNOWN, parse_cell
-from equity.errors import IngestError
+from equity.ingest.errors import IngestError
 from equity.measures import column_map
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from equity import partnerships as reg
+from equity.analysis import partnerships as reg
 from bench import pgserver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -709,7 +709,7 @@ def test_an_empty_file_is_an_empty_register(sqlite_db):
 _READ_ONLY = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, {root!r})
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     out = {{"ids": [int(i) for i in reg.register().id], "audit": len(reg.audit()),
             "reason": reg.read_only_reason()}}
     try:
@@ -808,7 +808,8 @@ def test_a_world_readable_register_from_before_is_made_private(sqlite_db):
 def test_register_survives_a_rebuild_of_the_analytics_database(tmp_path, user_db, monkeypatch):
     """Rebuild (twice, from Surrey's KS4 tables to keep it quick) the analytics file the app reads;
     the register, its audit trail and the tracker carry on."""
-    from equity import build, db
+    from equity.ingest import build
+    from equity import db
     raw = ROOT / "data" / "raw" / "dfe_hants_surrey_clarelgibson"
     sources = [raw / "2017-2018_936_ks4final.csv.gz", raw / "2018-2019_936_ks4final.csv.gz"]
     analytics = tmp_path / "analytics.duckdb"
@@ -828,7 +829,7 @@ def test_register_survives_a_rebuild_of_the_analytics_database(tmp_path, user_db
 _CRASH = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     def hang(con):              # stop between the writes and COMMIT
         print("IN-TRANSACTION", flush=True)
         time.sleep(60)
@@ -925,7 +926,7 @@ def test_two_writers_at_once_lose_nothing_threads(user_db):
 _EDITOR = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     done = 0
     while done < {n}:
         cur = reg.get({pid})
@@ -1012,7 +1013,7 @@ def test_tracker_says_awaiting_data_and_projects_nothing(built_db, user_db):
 def test_tracker_warns_when_a_supporting_school_dips(built_db, user_db):
     """A warning appears exactly when the supporter's lead over its family fell clearly (the 95%
     interval of the fall is below zero); checked on every Surrey secondary as a supporter."""
-    from equity import keys_to_success as kts
+    from equity.analysis import keys_to_success as kts
     t = kts.measure_table(4, "p8")
     surrey = sorted(set(t[(t.la_code == "936") & (t.start_year == 2017) & t.value.notna()].urn))
     warned = quiet = 0

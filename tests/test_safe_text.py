@@ -69,7 +69,7 @@ def test_plain_undoes_md_and_drops_project_emphasis():
 
 
 def test_plain_names_are_still_found_by_the_pack_anonymiser():
-    from equity import pack
+    from equity.present import pack
     namer = pack.Namer(True, {125311: HOSTILE})
     namer(125311, HOSTILE)
     text = f"Results at {safe_text.md(HOSTILE)} rose."
@@ -149,7 +149,7 @@ def test_meeting_slides_show_register_focus_and_notes_as_text(small_db, tmp_path
     image there must not make their browsers fetch an address."""
     from streamlit.testing.v1 import AppTest
 
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
     note = "![t](https://evil.example/pixel.png) :red[x] $x^2$ <a href='https://evil.example'>x</a>"
     rec = reg.create(school_urn=125249, partner_urns=[125252], key_stage=4, baseline_year="2016/17", measure="p8",

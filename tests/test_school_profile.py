@@ -1,4 +1,4 @@
-"""The school profile (equity.profile and pages/school.py) and meeting mode (pages/meeting.py)
+"""The school profile (equity.analysis.profile and pages/school.py) and meeting mode (pages/meeting.py)
 on the real bundled data."""
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import fixtures
-from equity import breaks, profile, years
+from equity import breaks, years
+from equity.analysis import profile
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "data" / "raw" / "dfe_hants_surrey_clarelgibson"
@@ -60,7 +61,7 @@ def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-# ---- equity.profile ----------------------------------------------------------------------------------
+# ---- equity.analysis.profile ----------------------------------------------------------------------------------
 
 def test_outcomes_follow_the_school_across_academy_conversion(built_db):
     own = profile.outcomes(BROADWATER, 4)
@@ -134,7 +135,7 @@ def test_a_primary_with_a_year_missing_its_pupil_counts_gets_a_sentence(small_db
     text = profile.outcome_sentence(res, "rwm_exp", "The school", 2)
     assert text.startswith("In ") and "cannot be tested" in text  # 2015/16 has no pupil counts to test a change
     # the pack's school section for the same school (python -m equity pack --urn 116325 crashed here)
-    from equity import pack
+    from equity.present import pack
     slide = pack._school_trend_slide(116325, 2, None, pack.Namer(False, {116325: "The school"}), None)
     assert slide.sentence.startswith("In ") and slide.figure is not None
 
@@ -165,7 +166,7 @@ def test_ofsted_history_includes_the_predecessors_inspections_labelled(built_db)
 
 
 def test_partnerships_for_finds_the_school_in_either_role(small_db, user_db):
-    from equity import partnerships
+    from equity.analysis import partnerships
     partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                         user="tester", path=user_db)
     mine, why = profile.partnerships_for(BROADWATER, user_db)
@@ -227,7 +228,7 @@ def test_profile_page_finds_a_school_by_name(small_db, user_db, warm):
 
 
 def test_profile_page_lists_the_schools_partnership(small_db, user_db, warm):
-    from equity import partnerships
+    from equity.analysis import partnerships
     partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                         focus="English for disadvantaged pupils", user="tester", path=user_db)
     at = open_page(app(small_db), "pages/school.py", urn=str(BROADWATER))
@@ -270,7 +271,7 @@ def test_meeting_mode_restores_a_slide_and_anonymises_from_the_url(small_db, use
 
 
 def test_meeting_mode_opens_a_partnership_pack_from_the_url(small_db, user_db, warm):
-    from equity import partnerships
+    from equity.analysis import partnerships
     rec = partnerships.create(school_urn=132268, partner_urns=str(BROADWATER), key_stage=4, baseline_year=2017,
                               focus="English", user="tester", path=user_db)
     at = open_page(app(small_db), "pages/meeting.py", pack="partnership", pid=str(rec["id"]))

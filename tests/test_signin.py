@@ -147,7 +147,7 @@ def test_signin_not_configured_the_page_is_open_with_the_typed_name(built_db, re
 
 
 def test_signin_visitor_is_refused_and_officer_is_recorded_by_address(built_db, register_file):
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     visitor = _partnerships({"is_logged_in": False})
     assert not [t for t in visitor.text_input if t.key == "who"], "no typed name once sign-in is configured"
     assert "Add partnership" not in _labels(visitor) and "Sign in" in _labels(visitor)
@@ -299,7 +299,7 @@ def _back_home(page, server) -> None:
 
 def test_signin_browser_officer_adds_a_partnership_recorded_by_address_then_signs_out(
         signin_server, fresh_page):
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     page, srv = fresh_page, signin_server
     _open(page, srv, "partnerships")
     main = _main(page)

@@ -10,7 +10,9 @@ import re
 import numpy as np
 import pytest
 
-from equity import breaks, families, gaps, keys_to_success as kts, measures, pack, profile, stats
+from equity import breaks, measures, stats
+from equity.analysis import families, gaps, keys_to_success as kts, profile
+from equity.present import pack
 
 ASH_MANOR = 125271  # Surrey secondary, 35-44 disadvantaged pupils a year
 
@@ -63,7 +65,7 @@ def test_funnel_limits_with_the_between_school_allowance():
 
 
 def _school_verdict(urn: int, measure: str):
-    """The Gap trends page's verdict on a school's within-school gap (equity.gaps)."""
+    """The Gap trends page's verdict on a school's within-school gap (equity.analysis.gaps)."""
     t = gaps.gap_trend(gaps.school_gaps(4, urns=[urn], measures=[measure]), measure, 4)
     return t
 
@@ -109,7 +111,7 @@ def test_same_school_measure_and_years_same_verdict_on_every_page_cli_and_pack(b
         if t.change is not None:
             assert t.describe(measures.MEASURES[m].unit) in page and t.describe(measures.MEASURES[m].unit) in slide
     # the CLI prints the same published LA gaps the trend is computed from
-    from equity import cli_gaps
+    from equity.cli import gaps as cli_gaps
     recs = cli_gaps.rows("936", 4, "att8", False, None)
     la = gaps.area_gaps("936", 4, ["att8"], estimates=False)
     cli = {r["academic_year"]: r["gap"] for r in recs if r["area_code"] == "936" and r["gap"] is not None}

@@ -1,4 +1,4 @@
-"""Data brought in through the browser (equity/uploads.py, the Data page's "Load your own files").
+"""Data brought in through the browser (equity/ingest/uploads.py, the Data page's "Load your own files").
 
 On real files: Hertfordshire's 2024/25 KS4 and KS2 performance tables as DfE serves them (bundled in
 data/raw/dfe_csp_herts_jshi12/2024-2025/), as CSV files and zipped; the malformed variants of
@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from equity import build, uploads
+from equity.ingest import build, uploads
 
 ROOT = Path(__file__).resolve().parent.parent
 HERTS = ROOT / "data" / "raw" / "dfe_csp_herts_jshi12" / "2024-2025"
@@ -168,7 +168,7 @@ def test_the_upload_is_built_in_the_background_on_the_current_sources_and_can_be
     loaded = {f["file"].rsplit("/", 1)[-1]: (f["status"], f["year"]) for f in job["report"]["files"]}
     assert loaded == {"ks4_no_bom.csv": ("loaded", "2018/19"), "919_ks4final.csv": ("loaded", "2024/25"),
                       "919_ks2final.csv": ("loaded", "2024/25")}
-    from equity.catalogue import attempt_checks, attempt_files
+    from equity.analysis.catalogue import attempt_checks, attempt_files
     assert list(attempt_files(job["report"]).file) == [f["file"] for f in job["report"]["files"]]
     assert set(attempt_checks(job["report"]).status) <= {"pass", "warning"}
     manifest = uploads.kept()[0]
@@ -200,7 +200,7 @@ def test_a_malformed_upload_fails_naming_file_row_column_and_the_previous_databa
     assert (base.stat().st_ino, base.stat().st_mtime_ns) == ident  # the previous database is untouched
     after = db.query("lookups/school", {"urn": 139948}, path=base)
     assert len(before) == len(after) == 1 and before.name[0] == after.name[0]
-    from equity.catalogue import attempt_checks
+    from equity.analysis.catalogue import attempt_checks
     fails = attempt_checks(job["report"])
     assert fails.status[0] == "fail" and "row 5, column URN" in fails.message[0]
     assert uploads.kept()[0]["builds"][0]["state"] == "failed"
@@ -308,7 +308,7 @@ def test_an_admin_uploads_hertfordshire_2024_25_in_the_browser_and_every_replica
     from playwright.sync_api import sync_playwright
 
     from bench.browser import exceptions_shown, launch, wait_ready
-    from equity.serve import Stack
+    from equity.cli.serve import Stack
     artifacts = ROOT / "test-artifacts" / "upload"
     artifacts.mkdir(parents=True, exist_ok=True)
     raw = tmp_path / "raw"

@@ -87,7 +87,7 @@ def test_cli_family_refuses_a_huge_urn_without_a_traceback(small_db, capsys):
 # ---- links keep the record they name --------------------------------------------------------------
 
 def test_partnership_link_opens_that_partnership_and_keeps_pid(small_db, tmp_path, monkeypatch):
-    from equity import partnerships as reg
+    from equity.analysis import partnerships as reg
     monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
     for partner in (125249, 125252, 125257, 125259, 125264, 125268):
         reg.create(school_urn=141200, partner_urns=[partner], key_stage=4, baseline_year="2016/17", measure="p8",

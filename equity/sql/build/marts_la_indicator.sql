@@ -1,4 +1,4 @@
--- LA comparison tables: published LA, region and England indicators (equity/sources/la_tables.py).
+-- LA comparison tables: published LA, region and England indicators (equity/ingest/loaders/la_tables.py).
 -- Area codes: DfE's three-digit LA code wherever we can tell it ('england' for England); GSS codes
 -- (E06/E08/E09/E10...) are mapped through files that print both codes (DfE's FSM file), else through
 -- an unambiguous LA name; a GSS code we cannot map (e.g. LAs created after 2019) stays as it is.

@@ -1,6 +1,6 @@
 -- Neighbourhoods: the `lsoa` table (IoD2019 deprivation per LSOA, one row each) and every school's
 -- LSOA and, where it has no postcode coordinates, a location at its LSOA's centroid.
--- Staging tables are filled by equity/sources/geography.py; they are created here too so that a
+-- Staging tables are filled by equity/ingest/loaders/geography.py; they are created here too so that a
 -- build without any neighbourhood file still works (the tables are then empty). The columns of
 -- stg_lsoa_wide are geography.VALUE_FIELDS (tests/test_neighbourhoods.py checks they agree).
 create table if not exists stg_lsoa_wide (lsoa11 varchar, source_file varchar,

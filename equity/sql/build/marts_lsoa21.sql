@@ -1,6 +1,6 @@
 -- IoD2025 on 2021 LSOAs: the `lsoa21` table (one row per English 2021 LSOA: IMD, IDACI and IDAOPI
 -- ranks and deciles, district, DfE LA, the centre of its polygon) and every school's 2021 LSOA.
--- Staging tables are filled by equity/sources/iod2025.py; they are created here too so that a build
+-- Staging tables are filled by equity/ingest/loaders/iod2025.py; they are created here too so that a build
 -- without those files still works (the tables are then empty). Runs after marts_location.sql (the
 -- school's 2011 LSOA comes from there).
 create table if not exists stg_lsoa21_wide (lsoa21 varchar, source_file varchar, sheet varchar, name varchar,

@@ -1,5 +1,5 @@
 -- Tables for Ofsted's management information ("state-funded schools - latest inspections"). Run by its
--- loader (equity/sources/ofsted_mi.py) and again as a build step, so the tables exist with or without the file.
+-- loader (equity/ingest/loaders/ofsted_mi.py) and again as a build step, so the tables exist with or without the file.
 create table if not exists ofsted_mi (
     urn integer, school_name varchar, la_name varchar, ofsted_phase varchar, type_of_education varchar,
     -- the latest full inspection: a report card (from November 2025)

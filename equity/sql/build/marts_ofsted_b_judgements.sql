@@ -1,5 +1,5 @@
 -- Every dated Ofsted judgement we hold, one row per school and inspection, under the framework it
--- was made in (equity/ofsted.py names them and holds the rules that read this table):
+-- was made in (equity/analysis/ofsted.py names them and holds the rules that read this table):
 --   single_word  overall effectiveness 1-4 (to August 2024): the bundled history (to 2020) and the
 --                management information's latest OEIF graded inspection when it has an overall grade;
 --   no_overall   a graded inspection from September 2024 to November 2025: sub-judgements, "Not judged" overall;

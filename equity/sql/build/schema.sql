@@ -46,7 +46,7 @@ create table school_context_all (
     p8_banding varchar);
 
 create table unknown_token (file varchar, row integer, "column" varchar, token varchar);
--- Cells the plausibility checks kept out (equity/plausibility.py): the column as named in the header,
+-- Cells the plausibility checks kept out (equity/ingest/plausibility.py): the column as named in the header,
 -- the raw cell, the problem (bad_number, out_of_range, bad_urn) and the rule it broke.
 create table rejected_cell (file varchar, row integer, "column" varchar, raw varchar, problem varchar, rule varchar);
 

@@ -1,0 +1,1 @@
+"""Presentation: charts, packs and words (over analysis)."""
