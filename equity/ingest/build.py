@@ -20,7 +20,7 @@ from typing import Callable
 
 from equity import db
 from equity.ingest.checks import run_checks
-from equity.ingest.errors import IngestError
+from equity.ingest.errors import IngestError, rel
 from equity.ingest.context import Context
 from equity.kept_builds import keep_previous
 from equity.report import Report, report_path
