@@ -25,6 +25,7 @@ NEEDS = {
     "import_register": "officer",    # import partnerships from a CSV
     "since_last_meeting": "officer", # the meeting pack's "since last meeting" against an earlier build
     "load_data": "admin",            # upload files and rebuild the database from the browser
+    "see_who_changed": "officer",    # who created or changed a partnership (officers' addresses, once signed in)
 }
 
 # What each action is, in words, for the message that refuses it.
@@ -33,6 +34,7 @@ DOING = {
     "import_register": "Importing partnerships",
     "since_last_meeting": "Comparing with the database used at the last meeting",
     "load_data": "Loading data",
+    "see_who_changed": "Seeing who changed the register",
 }
 
 # The settings: (key in [equity_roles], environment variable, what each entry is)

@@ -165,17 +165,19 @@ def _name(urn) -> str:
     return _names.get(int(urn), f"URN {urn}")
 
 
+see_people = _frame.allowed("see_who_changed")  # officers' addresses are not for every visitor
 if register.empty:
     st.info("No partnerships recorded yet. Accept a suggestion above or add one below.")
 else:
     shown = register.assign(school=register.school_urn.map(_name),
                             partners=register.partner_urns.map(lambda v: "; ".join(_name(u) for u in reg.parse_urns(v))),
                             baseline=register.baseline_year.map(lambda y: yrs.label(int(y))))
-    st.dataframe(shown[["id", "school", "partners", "key_stage", "baseline", "measure", "start_date", "end_date",
-                        "status", "focus", "notes", "version", "updated_by", "updated_at"]],
+    columns = ["id", "school", "partners", "key_stage", "baseline", "measure", "start_date", "end_date",
+               "status", "focus", "notes", "version", "updated_by", "updated_at"]
+    st.dataframe(shown[[c for c in columns if see_people or c not in reg.PEOPLE_COLUMNS]],
                  hide_index=True, width="stretch")
 c1, c2 = st.columns(2)
-c1.download_button("Export the register (CSV)", reg.export_csv().encode("utf-8"), file_name="partnerships.csv",
+c1.download_button("Export the register (CSV)", reg.export_csv(with_people=see_people).encode("utf-8"), file_name="partnerships.csv",
                    mime="text/csv", key="pt_export")
 upload = None
 if _frame.allowed("import_register"):
@@ -286,7 +288,10 @@ with tab_edit:
                     st.rerun()
     if pid is not None:
         with st.expander("Audit trail"):
-            st.dataframe(reg.audit(pid), hide_index=True, width="stretch")
+            if see_people:
+                st.dataframe(reg.audit(pid), hide_index=True, width="stretch")
+            else:
+                _frame.refused("see_who_changed", "audit", button=False)
 
 # ---- the tracker --------------------------------------------------------------------------------
 st.header("Progress tracker")

@@ -170,6 +170,14 @@ def test_signin_visitor_is_refused_and_officer_is_recorded_by_address(built_db, 
     assert list(rows.created_by) == [OFFICER] and list(rows.updated_by) == [OFFICER]
     assert set(reg.audit(int(rows.id.iloc[0])).changed_by) == {OFFICER}
 
+    # who changed the register (an officer's address) is for officers: a viewer sees the register without it
+    def columns(at):
+        return [list(d.value.columns) for d in at.dataframe if "partners" in d.value.columns]
+    assert columns(_partnerships({"is_logged_in": True, "email": OFFICER}))[0][-2:] == ["updated_by", "updated_at"]
+    seen = columns(_partnerships({"is_logged_in": True, "email": VIEWER, "email_verified": True}))
+    assert seen and not set(reg.PEOPLE_COLUMNS) & set(seen[0]) and "notes" in seen[0]
+    assert OFFICER in reg.export_csv() and OFFICER not in reg.export_csv(with_people=False)
+
 
 # ---- real sign-in in a real browser ----------------------------------------------------------------
 

@@ -1171,9 +1171,16 @@ def audit(pid: int | None = None, path=None) -> pd.DataFrame:
 
 # ---- CSV ---------------------------------------------------------------------------------------
 
-def export_csv(path=None) -> str:
-    """The whole register as CSV text (columns CSV_COLUMNS), ready to download or re-import."""
+# Columns that name people (with sign-in configured, officers' e-mail addresses): shown only to officers.
+PEOPLE_COLUMNS = ("created_by", "updated_by")
+
+
+def export_csv(path=None, with_people: bool = True) -> str:
+    """The whole register as CSV text (columns CSV_COLUMNS), ready to download or re-import;
+    ``with_people=False`` leaves out who created and last changed each partnership (PEOPLE_COLUMNS)."""
     df = register(path=path)
+    if not with_people:
+        df = df.drop(columns=[c for c in PEOPLE_COLUMNS if c in df.columns])
     from equity.csv_export import to_csv  # the one CSV writer: formula-like text neutralised
     return to_csv(df)
 
