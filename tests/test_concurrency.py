@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,17 @@ from bench.sessions import check_queries, first_difference, reference_texts, run
 
 RAW = ROOT / "data" / "raw"
 LEFT_OUT = RAW / "dfe_hants_surrey_clarelgibson" / "2018-2019_936_ks4final.csv.gz"
+
+
+# A page told a value it does not hold (a year picked on another page, carried in the session) says so and
+# shows another: "There is no year 2018/19 in this database: showing 2023/24 instead." A bookmark of the
+# corrected view cannot carry that value, so the lone session's reference never shows the notice. Page texts
+# are compared without it; everything else on the page must match.
+CARRIED_NOTICE = re.compile(r"There is no .+ in this database: showing .+ instead\.")
+
+
+def _as_bookmarked(text: tuple) -> tuple:
+    return tuple(p for p in text if not (p[0] == "warning" and CARRIED_NOTICE.fullmatch(p[1])))
 
 
 def _copy_db(src: Path, dst: Path) -> Path:
@@ -76,6 +88,10 @@ def test_twenty_sessions_with_a_rebuild_swapped_in(built_db, tmp_path, monkeypat
     refs_old = reference_texts({(r.page, r.url) for r in old_runs + new_runs}, built_db)
     refs_new = reference_texts({(r.page, r.url) for r in new_runs}, live)
     compared = stale = 0
+    refs_old = {k: _as_bookmarked(v) for k, v in refs_old.items()}
+    refs_new = {k: _as_bookmarked(v) for k, v in refs_new.items()}
+    for r in old_runs + new_runs:
+        r.text = _as_bookmarked(r.text)
     for r in old_runs:
         ref = refs_old.get((r.page, r.url))
         if ref is not None:
