@@ -79,6 +79,29 @@ def _small_db_is_the_default(request, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium through Playwright, one for the session (Playwright's sync API
+    allows one instance per thread, so every browser test shares it)."""
+    fixtures.require("playwright", "chromium", what="real-browser tests")
+    from playwright.sync_api import sync_playwright
+
+    from bench.browser import launch
+    with sync_playwright() as p:
+        b = launch(p)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def fresh_page(chromium):
+    """A page in a browser context of its own: no cookies, nobody signed in."""
+    with fixtures.new_page(chromium) as page:
+        yield page
+
+
+@pytest.fixture(scope="session")
 def built_db(tmp_path_factory) -> Path:
     """Build the bundled data once into a temporary file and point the app (EQUITY_DB) at it."""
     from equity.ingest import build

@@ -12,9 +12,56 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
+import pytest
+
 RAW = Path(__file__).resolve().parent.parent / "data" / "raw"
+
+# In CI (CI=true) a missing tool is a failure: .ci/run installs every one. Elsewhere the test skips, saying why.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
+
+
+def _has_chromium() -> bool:
+    from bench.browser import chromium_path
+    return chromium_path() is not None
+
+
+# What a tool is called in a skip or failure message, and how to tell it is there.
+TOOLS = {
+    "playwright": ("the playwright Python package (requirements-test.txt)", lambda: _has_module("playwright")),
+    "chromium": ("Debian's chromium (/usr/bin/chromium; `apt-get install chromium`)", _has_chromium),
+    "nginx": ("nginx (`apt-get install nginx`)", lambda: shutil.which("nginx") is not None),
+    "oidc-provider-mock": ("oidc-provider-mock (requirements-test.txt)", lambda: _has_module("oidc_provider_mock")),
+}
+
+
+def require(*tools: str, what: str = "this test") -> None:
+    """Skip (or, in CI, fail) naming every one of ``tools`` that this machine lacks."""
+    missing = [TOOLS[t][0] for t in tools if not TOOLS[t][1]()]
+    if missing:
+        msg = f"{what} needs " + " and ".join(missing)
+        if IN_CI:
+            pytest.fail(msg + " (CI=true: .ci/run installs them, so this is an error)")
+        pytest.skip(msg)
+
+
+@contextlib.contextmanager
+def new_page(browser, timeout_ms: int = 120_000):
+    """A page in a new browser context (no cookies shared with any other page), closed afterwards."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(timeout_ms)
+        yield page
+    finally:
+        ctx.close()
 
 SMALL_FILES = [
     "dfe_hants_surrey_clarelgibson",  # KS4 and KS2 2016/17-2018/19 of Hampshire (850) and Surrey (936), GIAS

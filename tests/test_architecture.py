@@ -238,3 +238,27 @@ def test_explicit_lists_name_every_file():
     listed = {f for items in pages.values() for f, *_ in items}
     on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_")}
     assert listed == on_disk
+
+
+@pytest.mark.slow  # about 12 s of CPU: pylint's similarity checker compares every pair of files
+def test_no_copied_logic_between_modules_or_pages():
+    """pylint's duplicate-code check (its ``Symilar``: 4 or more equal lines, ignoring comments,
+    docstrings, imports and signatures, as ``pylint --enable=duplicate-code`` does) finds nothing in
+    equity/, pages/ and dashboard.py: a rule copied into a second place is a finding."""
+    import contextlib
+    import io
+
+    from pylint.checkers.symilar import Symilar
+    sim = Symilar(min_lines=4, ignore_comments=True, ignore_docstrings=True, ignore_imports=True,
+                  ignore_signatures=True)
+    files = sorted((ROOT / "equity").rglob("*.py")) + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            sim.append_stream(str(f.relative_to(ROOT)), fh)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        sim.run()
+    report = out.getvalue()
+    total = re.search(r"TOTAL lines=(\d+) duplicates=(\d+)", report)
+    assert total and int(total[1]) > 10_000, report[-500:]  # it did read the code
+    assert int(total[2]) == 0, report

@@ -15,7 +15,6 @@ In CI (``CI=true``) a missing browser is a failure; elsewhere these tests skip, 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -24,11 +23,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.browser import Server, app_pages, chromium_path, exceptions_shown, launch, page_url, wait_ready  # noqa: E402
+import fixtures  # noqa: E402
+from bench.browser import Server, app_pages, exceptions_shown, page_url, wait_ready  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Where a violation belongs to Streamlit (or Plotly) rather than to our pages: its element sits
 # inside one of these. Everything else on the page is our content.
@@ -43,24 +42,9 @@ STREAMLIT_CHROME = [
 FAIL_IMPACTS = ("serious", "critical")
 
 
-def _need_browser():
-    missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright Python package")
-    if not chromium_path():
-        missing.append("Debian's chromium (/usr/bin/chromium; `apt-get install chromium`)")
-    if missing:
-        msg = "real-browser tests need " + " and ".join(missing)
-        if IN_CI:
-            pytest.fail(msg + " (CI=true: .ci/run installs chromium, so this is an error)")
-        pytest.skip(msg)
-
-
 def _serving(db_path: Path, log_name: str):
     """An app server on ``db_path`` for the duration of a fixture (stopped afterwards)."""
-    _need_browser()
+    fixtures.require("playwright", "chromium", what="real-browser tests")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     srv = Server(db_path, ARTIFACTS / log_name)
     try:
@@ -76,23 +60,15 @@ def server(built_db):
 
 
 @pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = launch(p)
-        try:
-            yield b
-        finally:
-            b.close()
+def browser(server, chromium):
+    """The session's Chromium, once this module's server is up."""
+    return chromium
 
 
 @pytest.fixture()
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.set_default_timeout(120_000)
-    yield pg
-    ctx.close()
+    with fixtures.new_page(browser) as pg:
+        yield pg
 
 
 def _open(page, server, url: str) -> None:
@@ -221,11 +197,9 @@ def fresh_server(built_db):
 
 
 def _new_page(browser, request):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
-    page.set_default_timeout(120_000)
-    request.addfinalizer(ctx.close)
-    return page
+    pages = fixtures.new_page(browser)
+    request.addfinalizer(lambda: pages.__exit__(None, None, None))
+    return pages.__enter__()
 
 
 def test_a_deep_link_opened_first_after_a_server_start_shows_its_page(fresh_server, browser, request):

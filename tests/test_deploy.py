@@ -16,13 +16,15 @@ import urllib.request
 import duckdb
 import pytest
 
+import fixtures
 from bench.load import Tab
 from equity.cli.serve import Stack, healthy
 
-if shutil.which("nginx") is None:
-    if os.environ.get("CI") == "true":
-        pytest.fail("nginx is not installed: .ci/run installs it (apt-get install nginx)", pytrace=False)
-    pytest.skip("nginx is not installed (apt-get install nginx)", allow_module_level=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _nginx():
+    fixtures.require("nginx", what="the deployment tests")
 
 
 @pytest.fixture(scope="module")

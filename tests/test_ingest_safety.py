@@ -9,7 +9,6 @@ import io
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from equity.ingest.build import build
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import fixtures
 from equity.analysis import partnerships as reg
 from bench import pgserver
 
@@ -44,10 +45,6 @@ def sqlite_db(tmp_path, monkeypatch) -> Path:
 
 # ---- a real PostgreSQL server for the session ----------------------------------------------------
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-
-
 @pytest.fixture(scope="session")
 def pg_server():
     """A PostgreSQL server of our own for the session (``bench.pgserver.TempServer``: ``initdb`` as the
@@ -57,7 +54,7 @@ def pg_server():
     try:
         url = server.start()
     except pgserver.ServerUnavailable as exc:
-        if not exc.installed and not _in_ci():
+        if not exc.installed and not fixtures.IN_CI:
             pytest.skip(str(exc))
         pytest.fail(str(exc))
     try:

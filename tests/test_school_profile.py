@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import fixtures
-from equity import breaks, years
+from equity import breaks
 from equity.analysis import profile
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
+import fixtures
 from equity import access
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 ARTIFACTS = ROOT / "test-artifacts" / "signin"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 ADMIN = "data.lead@example-region.gov.uk"
 OFFICER = "adviser@herts.gov.uk"           # an officer by domain
@@ -181,31 +181,11 @@ def test_signin_visitor_is_refused_and_officer_is_recorded_by_address(built_db, 
 
 # ---- real sign-in in a real browser ----------------------------------------------------------------
 
-def _need_browser():
-    missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright Python package")
-    from bench.browser import chromium_path
-    if not chromium_path():
-        missing.append("Debian's chromium (/usr/bin/chromium; `apt-get install chromium`)")
-    try:
-        import oidc_provider_mock  # noqa: F401
-    except ImportError:
-        missing.append("oidc-provider-mock (requirements.txt)")
-    if missing:
-        msg = "real-browser sign-in tests need " + " and ".join(missing)
-        if IN_CI:
-            pytest.fail(msg + " (CI=true: .ci/run installs them, so this is an error)")
-        pytest.skip(msg)
-
-
 @pytest.fixture(scope="module")
 def provider():
     """A real OpenID Connect provider on loopback: its sign-in form takes any address as the subject
     and returns it as the ``email`` claim."""
-    _need_browser()
+    fixtures.require("playwright", "chromium", "oidc-provider-mock", what="real-browser sign-in tests")
     from oidc_provider_mock import run_server_in_thread
     with run_server_in_thread(port=0) as server:
         yield f"http://localhost:{server.server_port}"
@@ -241,29 +221,6 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
         yield srv
     finally:
         srv.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium(signin_server):
-    from playwright.sync_api import sync_playwright
-
-    from bench.browser import launch
-    with sync_playwright() as p:
-        b = launch(p)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture()
-def fresh_page(chromium):
-    """A browser with no cookies: nobody signed in."""
-    ctx = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.set_default_timeout(120_000)
-    yield pg
-    ctx.close()
 
 
 def _open(page, server, path: str) -> None:
@@ -359,10 +316,7 @@ def test_signin_browser_viewer_is_refused_officer_and_admin_on_the_data_page(sig
     srv = signin_server
     seen = {}
     for who in (VIEWER, OFFICER, ADMIN):
-        ctx = chromium.new_context(viewport={"width": 1400, "height": 1000})
-        page = ctx.new_page()
-        page.set_default_timeout(120_000)
-        try:
+        with fixtures.new_page(chromium) as page:
             _open(page, srv, "data")
             if who == VIEWER:
                 assert "Loading data needs an admin: sign in first." in _main(page)
@@ -378,8 +332,6 @@ def test_signin_browser_viewer_is_refused_officer_and_admin_on_the_data_page(sig
                 page.locator('[data-testid="stSidebar"]').get_by_text(
                     "Comparing with the database used at the last meeting needs an officer").wait_for()
                 assert page.get_by_role("radio", name="two database builds").count() == 0
-        finally:
-            ctx.close()
     assert f"Signed in as {VIEWER} (viewer)" in seen[VIEWER][0]
     assert "Loading data needs an admin; you are signed in as a viewer." in seen[VIEWER][1]
     assert f"Signed in as {OFFICER} (officer)" in seen[OFFICER][0]

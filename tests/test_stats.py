@@ -3,14 +3,13 @@ limits with the between-school allowance; and the same verdict for the same scho
 every page function, in the CLI and in the pack (issue 13, finding 6)."""
 from __future__ import annotations
 
-import json
 import math
 import re
 
 import numpy as np
 import pytest
 
-from equity import breaks, measures, stats
+from equity import measures, stats
 from equity.analysis import families, gaps, keys_to_success as kts, profile
 from equity.present import pack
 

@@ -22,13 +22,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import fixtures
 from equity.ingest import build, uploads
 
 ROOT = Path(__file__).resolve().parent.parent
 HERTS = ROOT / "data" / "raw" / "dfe_csp_herts_jshi12" / "2024-2025"
 KS4, KS2 = HERTS / "919_ks4final.csv", HERTS / "919_ks2final.csv"
 MESSY = ROOT / "tests" / "fixtures" / "messy"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -272,24 +272,6 @@ def test_a_build_killed_half_way_is_reported_and_frees_the_lock(where, base):
 
 # ---- in a real browser, against the stack ---------------------------------------------------------
 
-def _need_browser_and_nginx():
-    missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright Python package")
-    from bench.browser import chromium_path
-    if not chromium_path():
-        missing.append("Debian's chromium (apt-get install chromium)")
-    if shutil.which("nginx") is None:
-        missing.append("nginx (apt-get install nginx)")
-    if missing:
-        msg = "the upload browser test needs " + " and ".join(missing)
-        if IN_CI:
-            pytest.fail(msg + " (CI=true: .ci/run installs them, so this is an error)")
-        pytest.skip(msg)
-
-
 def _replica_cookies(stack) -> dict[str, str]:
     """One sticky-cookie value that nginx sends to each replica (its X-Equity-Replica header)."""
     found = {}
@@ -300,14 +282,13 @@ def _replica_cookies(stack) -> dict[str, str]:
     return found
 
 
-def test_an_admin_uploads_hertfordshire_2024_25_in_the_browser_and_every_replica_shows_it(tmp_path, monkeypatch):
+def test_an_admin_uploads_hertfordshire_2024_25_in_the_browser_and_every_replica_shows_it(tmp_path, monkeypatch,
+                                                                                           chromium):
     """A database without Hertfordshire's 2024/25 files, served by two replicas behind nginx; the files
     uploaded on the Data page through the browser's file input; the build's progress and report on the
     page; then the overview for Hertfordshire shows 2024/25 on each replica, none restarted."""
-    _need_browser_and_nginx()
-    from playwright.sync_api import sync_playwright
-
-    from bench.browser import exceptions_shown, launch, wait_ready
+    fixtures.require("nginx", what="the upload browser test")
+    from bench.browser import exceptions_shown, wait_ready
     from equity.cli.serve import Stack
     artifacts = ROOT / "test-artifacts" / "upload"
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -324,45 +305,38 @@ def test_an_admin_uploads_hertfordshire_2024_25_in_the_browser_and_every_replica
         assert len(cookies) == 2
         overview = f"{stack.url}/?la=919&ks=4"
         latest = "Latest KS4 results held for Hertfordshire: 2024/25"
-        with sync_playwright() as p:
-            browser = launch(p)
-            try:
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = ctx.new_page()
-                page.set_default_timeout(120_000)
-                page.goto(overview)
-                wait_ready(page)
-                assert latest not in page.locator('[data-testid="stMain"]').inner_text()  # not there yet
-                page.goto(f"{stack.url}/data")
-                wait_ready(page)
-                page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(KS4), str(KS2)])
-                page.get_by_text(KS2.name).first.wait_for()
-                page.get_by_role("button", name="Load these files").click()
-                page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
-                page.get_by_text("finished").first.wait_for(timeout=600_000)
-                wait_ready(page)
-                page.screenshot(path=str(artifacts / "data-after-upload.png"), full_page=True)
-                main = page.locator('[data-testid="stMain"]').inner_text()
-                assert not exceptions_shown(page), exceptions_shown(page)
-                assert "failed" not in main.split("Load your own files", 1)[-1], main
-                assert "Its report:" in main and page.locator('[data-testid="stDataFrame"]').count() > 0
-                # the overview in a new tab, then a fresh visitor on each replica
-                tab = ctx.new_page()
-                tab.goto(overview)
-                wait_ready(tab)
-                assert latest in tab.locator('[data-testid="stMain"]').inner_text()
-                tab.screenshot(path=str(artifacts / "overview-919.png"), full_page=True)
-                for addr, cookie in cookies.items():
-                    other = browser.new_context()
-                    other.add_cookies([{"name": "equity_replica", "value": cookie, "url": stack.url}])
-                    pg = other.new_page()
-                    pg.set_default_timeout(120_000)
-                    pg.goto(overview)
-                    wait_ready(pg)
-                    assert latest in pg.locator('[data-testid="stMain"]').inner_text(), addr
-                    other.close()
-            finally:
-                browser.close()
+        with fixtures.new_page(chromium) as page:
+            page.goto(overview)
+            wait_ready(page)
+            assert latest not in page.locator('[data-testid="stMain"]').inner_text()  # not there yet
+            page.goto(f"{stack.url}/data")
+            wait_ready(page)
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(KS4), str(KS2)])
+            page.get_by_text(KS2.name).first.wait_for()
+            page.get_by_role("button", name="Load these files").click()
+            page.locator('[data-testid="stProgress"]').first.wait_for(timeout=60_000)
+            page.get_by_text("finished").first.wait_for(timeout=600_000)
+            wait_ready(page)
+            page.screenshot(path=str(artifacts / "data-after-upload.png"), full_page=True)
+            main = page.locator('[data-testid="stMain"]').inner_text()
+            assert not exceptions_shown(page), exceptions_shown(page)
+            assert "failed" not in main.split("Load your own files", 1)[-1], main
+            assert "Its report:" in main and page.locator('[data-testid="stDataFrame"]').count() > 0
+            # the overview in a new tab, then a fresh visitor on each replica
+            tab = page.context.new_page()
+            tab.goto(overview)
+            wait_ready(tab)
+            assert latest in tab.locator('[data-testid="stMain"]').inner_text()
+            tab.screenshot(path=str(artifacts / "overview-919.png"), full_page=True)
+            for addr, cookie in cookies.items():
+                other = chromium.new_context()
+                other.add_cookies([{"name": "equity_replica", "value": cookie, "url": stack.url}])
+                pg = other.new_page()
+                pg.set_default_timeout(120_000)
+                pg.goto(overview)
+                wait_ready(pg)
+                assert latest in pg.locator('[data-testid="stMain"]').inner_text(), addr
+                other.close()
         assert [r.proc.pid for r in stack.members] == pids  # no replica restarted
     finally:
         stack.stop()
