@@ -61,6 +61,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         elif names & SLOW_FIXTURES or any(c in text for c in CONCURRENT):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("slow"):
+            # pytest-xdist (``-n auto --dist loadgroup`` in pyproject.toml) spreads the fast tests over
+            # the cores; the slow ones run one after another on one worker, as they did before, so
+            # servers, browsers and timed runs never compete with each other for the machine.
+            item.add_marker(pytest.mark.xdist_group("slow"))
+        elif any(d.scope in ("module", "class") for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs):
+            # a fast module with a fixture made once per module (a synthetic set): one worker makes it
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")

@@ -279,6 +279,7 @@ def test_file_nothing_dates_fails_and_year_option_dates_it(tmp_path):
     assert any(c.name == "file years" and "--year" in c.message for c in report.checks)
 
 
+@pytest.mark.slow  # 3.6 s: builds three times (quiet run, 2 cores)
 def test_final_beats_revised_beats_provisional(tmp_path):
     """Versions of one year resolve to the latest, whatever order the files are read in."""
     from equity.ingest.build import build

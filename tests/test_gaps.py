@@ -256,6 +256,7 @@ def test_cli_json_for_hertfordshire_equals_its_2024_25_file(built_db, ks):
 MEASURE_UNIT = {"att8": "points", "p8": "score", "basics_95": "percent", "rwm_exp": "percent", "rwm_high": "percent"}
 
 
+@pytest.mark.slow  # 3.1 s: runs the command line several times (quiet run, 2 cores)
 def test_cli_default_measures_and_help(small_db):
     out = subprocess.run([sys.executable, "-m", "equity", "gaps", "--la", "936", "--key-stage", "2", "--format", "json",
                           "--db", str(small_db)], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -363,6 +364,7 @@ def test_funnel_limits_narrow_as_cohorts_grow(small_db):
     assert g["allow_between_school"] and g["tau2"] >= 0 and g["outliers"].shape[0] <= f["outliers"].shape[0]
 
 
+@pytest.mark.slow  # 1.9 s: builds (quiet run, 2 cores)
 def test_suppressed_values_stay_missing(small_db):
     import duckdb
 
@@ -439,6 +441,7 @@ def test_overview_page_widgets_tiles_and_sentences(built_db):
     assert "reference line" in funnel[0]
 
 
+@pytest.mark.slow  # 1.2 s: runs the page twice (quiet run, 2 cores)
 def test_overview_view_restored_from_the_url(small_db):
     at = _page("pages/overview.py", {"la": "936", "ks": "2", "ov_measure": "Reading, writing and maths: higher standard",
                                          "ov_quantity": "Within-school gap (other minus disadvantaged)",

@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from equity.ingest.build import build
 
@@ -125,6 +126,7 @@ def _skipped(report, check):
     return [c for c in report.checks if c.name == check]
 
 
+@pytest.mark.slow  # 1.3 s: builds (quiet run, 2 cores)
 def test_gzip_bomb_is_named_and_skipped_and_the_rest_loads(tmp_path, monkeypatch):
     import gzip
     monkeypatch.setenv("EQUITY_MAX_INFLATED_MB", "16")
@@ -303,6 +305,7 @@ def test_a_long_field_under_the_line_cap_is_left_out_and_named(tmp_path):
     assert _rows(tmp_path / "t.duckdb", "select count(distinct urn) from school_result") == [(6,)]
 
 
+@pytest.mark.slow  # 3.5 s: a build measured in a subprocess (quiet run, 2 cores)
 def test_peak_memory_of_a_build_with_hostile_files_stays_bounded(tmp_path):
     """A 2 MB gzip that inflates to 2 GB (the red-team's took the build to 3.4 GB), a 100,000-column
     header and a 10-million-character field, built in a fresh process: its peak memory stays low."""

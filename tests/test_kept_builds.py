@@ -9,6 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from equity.ingest import build
@@ -45,6 +46,7 @@ def test_only_listed_names_resolve_and_the_newest_are_kept(tmp_path):
         assert kept_builds.path_for(bad, path) is None
 
 
+@pytest.mark.slow  # 1.6 s: builds and runs the page (quiet run, 2 cores)
 def test_meeting_page_offers_kept_builds_from_a_list(small_db, tmp_path, monkeypatch):
     live = tmp_path / "live.duckdb"
     shutil.copyfile(small_db, live)

@@ -67,6 +67,7 @@ def test_every_selected_school_meets_every_threshold(small_db):
     assert set(sel.urn) == set(meets.index) & mainstream
 
 
+@pytest.mark.slow  # 1.4 s: the matcher under four rules (quiet run, 2 cores)
 def test_stricter_rules_select_subsets(small_db):
     base = set(kts.candidates(kts.Rule.default(2, year=2017), ["850", "936"]).urn)
     for change in (dict(max_value=25.0), dict(min_pct_disadvantaged=45.0), dict(min_disadvantaged_pupils=15),

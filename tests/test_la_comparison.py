@@ -78,6 +78,7 @@ def test_gss_codes_map_to_dfe_codes(ind):
     assert set(la.loc[la.gss_code == "E06000060", "area_code"]) == {"825"}
 
 
+@pytest.mark.slow  # 1.5 s: reads every LA file independently (quiet run, 2 cores)
 def test_fsm_and_lg_inform_values_equal_the_files(ind):
     fsm = ind[ind.measure == "fsm_eligible_pct"]
     n = 0

@@ -103,6 +103,7 @@ def test_unrecognised_files_are_listed_and_skipped(tmp_path):
     assert report.outcome == "built"
 
 
+@pytest.mark.slow  # 1.7 s: builds twice (quiet run, 2 cores)
 def test_failed_rebuild_leaves_previous_database_serving(tmp_path):
     from equity import db as dbmod
     good = tmp_path / "t.duckdb"
@@ -119,6 +120,7 @@ def test_failed_rebuild_leaves_previous_database_serving(tmp_path):
     assert saved["outcome"] == "failed" and "ks4_duplicate_urn.csv" in str(saved["checks"])
 
 
+@pytest.mark.slow  # 2.0 s: builds twice (quiet run, 2 cores)
 def test_reader_picks_up_a_new_build_without_restart(tmp_path):
     from equity import db as dbmod
     path = tmp_path / "t.duckdb"

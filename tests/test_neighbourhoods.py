@@ -533,6 +533,7 @@ def test_boundaries_are_england_only_and_missing_ones_are_counted(built_db):
     assert "1,917 Welsh skipped" in _check(rep, "LSOA 2021 boundaries")["message"]
 
 
+@pytest.mark.slow  # 2.3 s: builds (quiet run, 2 cores)
 def test_a_2021_lsoa_missing_from_the_boundaries_is_counted(tmp_path):
     from equity.ingest import build
     src = tmp_path / "src"

@@ -254,6 +254,7 @@ def _constructed(tmp_path: Path) -> Path:
     return db_path
 
 
+@pytest.mark.slow  # 1.8 s: builds (quiet run, 2 cores)
 def test_signs_on_constructed_rows_for_the_cases_the_sample_lacks(tmp_path):
     db_path = _constructed(tmp_path)
     latest = ofsted.latest_as_of(None, db_path).set_index("urn")

@@ -191,12 +191,14 @@ def _check_in(case, tmp: Path) -> None:
 
 @given(case=damaged_file(4))
 @PROPERTY
+@pytest.mark.slow  # 10.8 s: builds a dozen damaged files (quiet run, 2 cores)
 def test_any_damaged_ks4_file_loads_or_fails_cleanly(case):
     _check(case)
 
 
 @given(case=damaged_file(2))
 @PROPERTY
+@pytest.mark.slow  # 7.7 s: builds a dozen damaged files (quiet run, 2 cores)
 def test_any_damaged_ks2_file_loads_or_fails_cleanly(case):
     _check(case)
 
@@ -204,6 +206,7 @@ def test_any_damaged_ks2_file_loads_or_fails_cleanly(case):
 @given(raw=st.one_of(st.sampled_from(KNOWN_TOKENS), st.text(max_size=12),
                      st.from_regex(r"\s*-?[0-9]{1,4}(,[0-9]{3})?(\.[0-9]{1,3})?%?\s*", fullmatch=True)))
 @settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@pytest.mark.slow  # 2.9 s: 300 examples, each through DuckDB (quiet run, 2 cores)
 def test_cell_parser_keeps_codes_as_reasons_and_agrees_with_the_sql_twin(raw, sql_cells):
     value, status = parse_cell(raw)
     if raw.strip().upper() in KNOWN:

@@ -558,17 +558,19 @@ def test_register_lives_in_postgres_when_configured(pg_db, monkeypatch):
 
 
 @pytest.mark.parametrize("ci, outcome, code", [("true", "1 error", 1), ("", "1 skipped", 0)], ids=["ci", "not-ci"])
+@pytest.mark.slow  # 2-3 s each: runs pytest in a subprocess (quiet run, 2 cores)
 def test_postgres_tests_fail_in_ci_and_skip_elsewhere_without_a_server(ci, outcome, code):
     """With no PostgreSQL binaries, a PostgreSQL test fails in CI (CI=true: an error in its set-up, the
     run fails) and is skipped, saying why, anywhere else."""
     env = {**os.environ, "CI": ci, "EQUITY_TEST_PG_INITDB": "/nonexistent/postgresql/*/bin/initdb"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", __file__,
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", "-n", "0", __file__,
                           "-k", "test_register_lives_in_postgres_when_configured"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert outcome in run.stdout and run.returncode == code, run.stdout
     assert "PostgreSQL is not installed" in run.stdout and "apt-get install postgresql" in run.stdout
 
 
+@pytest.mark.slow  # 2.5 s: runs the command line twice (quiet run, 2 cores)
 def test_register_migrate_moves_a_sqlite_register_to_postgres_in_one_command(pg_db, tmp_path):
     """``python -m equity register-migrate --from FILE --to URL`` copies every partnership (id, version)
     and the whole audit trail; the PostgreSQL register then carries on where the file stopped, and a
@@ -802,6 +804,7 @@ def test_a_world_readable_register_from_before_is_made_private(sqlite_db):
 
 # ---- durability and concurrency --------------------------------------------------------------------
 
+@pytest.mark.slow  # 2.4 s each: builds the database (quiet run, 2 cores)
 def test_register_survives_a_rebuild_of_the_analytics_database(tmp_path, user_db, monkeypatch):
     """Rebuild (twice, from Surrey's KS4 tables to keep it quick) the analytics file the app reads;
     the register, its audit trail and the tracker carry on."""

@@ -335,12 +335,14 @@ def test_coordinates_inside_england_and_clustered_by_la(small):
     assert sum(within) / len(within) < 0.25 * spread(everything)
 
 
+@pytest.mark.slow  # 2.1 s: writes a whole synthetic set (quiet run, 2 cores)
 def test_cli(tmp_path):
     assert synth.main(["--schools", "120", "--years", "1", "--out", str(tmp_path), "--seed", "3"]) == 0
     assert (tmp_path / "SYNTHETIC_england_ks4final_2024-25.csv").exists()
     assert (tmp_path / "README_SYNTHETIC.txt").exists()
 
 
+@pytest.mark.slow  # 2.3 s: writes a whole synthetic set (quiet run, 2 cores)
 def test_cli_command(tmp_path):
     """``python -m equity synth`` runs the generator (kept outside the runtime package) with the same options."""
     from equity import cli

@@ -86,6 +86,7 @@ def test_cli_family_refuses_a_huge_urn_without_a_traceback(small_db, capsys):
 
 # ---- links keep the record they name --------------------------------------------------------------
 
+@pytest.mark.slow  # 1.4 s: runs two pages (quiet run, 2 cores)
 def test_partnership_link_opens_that_partnership_and_keeps_pid(small_db, tmp_path, monkeypatch):
     from equity.analysis import partnerships as reg
     monkeypatch.setenv("EQUITY_USER_DB", str(tmp_path / "partnerships.sqlite"))
