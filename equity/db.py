@@ -7,10 +7,11 @@
   (``os.replace``) only when the whole build has succeeded.
 
 All SQL lives in named files under ``equity/sql`` (``query("gaps/la_series", {...})`` runs
-``equity/sql/gaps/la_series.sql``) and takes its values as parameters. The few statements whose
-*identifiers* depend on a file's columns (the unpivot of a performance table) keep their shape in
-their SQL file too; :func:`sql_with` fills its slots with quoted, validated column names that come
-from the file header, never from a user.
+``equity/sql/gaps/la_series.sql``) and takes its values as parameters; the build's are under
+``equity/sql/build/``, the Writer's own under ``equity/sql/db/``. Statements whose *identifiers*
+depend on a file (a staging table's name, the columns of its header) keep their shape in their SQL
+file too; :func:`sql_with`, the one templating helper, fills their ``{slots}`` with quoted,
+validated names, never with text from a user.
 """
 from __future__ import annotations
 
@@ -43,18 +44,34 @@ def sql(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def sql_with(name: str, **parts: str) -> str:
-    """The named SQL with its ``{part}`` slots filled (build only).
+def sql_with(name: str, **parts: str | list[str] | tuple[str, ...] | None) -> str:
+    """The named SQL with its ``{part}`` slots filled: the one templating helper (build only).
 
-    For the few statements whose identifiers depend on a file's columns: each part is a list of
-    names or expressions the caller assembled from ``quote_ident``/``sql_literal`` output, never
-    user text. The statement's shape stays in the SQL file; values still go in as parameters.
+    For the statements whose *identifiers* depend on a file or on the build's own staging tables
+    (a staging table's name, the columns of a file's header). Values never go in here: they stay
+    parameters. Each part is validated before it is put in:
+
+    * a list or tuple is a list of column names from a file header: each is quoted with
+      :func:`quote_ident` (which refuses anything that is not a plain name) and they are joined
+      with ``", "``; ``None`` stands for an optional column the file does not have (``null``);
+    * the part ``table`` (or any part ending in ``_table``) is a table name the build chose itself
+      and must pass :func:`table_name`;
+    * any other text part is a fragment the caller assembled only from :func:`quote_ident`,
+      :func:`sql_literal` and :func:`table_name` output, never from user text.
+
+    The statement's shape stays in the SQL file.
     """
     text = sql(name)
     for key, value in parts.items():
         slot = "{" + key + "}"
         if slot not in text:
             raise KeyError(f"SQL {name!r} has no slot {slot}")
+        if value is None:
+            value = "null"
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(quote_ident(v) for v in value)
+        elif key == "table" or key.endswith("_table"):
+            value = table_name(value)
         text = text.replace(slot, value)
     return text
 
@@ -144,14 +161,10 @@ def latest_by_source_file(table: str, year_columns: list[str], date_columns: lis
     """Per source_file of one table: the latest start year and the latest date its rows hold
     (``source_file``, ``latest_year``, ``latest_date``). The table and column names come from the
     database's own catalogue (catalogue/dated_columns) and are validated before use."""
-    t = table_name(table)
-    year = "max(greatest(" + ", ".join(quote_ident(c) for c in year_columns) + "))" if year_columns else "null"
-    date = ("max(greatest(" + ", ".join(f"cast({quote_ident(c)} as date)" for c in date_columns) + "))"
-            if date_columns else "cast(null as date)")
     cur = connection(path).cursor()
     try:
-        return cur.execute(f"select source_file, {year} as latest_year, {date} as latest_date from {t} "
-                           "where source_file is not null group by source_file").df()
+        return cur.execute(sql_with("db/latest_by_source_file", table=table, years=list(year_columns) or None,
+                                    dates=list(date_columns) or None)).df()
     finally:
         cur.close()
 
@@ -159,8 +172,7 @@ def latest_by_source_file(table: str, year_columns: list[str], date_columns: lis
 def table_exists(table: str, path: Path | str | None = None) -> bool:
     cur = connection(path).cursor()
     try:
-        return bool(cur.execute(
-            "select count(*) from information_schema.tables where table_name = ?", [table]).fetchone()[0])
+        return bool(cur.execute(sql("db/table_exists"), [table]).fetchone()[0])
     finally:
         cur.close()
 
@@ -200,8 +212,8 @@ def table_name(name: str) -> str:
 class Writer:
     """A connection to a *new* database file, used only by the build.
 
-    Table names in the statements below come from the build's own code and pass ``table_name``;
-    values always go in as parameters.
+    Every statement is a named SQL file; table and column names go in through :func:`sql_with`
+    (``table_name``, ``quote_ident``); values always go in as parameters.
     """
 
     def __init__(self, path: Path):
@@ -210,19 +222,27 @@ class Writer:
             if p.exists():
                 p.unlink()
         self.con = duckdb.connect(str(self.path), config={"threads": 2, "preserve_insertion_order": True})
-        # no progress bar on the terminal (duckdb 1.5 refuses this one as a connect-time global option)
-        self.con.execute("set enable_progress_bar = false")
+        self._exec("db/writer_settings")
 
-    def run(self, name: str, params: dict | list | None = None) -> None:
-        """Run a named SQL file (may hold several statements when it takes no parameters)."""
-        text = sql(name)
+    def _text(self, name: str, parts: dict) -> str:
+        return sql_with(name, **parts) if parts else sql(name)
+
+    def _exec(self, name: str, params: list | None = None, **parts) -> duckdb.DuckDBPyConnection:
+        """The Writer's own housekeeping statements (equity/sql/db/), apart from the build's steps."""
+        return self.con.execute(self._text(name, parts), params or [])
+
+    def run(self, name: str, params: dict | list | None = None, **parts) -> None:
+        """Run a named SQL file (may hold several statements when it takes no parameters); ``parts``
+        fill its identifier slots through :func:`sql_with`."""
+        text = self._text(name, parts)
         if params:
             self.con.execute(text, params)
         else:
             self.con.execute(text)
 
-    def fetch(self, name: str, params: dict | list | None = None) -> pd.DataFrame:
-        return self.con.execute(sql(name), params or {}).df()
+    def fetch(self, name: str, params: dict | list | None = None, **parts) -> pd.DataFrame:
+        """The rows of a named SQL file; ``parts`` fill its identifier slots through :func:`sql_with`."""
+        return self.con.execute(self._text(name, parts), params or {}).df()
 
     def fetch_text(self, text: str, params: dict | list | None = None) -> pd.DataFrame:
         """For statements assembled from validated identifiers (see module docstring)."""
@@ -236,33 +256,27 @@ class Writer:
 
         Ragged rows (DfE's shorter LA and England rows) are padded with NULLs.
         """
-        table = table_name(table)
-        self.con.execute(f"drop table if exists {table}")
-        self.con.execute(
-            f"create temp table {table} as select row_number() over () as _row, * from read_csv(?, all_varchar=true, "
-            "header=?, delim=',', quote='\"', escape='\"', null_padding=true, strict_mode=false, "
-            "sample_size=-1)", [str(path), header])
-        cols = [r[0] for r in self.con.execute(f"describe {table}").fetchall()]
+        self.drop(table)
+        self._exec("db/read_csv", [str(path), header], table=table)
+        cols = [r[0] for r in self._exec("db/columns", table=table).fetchall()]
         return [c for c in cols if c != "_row"]
 
     def register(self, name: str, df: pd.DataFrame) -> None:
         self.con.register(name, df)
 
     def table_from_df(self, table: str, df: pd.DataFrame) -> None:
-        table = table_name(table)
         self.con.register("_df_tmp", df)
-        self.con.execute(f"create or replace table {table} as select * from _df_tmp")
+        self._exec("db/table_from_df", table=table)
         self.con.unregister("_df_tmp")
 
     def insert_df(self, table: str, df: pd.DataFrame) -> None:
-        table = table_name(table)
         self.con.register("_df_tmp", df)
-        self.con.execute(f"insert into {table} by name select * from _df_tmp")
+        self._exec("db/insert_df", table=table)
         self.con.unregister("_df_tmp")
 
     def drop(self, table: str) -> None:
-        self.con.execute(f"drop table if exists {table_name(table)}")
+        self._exec("db/drop_table", table=table)
 
     def close(self) -> None:
-        self.con.execute("checkpoint")
+        self._exec("db/checkpoint")
         self.con.close()

@@ -317,3 +317,30 @@ def test_statements_built_from_a_files_columns_keep_their_shape_in_sql_files():
     assert db.sql_literal("ATT8SCR_FSM6CLA1A") == "'ATT8SCR_FSM6CLA1A'"
     with pytest.raises(ValueError):
         db.sql_literal("x' or 1=1 --")
+    # column lists from a header are quoted one by one, a missing optional column is null, and a table
+    # slot takes only a name the build chose: a hostile header or table name never reaches the SQL
+    text = db.sql_with("build/la_tables/smc_la_load", table="raw_2", sample=["Sample_size"], sex=None)
+    assert 'cell_value("Sample_size")' in text and "trim(null)" in text and "from raw_2 t" in text
+    with pytest.raises(ValueError):
+        db.sql_with("build/la_tables/smc_la_load", table="raw_2", sample=['x") or (1=1'], sex=None)
+    with pytest.raises(ValueError):
+        db.sql_with("build/la_tables/row_count", table="raw_2; drop table school")
+
+
+@pytest.mark.parametrize("loader, table, fields", [("geography", "stg_lsoa_wide", "VALUE_FIELDS"),
+                                                   ("iod2025", "stg_lsoa21_wide", "XLSX_FIELDS")])
+def test_staging_ddl_holds_every_field_the_loader_fills(loader, table, fields):
+    """The wide staging tables are written out in their SQL files; their value columns are the loader's
+    fields, in order, so a field added in Python without its column fails here, not in a build."""
+    import re
+    from equity.ingest.loaders import geography, iod2025
+    mod = {"geography": geography, "iod2025": iod2025}[loader]
+    con = duckdb.connect()
+    try:
+        con.execute(db.sql(f"build/{loader}/staging"))
+        got = [r[0] for r in con.execute(f"describe {table}").fetchall()]
+    finally:
+        con.close()
+    want = [f for f, _ in getattr(mod, fields)]
+    assert [c for c in got if c in want] == want
+    assert all(re.fullmatch(r"lsoa(11|21)|source_file|sheet|name|lad_code|lad_name", c) for c in got if c not in want)

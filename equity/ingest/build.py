@@ -140,8 +140,7 @@ def build(sources: list[Path] | None = None, db_path: Path | None = None,
 
 def _drop_staging(writer: db.Writer) -> None:
     """Working tables of the loaders (column maps, stg_*) are not part of the database the app reads."""
-    names = writer.fetch_text("select table_name from information_schema.tables where table_type = 'BASE TABLE' "
-                              "and (table_name like 'stg\\_%' escape '\\' or table_name = 'colmap')")
+    names = writer.fetch("build/staging_tables")
     for name in names.table_name:
         writer.drop(db.quote_ident(name))
 
@@ -197,8 +196,7 @@ def _save_checks(writer: db.Writer, report: Report) -> None:
                           columns=["name", "status", "count", "message", "file"])
     writer.table_from_df("ingest_check", checks)
     # the folders and files it read, so a rebuild from the browser starts from the same ones (equity.ingest.uploads)
-    writer.execute_text("create table build_info as select ? as started, ? as seconds, ? as outcome, ? as sources",
-                        [report.started, report.seconds, report.outcome, json.dumps(report.sources)])
+    writer.run("build/build_info", [report.started, report.seconds, report.outcome, json.dumps(report.sources)])
 
 
 def _registry() -> dict:

@@ -7,16 +7,16 @@ from equity.ingest.loaders import geography, iod2025
 
 def run_checks(ctx) -> None:
     w, r = ctx.writer, ctx.report
-    files = w.fetch_text("select kind, count(*) n, sum(rows) rows_ from source_file group by kind order by kind")
+    files = w.fetch("build/checks/files_per_kind")
     for f in files.itertuples():
         r.ok("rows read per file type", f"{f.kind}: {int(f.n)} file(s), {int(f.rows_ or 0):,} rows", int(f.rows_ or 0))
 
-    st = w.fetch_text("select status, count(*) n from school_result_all where status <> 'ok' group by 1 order by 2 desc")
+    st = w.fetch("build/checks/missing_by_reason")
     if len(st):
         parts = [f"{s.status} ({MEANINGS.get(s.status, s.status)}): {int(s.n):,}" for s in st.itertuples()]
         r.ok("values missing by reason", "; ".join(parts), int(st.n.sum()))
-    unk = w.fetch_text("select file, row, \"column\", token from unknown_token order by file, row limit 5")
-    n_unk = int(w.fetch_text("select count(*) n from unknown_token").n[0])
+    unk = w.fetch("build/checks/unknown_first")
+    n_unk = int(w.fetch("build/checks/unknown_count").n[0])
     if n_unk:
         eg = "; ".join(f"{u.file} row {u.row} column {u.column}: {u.token!r}" for u in unk.itertuples())
         r.warn("unknown codes", f"{n_unk} cells hold a code we do not know; kept as status 'unknown', never as a "
@@ -27,27 +27,23 @@ def run_checks(ctx) -> None:
     plausibility_checks(ctx)
     conflict_checks(ctx)
 
-    dup = w.fetch_text("""select count(*) n from (select urn, key_stage, start_year, measure, pupil_group
-                          from school_result group by all having count(*) > 1)""")
+    dup = w.fetch("build/checks/duplicate_keys")
     (r.fail if int(dup.n[0]) else r.ok)("one value per school, year, measure and group",
                                         f"{int(dup.n[0])} duplicate keys after resolving versions", int(dup.n[0]))
-    nojoin = w.fetch_text("""select count(distinct r.urn) n from school_result r
-                             left join school s using (urn) where s.name is null""")
+    nojoin = w.fetch("build/checks/results_without_school")
     n = int(nojoin.n[0])
     (r.warn if n else r.ok)("result URNs with a school record", f"{n} URNs with results have no name in any school list", n)
-    noloc = w.fetch_text("""select count(distinct r.urn) n from school_result r join school s using (urn)
-                            where s.lat is null and s.is_mainstream""")
+    noloc = w.fetch("build/checks/results_without_location")
     n = int(noloc.n[0])
     (r.warn if n else r.ok)("mainstream schools with results but no location",
                             f"{n} schools: no postcode coordinates (they get their LSOA centroid where we know the LSOA)", n)
-    small = w.fetch_text("select count(*) n from school_result where cohort < 6 and value is not null")
+    small = w.fetch("build/checks/small_cohorts")
     r.ok("small cohorts hidden", f"{int(small.n[0])} values for groups of fewer than 6 pupils are hidden on screen",
          int(small.n[0]))
-    yrs = w.fetch_text("""select key_stage, string_agg(distinct academic_year, ', ' order by academic_year) y,
-                          count(distinct measure) m from school_result group by 1 order by 1""")
+    yrs = w.fetch("build/checks/years_and_measures")
     for y in yrs.itertuples():
         r.ok("years and measures present", f"KS{y.key_stage}: {int(y.m)} measures; years {y.y}")
-    pub = w.fetch_text("""select count(*) n, count(distinct area_code) a from published_result""")
+    pub = w.fetch("build/checks/published_rows")
     r.ok("published LA and England rows", f"{int(pub.n[0]):,} published figures for {int(pub.a[0])} areas",
          int(pub.n[0]))
     geography.checks(ctx)  # LSOA deprivation and school locations
@@ -71,8 +67,7 @@ REPORTED_CELLS = 1000  # listed one by one in the report file; every one is in t
 def plausibility_checks(ctx) -> None:
     w, r = ctx.writer, ctx.report
     for problem, (name, what) in PLAUSIBILITY_CHECKS.items():
-        cells = w.fetch_text('select file, row, "column", raw, rule from rejected_cell where problem = ? '
-                             'order by file, row, "column"', [problem])
+        cells = w.fetch("build/checks/rejected_cells", [problem])
         n = len(cells)
         if not n:
             r.ok(name, "none found", 0)
@@ -84,28 +79,16 @@ def plausibility_checks(ctx) -> None:
 
 
 # Two different files with figures for the same school or area, year, key stage, measure, group and
-# version (final or provisional), both as the file's own year. Where they disagree, the build uses
-# the file whose path sorts last (the tie-break in equity/sql/build/marts_results.sql) and says so
-# here, naming both files, how many figures differ and the first of them.
-CONFLICTS = """
-with c as (select {key} as k, key_stage, start_year, measure, pupil_group, version, source_file, value, status
-           from {table} where kind = 'current' and {key} is not null)
-select a.source_file as fa, b.source_file as fb, count(*) as n,
-       count(*) filter (where a.value is distinct from b.value or a.status <> b.status) as ndiff,
-       arg_min(a.k || ' ' || a.measure || ' (' || a.pupil_group || ') ' || academic_year(a.start_year) || ': ' ||
-               coalesce(cast(a.value as varchar), a.status) || ' vs ' || coalesce(cast(b.value as varchar), b.status),
-               a.k || a.measure || a.pupil_group)
-           filter (where a.value is distinct from b.value or a.status <> b.status) as example
-from c a join c b using (k, key_stage, start_year, measure, pupil_group, version)
-where a.source_file < b.source_file group by all order by 1, 2"""
+# version: equity/sql/build/checks/conflicts_school.sql and conflicts_published.sql. Where they
+# disagree, the build uses the file whose path sorts last and says so here, naming both files, how
+# many figures differ and the first of them.
 
 
 def conflict_checks(ctx) -> None:
     w, r = ctx.writer, ctx.report
     pairs = {}
-    for table, key, what in (("school_result_all", "cast(urn as varchar)", "URN"),
-                             ("published_result_all", "area_code", "area")):
-        for p in w.fetch_text(CONFLICTS.format(table=table, key=key)).itertuples():
+    for name, what in (("build/checks/conflicts_school", "URN"), ("build/checks/conflicts_published", "area")):
+        for p in w.fetch(name).itertuples():
             n, nd, eg = pairs.get((p.fa, p.fb), (0, 0, None))
             pairs[(p.fa, p.fb)] = (n + int(p.n), nd + int(p.ndiff), eg or (f"{what} {p.example}" if p.ndiff else None))
     agree = [k for k, v in pairs.items() if v[1] == 0]

@@ -49,7 +49,7 @@ class Context:
                                   "year": label(start_year) if start_year else None, "version": version,
                                   "rows": rows, "encoding": s.encoding, "year_evidence": year_evidence,
                                   "status": status})
-        self.writer.execute_text(
-            "insert into source_file values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.writer.run(
+            "build/source_file_record",
             [rel(s.path), kind, key_stage, start_year, label(start_year) if start_year else None, version,
              rows, s.encoding, year_evidence, status])

@@ -66,11 +66,6 @@ ONS_TO_DFE_LA = {
     "E08000006": "355", "E08000007": "356", "E08000008": "357", "E08000009": "358", "E08000010": "359",
 }
 
-# IoD2019 weights of the seven domains in the IMD (MHCLG technical report, table 3.1): the IMD
-# score is this weighted sum of the exponentially transformed domain scores (File 9).
-IMD_WEIGHTS = {"income_exp": 0.225, "employment_exp": 0.225, "education_exp": 0.135, "health_exp": 0.135,
-               "crime_exp": 0.093, "barriers_exp": 0.093, "living_env_exp": 0.093}
-
 # field -> pattern on the lower-cased column name (first match wins, one field per column)
 VALUE_FIELDS = [
     ("imd_rank", r"^index of multiple deprivation \(imd\) rank"),
@@ -118,39 +113,10 @@ TEXT_FIELDS = [("name", r"^lsoa name"), ("lad19cd", r"^local authority district 
                ("lad19nm", r"^local authority district name")]
 KEY = r"^(lsoa code( \(2011\))?|lsoa11_?code|lsoa11cd)$"
 
-STAGING = [
-    # one row per LSOA per file; each file fills the fields it has (see VALUE_FIELDS)
-    "create table if not exists stg_lsoa_wide (lsoa11 varchar, source_file varchar, "
-    + ", ".join(f"{f} double" for f, _ in VALUE_FIELDS) + ")",
-    """create table if not exists stg_lsoa_text (lsoa11 varchar, name varchar, lad19cd varchar, lad19nm varchar,
-        source_file varchar)""",
-    """create table if not exists stg_postcode_lsoa (postcode varchar, postcode_key varchar, status varchar,
-        lsoa11 varchar, lsoa_name varchar, imd_rank double, idaci_rank double, idaci_score double,
-        income_score double, employment_score double, idaopi_score double, source_file varchar, source_row integer)""",
-    """create table if not exists stg_lsoa_centroid (lsoa11 varchar, name varchar, lat double, lon double,
-        source_file varchar)""",
-    """create table if not exists lsoa_boundary (lsoa11 varchar, name varchar, la_code varchar, ons_la_code varchar,
-        lad_code varchar, geometry varchar, n_points integer, min_lon double, min_lat double, max_lon double,
-        max_lat double, source_file varchar)""",
-    """create table if not exists la_boundary (la_code varchar, ons_code varchar, la_name varchar, method varchar,
-        geometry varchar, n_points integer, min_lon double, min_lat double, max_lon double, max_lat double,
-        source_file varchar)""",
-    """create table if not exists lsoa_ward (lsoa11 varchar, ward_code varchar, ward_name varchar, lad_code varchar,
-        lad_name varchar, source_file varchar)""",
-    """create table if not exists oa_lsoa (oa11 varchar, lsoa11 varchar, lsoa_name varchar, msoa11 varchar,
-        msoa_name varchar, lad_code varchar, lad_name varchar, source_file varchar)""",
-    """create table if not exists lad_deprivation (lad19cd varchar, lad19nm varchar, index_domain varchar,
-        average_rank double, rank_average_rank double, average_score double, rank_average_score double,
-        proportion_bottom_decile double, rank_proportion_bottom_decile double, year integer, source_file varchar)""",
-    """create table if not exists ons_la_code (ons_code varchar, la_code varchar)""",
-]
-
-
 def ensure_tables(writer) -> None:
     """Create the staging tables (idempotent) and the ONS -> DfE LA code pairs."""
-    for stmt in STAGING:
-        writer.execute_text(stmt)
-    if int(writer.fetch_text("select count(*) n from ons_la_code").n[0]) == 0:
+    writer.run("build/geography/staging")  # stg_lsoa_wide's value columns are VALUE_FIELDS
+    if int(writer.fetch("build/geography/ons_la_codes").n[0]) == 0:
         writer.insert_df("ons_la_code", pd.DataFrame(sorted(ONS_TO_DFE_LA.items()), columns=["ons_code", "la_code"]))
 
 
@@ -319,8 +285,9 @@ class LsoaCentroids:
         cols = {c.lower(): c for c in df.columns}
         key = _key_column(list(df.columns))
         _check_codes(df[key], df["_row"], fname, key)
-        lon, _, bad_x = numeric(df[cols["x"]])
-        lat, _, bad_y = numeric(df[cols["y"]])
+        # a cell that is not a number is missing, and an English row without a position fails below
+        lon, _, _ = numeric(df[cols["x"]])
+        lat, _, _ = numeric(df[cols["y"]])
         england = df[key].str.strip().str.startswith("E01")
         out_of_range = england & ~(lat.between(49.8, 55.9) & lon.between(-6.5, 2.0))
         if out_of_range.any():
@@ -659,17 +626,11 @@ LOADERS = [PostcodeLookup(), LsoaCentroids(), LsoaWard(), OaLsoaLookup(), LadSum
 def checks(ctx) -> None:
     """Named checks on the neighbourhood tables after the derivation step."""
     w, r = ctx.writer, ctx.report
-    n = int(w.fetch_text("select count(*) n from lsoa").n[0])
+    n = int(w.fetch("build/geography/lsoa_count").n[0])
     if n == 0:
         r.warn("LSOA deprivation", "no IoD2019 LSOA files were loaded: the neighbourhood page has no IoD2019 data", 0)
         return
-    s = w.fetch_text("""select count(*) n, count(imd_score) imd, count(idaci_score) idaci, count(lat) n_loc,
-                          count(*) filter (where idaci_score_source = 'published') pub,
-                          count(*) filter (where idaci_score_source = 'interpolated from rank') interp,
-                          count(*) filter (where idaci_score_source = 'estimated from numerator') est,
-                          count(*) filter (where imd_score_rank = imd_rank) same_rank,
-                          max(abs(imd_score_rank - imd_rank)) max_shift
-                        from lsoa""").iloc[0]
+    s = w.fetch("build/geography/lsoa_coverage").iloc[0]
     r.ok("LSOA deprivation", f"{int(s.n):,} LSOAs; IMD score rebuilt from File 9 for {int(s.imd):,}; "
          f"centroid for {int(s.n_loc):,}", int(s.n))
     if s.imd:
@@ -682,18 +643,16 @@ def checks(ctx) -> None:
     r.ok("IDACI scores", f"published (postcode look-up): {int(s.pub):,}; interpolated from IDACI rank between "
          f"published neighbours: {int(s.interp):,}; estimated from numerator / children 0-15: {int(s.est):,}; "
          f"missing: {int(s.n - s.idaci):,}", int(s.idaci))
-    dis = w.fetch_text("select " + ", ".join(f"count(*) filter (where min_{f} <> max_{f}) as {f}" for f, _ in VALUE_FIELDS)
-                       + " from (select lsoa11, " + ", ".join(f"min({f}) min_{f}, max({f}) max_{f}" for f, _ in VALUE_FIELDS)
-                       + " from stg_lsoa_wide group by lsoa11)").iloc[0]
-    dis = dis[dis > 0]
+    differ = dict(w.fetch("build/geography/files_disagree").itertuples(index=False))
+    dis = pd.Series({f: differ[f] for f, _ in VALUE_FIELDS if differ.get(f, 0) > 0}, dtype="int64")
     if len(dis):
         r.warn("IoD files agree", "files disagree on: " + ", ".join(f"{f} ({int(n)} LSOAs)" for f, n in dis.items()),
                int(dis.sum()))
     else:
         r.ok("IoD files agree", "where two files give the same LSOA field (e.g. IMD rank in Files 1, 2 and 3) they agree", 0)
-    sch = w.fetch_text("""select coalesce(lsoa_source, 'none') src, count(*) n from school group by 1 order by 2 desc""")
+    sch = w.fetch("build/geography/schools_by_lsoa_source")
     r.ok("schools placed in an LSOA", "; ".join(f"{x.src}: {int(x.n):,}" for x in sch.itertuples()),
          int(sch[sch.src != "none"].n.sum()))
-    loc = int(w.fetch_text("select count(*) n from school where location_source = 'lsoa_centroid'").n[0])
+    loc = int(w.fetch("build/geography/schools_at_centroid").n[0])
     r.ok("schools located at their LSOA centroid", f"{loc:,} schools with no postcode coordinates are placed at "
          "their LSOA's population-weighted centroid (flagged location_source = 'lsoa_centroid')", loc)

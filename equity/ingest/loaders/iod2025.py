@@ -57,24 +57,9 @@ XLSX_TEXT = [("name", r"^lsoa name"), ("lad_code", r"^local authority district c
 CHANGE_CODES = {"U": "unchanged", "S": "split", "M": "merged", "X": "irregular"}
 N_LSOA21 = 33755  # English 2021 LSOAs: ranks run 1..N
 
-STAGING = [
-    "create table if not exists stg_lsoa21_wide (lsoa21 varchar, source_file varchar, sheet varchar, "
-    "name varchar, lad_code varchar, lad_name varchar, " + ", ".join(f"{f} double" for f, _ in XLSX_FIELDS) + ")",
-    """create table if not exists lsoa11_lsoa21 (lsoa11 varchar, lsoa11_name varchar, change_code varchar,
-        lsoa21 varchar, lsoa21_name varchar, lad22cd varchar, lad22nm varchar, source_file varchar, source_row integer)""",
-    """create table if not exists lsoa21_ward (lsoa21 varchar, lsoa21_name varchar, ward_code varchar,
-        ward_name varchar, lad_code varchar, lad_name varchar, source_file varchar)""",
-    """create table if not exists lsoa21_boundary (lsoa21 varchar, name varchar, geometry varchar, n_points integer,
-        area_km2 double, lat double, lon double, min_lon double, min_lat double, max_lon double, max_lat double,
-        source_file varchar)""",
-    """create table if not exists stg_lsoa21_edge (lsoa21 varchar, part integer, ring integer, x1 double, y1 double,
-        x2 double, y2 double)""",
-]
-
-
 def ensure_tables(writer) -> None:
-    for stmt in STAGING:
-        writer.execute_text(stmt)
+    """Create the IoD2025 loaders' tables (idempotent); stg_lsoa21_wide's value columns are XLSX_FIELDS."""
+    writer.run("build/iod2025/staging")
 
 
 def _match(header: list[str], patterns) -> dict[str, int]:
@@ -384,27 +369,24 @@ LOADERS = [Lsoa11To21(), Lsoa21Ward(), IoD2025Workbook(), Lsoa21Boundaries()]
 def checks(ctx) -> None:
     """IoD2025 coverage, 2021 LSOAs missing from the boundaries, and schools' 2021 LSOA routes."""
     w, r = ctx.writer, ctx.report
-    n = int(w.fetch_text("select count(*) n from lsoa21").n[0])
+    n = int(w.fetch("build/iod2025/lsoa21_count").n[0])
     if n == 0:
         r.warn("IoD2025", "no IoD2025 files were loaded: neighbourhoods use IoD2019 only", 0)
         return
-    s = w.fetch_text("""select count(*) n, count(imd_decile) imd, count(idaci_decile) idaci, count(imd_score) scores,
-                          count(*) filter (where not has_boundary) no_poly, count(la_code) la from lsoa21""").iloc[0]
+    s = w.fetch("build/iod2025/lsoa21_coverage").iloc[0]
     r.ok("IoD2025", f"{int(s.n):,} 2021 LSOAs; IMD decile for {int(s.imd):,}, IDACI decile for {int(s.idaci):,}; "
          f"scores for {int(s.scores):,} (Files 1 and 3 publish ranks and deciles only); DfE LA code for {int(s.la):,}",
          int(s.n))
-    missing = w.fetch_text("select lsoa21 from lsoa21 where not has_boundary order by 1")
+    missing = w.fetch("build/iod2025/lsoa21_without_boundary")
     (r.warn if len(missing) else r.ok)(
         "2021 LSOAs missing from the boundaries",
         f"{len(missing):,} IoD2025 LSOAs have no 2021 polygon (they are left off maps and neighbourhoods)"
         + (": " + ", ".join(missing.lsoa21[:5]) + ("..." if len(missing) > 5 else "") if len(missing) else ""),
         len(missing))
-    routes = w.fetch_text("select coalesce(lsoa21_route, 'none') route, count(*) n from school group by 1 order by 2 desc")
+    routes = w.fetch("build/iod2025/schools_by_route")
     r.ok("schools placed in a 2021 LSOA", "; ".join(f"{x.route}: {int(x.n):,}" for x in routes.itertuples()),
          int(routes[routes.route != "none"].n.sum()))
-    sm = w.fetch_text("""select count(*) filter (where lsoa21_route like 'split%') split,
-                            count(*) filter (where lsoa21_route like 'merged%') merged,
-                            count(*) filter (where lsoa21_route like 'irregular%') irregular from school""").iloc[0]
+    sm = w.fetch("build/iod2025/schools_in_changed_lsoas").iloc[0]
     r.ok("2011 to 2021 LSOA changes at schools", f"{int(sm.split):,} schools in a 2011 LSOA that was split, "
          f"{int(sm.merged):,} in one that was merged, {int(sm.irregular):,} in an irregular change",
          int(sm.split + sm.merged + sm.irregular))

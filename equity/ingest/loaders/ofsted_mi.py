@@ -65,8 +65,7 @@ class OfstedMI:
             w.read_csv(STAGE, s.readable_path)
         except Exception as exc:  # DuckDB names the line and the problem
             raise IngestError(fname, None, None, f"the CSV reader could not parse it: {exc}") from exc
-        bad = w.fetch_text(f"select _row, URN from {STAGE} where nullif(nullif(trim(URN), ''), 'NULL') is not null "
-                           "and try_cast(trim(URN) as integer) is null order by _row limit 1")
+        bad = w.fetch("build/ofsted_mi_bad_urn")
         if len(bad):
             raise IngestError(fname, int(bad._row[0]), "URN", f"URN {bad.URN[0]!r} is not a number")
         w.run("build/marts_ofsted_a_tables")
@@ -80,10 +79,8 @@ class OfstedMI:
             ctx.report.warn("Ofsted values not on Ofsted's scales",
                             f"{len(unknown)} cell(s) hold a value we do not know; kept as text, never read as a "
                             f"grade or counted as a sign: {named}{more}", len(unknown), file=fname)
-        n = int(w.fetch_text(f"select count(*) n from {STAGE}").n[0])
-        got = w.fetch_text("select count(*) filter (where rc_start_date is not null) cards, "
-                           "greatest(max(rc_start_date), max(oeif_start_date), max(ungraded_date)) latest "
-                           "from ofsted_mi where source_file = ?", [fname])
+        n = int(w.fetch("build/ofsted_mi_rows").n[0])
+        got = w.fetch("build/ofsted_mi_cards", [fname])
         cards, latest = int(got.cards[0]), got.latest[0]
         ctx.report.ok("Ofsted report cards", f"{n} schools, {cards} with a report card; latest inspection "
                       + (f"{latest:%d %b %Y}" if latest is not None and latest == latest else "none"), cards, file=fname)

@@ -26,34 +26,34 @@ def _year_from_name(name: str) -> int | None:
 
 @dataclass
 class Simple:
+    """A file with one simple shape, loaded by its SQL file ``equity/sql/build/tables/<sql>.sql``.
+
+    The SQL file has one ``{slot}`` per file column it reads; a column the file lacks fails the
+    load, unless it is listed in ``optional`` (then it reads as null). The columns it reads with
+    ``cell_value`` are numbers and are screened for plausibility under the field they fill.
+    """
     kind: str
-    required: set[str]
-    target: str
-    columns: dict[str, str]          # our column -> SQL expression; {COL} placeholders = file columns
+    required: set[str]               # the columns that identify the file
+    sql: str                         # its insert, under equity/sql/build/tables/
     needs_year: bool = False
-    where: str = "true"
     check_urn: str | None = None     # file column that must hold an integer URN
-    year_from_content: str | None = None  # SQL giving the start year from the file itself
-    optional: dict[str, str] = field(default_factory=dict)  # expressions used only if their columns exist
+    optional: set[str] = field(default_factory=set)  # file columns read as null where the file lacks them
 
     def recognise(self, s) -> bool:
         return self.required <= set(s.header)
 
-    def _expr(self, template: str, cols: set[str]) -> str | None:
-        names = re.findall(r"\{([^}]+)\}", template)
-        if any(n not in cols for n in names):
-            return None
-        out = template
-        for n in names:
-            out = out.replace("{" + n + "}", db.quote_ident(n))
-        return out
+    def _text(self) -> str:
+        return db.sql(f"build/tables/{self.sql}")
 
-    def year(self, ctx, s, table) -> tuple[int | None, str]:
-        if self.year_from_content:
-            y = ctx.writer.fetch_text(self.year_from_content.format(table=table))
-            vals = [int(v) for v in y.iloc[:, 0].dropna().unique()]
-            if len(vals) == 1:
-                return vals[0], "year column in the file"
+    def slots(self) -> list[str]:
+        """The file columns the SQL file reads, in its order."""
+        return list(dict.fromkeys(n for n in re.findall(r"\{([^}]+)\}", self._text()) if n != "table"))
+
+    def numbers(self) -> dict[str, str]:
+        """File column -> the field it fills, for the columns read as numbers."""
+        return dict(re.findall(r"cell_value\(\{([^}]+)\}\)\s+as\s+(\w+)", self._text()))
+
+    def year(self, ctx, s) -> tuple[int | None, str]:
         reg = (ctx.registry.get(rel(s.path)) or ctx.registry.get(s.path.name)
                or ctx.registry.get(s.path.name.removesuffix(".gz")))
         if reg and reg.get("start_year"):
@@ -74,105 +74,38 @@ class Simple:
         table, cols = ctx.read_csv(s)
         colset = set(cols)
         if self.check_urn:
-            urn = db.quote_ident(self.check_urn)
-            bad = ctx.writer.fetch_text(
-                f"select _row, {urn} as v from {table} where "
-                f"nullif(trim({urn}), '') is not null and upper(trim({urn})) not in ('LA', 'NAT', 'ENG', 'ENGLAND') "
-                f"and try_cast(trim({urn}) as integer) is null order by _row limit 1")
+            bad = ctx.writer.fetch("build/tables/bad_urn", table=table, urn=[self.check_urn])
             if len(bad):
                 raise IngestError(fname, int(bad._row[0]), self.check_urn, f"URN {bad.v[0]!r} is not a number")
-        plausibility.screen(ctx, table, fname, {
-            m.group(1): plausibility.for_field(ours) for ours, template in {**self.columns, **self.optional}.items()
-            for m in [re.fullmatch(r"cell_value\(\{([^}]+)\}\)", template)] if m and m.group(1) in colset},
-            urn=self.check_urn)
-        start, evidence = self.year(ctx, s, table) if self.needs_year else (None, "")
-        select = []
-        for ours, template in {**self.columns, **self.optional}.items():
-            e = self._expr(template, colset)
-            if e is None and ours in self.columns:
-                raise IngestError(fname, 0, template, "expected column missing")
-            select.append(f"{e if e is not None else 'null'} as {ours}")
-        if self.needs_year:
-            select += [f"{start if start is not None else 'null'} as start_year"]
-            if self.target in ("school_census", "school_absence"):
-                select.append(f"{'academic_year(%d)' % start if start is not None else 'null'} as academic_year")
-        select.append("? as source_file")
-        where = self._expr(self.where, colset) or "true"
-        if self.check_urn:  # LA and national summary rows (URN 'LA', 'NAT') are not schools
-            where += f" and try_cast(trim({db.quote_ident(self.check_urn)}) as integer) is not null"
-        ctx.writer.execute_text(f"insert into {self.target} by name select {', '.join(select)} from {table} where {where}",
-                                [fname])
-        n = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
+        plausibility.screen(ctx, table, fname, {c: plausibility.for_field(ours) for c, ours in self.numbers().items()
+                                                if c in colset}, urn=self.check_urn)
+        start, evidence = self.year(ctx, s) if self.needs_year else (None, "")
+        slots = {}
+        for c in self.slots():
+            if c not in colset and c not in self.optional:
+                raise IngestError(fname, 0, c, "expected column missing")
+            slots[c] = [c] if c in colset else None
+        params = {"file": fname, **({"start": start} if self.needs_year else {})}
+        ctx.writer.run(f"build/tables/{self.sql}", params, table=table, **slots)
+        n = int(ctx.writer.fetch("build/tables/row_count", table=table).n[0])
         ctx.record_file(s, self.kind, start_year=start, rows=n, year_evidence=evidence)
         ctx.writer.drop(table)
 
 
-def _num(col: str) -> str:
-    return "cell_value({" + col + "})"
-
-
-def _txt(col: str) -> str:
-    return "nullif(trim({" + col + "}), '')"
-
-
-def _urn(col: str) -> str:
-    return "try_cast(trim({" + col + "}) as integer)"
-
-
-CENSUS = Simple(
-    "school census", {"URN", "NOR", "PNUMFSMEVER", "PNUMEAL"}, "school_census",
-    {"urn": _urn("URN"), "la_code": _txt("LA"), "pupils_on_roll": _num("NOR"), "pct_fsm_ever": _num("PNUMFSMEVER"),
-     # DfE's census dictionaries (2018/19 and 2024/25): PSENELSE = EHC plan, PSENELK = SEN support
-     "pct_eal": _num("PNUMEAL"), "pct_sen_support": _num("PSENELK"), "pct_ehcp": _num("PSENELSE")},
-    needs_year=True, check_urn="URN", optional={"school_type": _txt("SCHOOLTYPE")})
-
-SPINE = Simple(
-    "performance-tables spine", {"URN", "LA", "SCHNAME", "MINORGROUP", "ISPRIMARY", "ISSECONDARY"}, "school_spine",
-    {"urn": _urn("URN"), "la_code": _txt("LA"), "name": _txt("SCHNAME"), "postcode": _txt("POSTCODE"),
-     "town": _txt("TOWN"), "open_date": _txt("OPENDATE"), "close_date": _txt("CLOSEDATE"), "is_open": _txt("ICLOSE"),
-     "minor_group": _txt("MINORGROUP"), "nftype": _txt("NFTYPE"), "is_primary": _txt("ISPRIMARY"),
-     "is_secondary": _txt("ISSECONDARY"), "is_post16": _txt("ISPOST16"), "age_low": _txt("AGEL"),
-     "age_high": _txt("AGEH"), "gender": _txt("GENDER"), "religion": _txt("RELDENOM"), "admissions": _txt("ADMPOL"),
-     "other_urn": _txt("OTHERURN")},
-    needs_year=True, check_urn="URN")
-
-GIAS = Simple(
-    "GIAS establishments", {"URN", "LA (code)", "EstablishmentName"}, "gias_establishment",
-    {"urn": _urn("URN"), "la_code": _txt("LA (code)"), "name": _txt("EstablishmentName")},
-    check_urn="URN",
-    optional={"type": _txt("TypeOfEstablishment (name)"), "type_group": _txt("EstablishmentTypeGroup (name)"),
-              "status": _txt("EstablishmentStatus (name)"), "phase": _txt("PhaseOfEducation (name)"),
-              "open_date": _txt("OpenDate"), "close_date": _txt("CloseDate"), "postcode": _txt("Postcode"),
-              "lsoa11": _txt("LSOA (code)"), "easting": _num("Easting"), "northing": _num("Northing"),
-              "pupils_on_roll": _num("NumberOfPupils"), "pct_fsm": _num("PercentageFSM"),
-              "ofsted_rating": _txt("OfstedRating (name)")})
-
-LINKS = Simple(
-    "GIAS links", {"URN", "LinkURN", "LinkType"}, "school_link",
-    {"urn": _urn("URN"), "link_urn": _urn("LinkURN"), "link_name": _txt("LinkName"), "link_type": _txt("LinkType"),
-     "link_date": "try_strptime(trim({LinkEstablishedDate}), '%d-%m-%Y')::date"}, check_urn="URN")
-
-OFSTED = Simple(
-    "Ofsted inspection history", {"URN", "Rating", "Inspection Date"}, "ofsted_inspection",
-    {"urn": _urn("URN"), "grade_label": _txt("Rating"),
-     "grade": "case trim({Rating}) when 'Outstanding' then 1 when 'Good' then 2 when 'Requires Improvement' then 3 "
-              "when 'Satisfactory' then 3 when 'Inadequate' then 4 end",
-     "inspection_date": "try_strptime(trim({Inspection Date}), '%Y%m%d')::date"}, check_urn="URN")
-
-COORDS = Simple(
-    "school coordinates", {"URN", "LATITUDE", "LONGITUDE", "PCODE"}, "school_coordinates",
-    {"urn": _urn("URN"), "lat": _num("LATITUDE"), "lon": _num("LONGITUDE"), "postcode": _txt("PCODE")},
-    optional={"phase": _txt("PHASE")}, check_urn="URN")
-
-ABSENCE = Simple(
-    "absence", {"URN", "PERCTOT", "PPERSABS10"}, "school_absence",
-    {"urn": _urn("URN"), "la_code": _txt("LA"), "overall_absence_pct": _num("PERCTOT"),
-     "persistent_absence_pct": _num("PPERSABS10")}, needs_year=True, check_urn="URN")
-
-LA_NAMES = Simple(
-    "LA and region codes", {"LEA", "LA Name", "REGION", "REGION NAME"}, "la",
-    {"la_code": _txt("LEA"), "la_name": _txt("LA Name"), "region_code": _txt("REGION"),
-     "region_name": _txt("REGION NAME")})
+CENSUS = Simple("school census", {"URN", "NOR", "PNUMFSMEVER", "PNUMEAL"}, "census",
+                needs_year=True, check_urn="URN", optional={"SCHOOLTYPE"})
+SPINE = Simple("performance-tables spine", {"URN", "LA", "SCHNAME", "MINORGROUP", "ISPRIMARY", "ISSECONDARY"}, "spine",
+               needs_year=True, check_urn="URN")
+GIAS = Simple("GIAS establishments", {"URN", "LA (code)", "EstablishmentName"}, "gias", check_urn="URN",
+              optional={"TypeOfEstablishment (name)", "EstablishmentTypeGroup (name)", "EstablishmentStatus (name)",
+                        "PhaseOfEducation (name)", "OpenDate", "CloseDate", "Postcode", "LSOA (code)", "Easting",
+                        "Northing", "NumberOfPupils", "PercentageFSM", "OfstedRating (name)"})
+LINKS = Simple("GIAS links", {"URN", "LinkURN", "LinkType"}, "links", check_urn="URN")
+OFSTED = Simple("Ofsted inspection history", {"URN", "Rating", "Inspection Date"}, "ofsted", check_urn="URN")
+COORDS = Simple("school coordinates", {"URN", "LATITUDE", "LONGITUDE", "PCODE"}, "coordinates",
+                check_urn="URN", optional={"PHASE"})
+ABSENCE = Simple("absence", {"URN", "PERCTOT", "PPERSABS10"}, "absence", needs_year=True, check_urn="URN")
+LA_NAMES = Simple("LA and region codes", {"LEA", "LA Name", "REGION", "REGION NAME"}, "la_names")
 
 
 class Destinations:
@@ -197,8 +130,7 @@ class Destinations:
         # pupils who finished KS4 two years earlier (2016/17), and that cohort's year is the one we store.
         tables_year = 2000 + max(yys)
         start = tables_year - 2
-        bad = ctx.writer.fetch_text(f"select _row, URN from {table} where trim(RECTYPE) in ('1','2') "
-                                    "and try_cast(trim(URN) as integer) is null order by _row limit 1")
+        bad = ctx.writer.fetch("build/tables/destinations_bad_urn", table=table)
         if len(bad):
             raise IngestError(fname, int(bad._row[0]), "URN", f"URN {bad.URN[0]!r} is not a number")
         ranges = {base + sfx: plausibility.PERCENT for base in self.MEASURES.values() for sfx, _ in self.GROUPS.values()}
@@ -210,18 +142,10 @@ class Destinations:
                 col = base + sfx
                 if col not in cols:
                     continue
-                c, n = db.quote_ident(col), db.quote_ident(cohort)
-                common = (f"?, ?, cell_value({c}), null, null, cast(cell_value({n}) as integer), cell_status({c}), "
-                          f"case when cell_status({c}) = 'unknown' then {c} end, 'final', 'current', ?, _row, trim(RECTYPE)")
-                ctx.writer.execute_text(
-                    f"insert into school_result_all select try_cast(trim(URN) as integer), trim(LEA), 4, {start}, "
-                    f"academic_year({start}), {common} from {table} where trim(RECTYPE) in ('1','2')",
-                    [measure, grp, fname])
-                ctx.writer.execute_text(
-                    f"insert into published_result_all select case when trim(RECTYPE) = 'LA' then trim(LEA) else 'england' end, "
-                    f"case when trim(RECTYPE) = 'LA' then 'la' else 'england' end, 4, {start}, academic_year({start}), "
-                    f"{common} from {table} where trim(RECTYPE) in ('LA', 'NAT')", [measure, grp, fname])
-        n = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
+                params = {"start": start, "measure": measure, "grp": grp, "file": fname}
+                for step in ("build/tables/destinations_school", "build/tables/destinations_published"):
+                    ctx.writer.run(step, params, table=table, value=[col], cohort=[cohort])
+        n = int(ctx.writer.fetch("build/tables/row_count", table=table).n[0])
         ctx.record_file(s, self.kind, key_stage=4, start_year=start, rows=n,
                         year_evidence=f"newest history column COHORT_{max(yys)}: published with the {label(tables_year)} "
                                       f"tables, so the pupils who finished KS4 in {label(start)} (destinations in "
@@ -245,7 +169,7 @@ class HeadlineResults:
         fname = rel(s.path)
         table, cols = ctx.read_csv(s)
         ks = 4 if "Attainment 8" in cols else 2
-        ys = ctx.writer.fetch_text(f'select distinct try_cast(trim("Academic Year") as integer) y from {table}')
+        ys = ctx.writer.fetch("build/tables/headline_years", table=table)
         ys = [int(y) for y in ys.y.dropna()]
         if len(ys) != 1:
             raise IngestError(fname, None, "Academic Year", f"expected one year, found {ys}")
@@ -255,13 +179,9 @@ class HeadlineResults:
         plausibility.screen(ctx, table, fname, {c: r for c, r in {**ranges, cohort: plausibility.COUNT}.items()
                                                 if c in cols}, urn="URN")
         for measure, col in (self.KS4 if ks == 4 else self.KS2).items():
-            c, n = db.quote_ident(col), db.quote_ident(cohort)
-            ctx.writer.execute_text(
-                f"insert into school_result_all select try_cast(trim(URN) as integer), null, {ks}, {start}, "
-                f"academic_year({start}), ?, 'all', cell_value({c}), null, null, cast(cell_value({n}) as integer), "
-                f"cell_status({c}), case when cell_status({c}) = 'unknown' then {c} end, 'final', 'headline', ?, _row, null "
-                f"from {table} where try_cast(trim(URN) as integer) is not null", [measure, fname])
-        n = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
+            ctx.writer.run("build/tables/headline_load", {"ks": ks, "start": start, "measure": measure, "file": fname},
+                           table=table, value=[col], cohort=[cohort])
+        n = int(ctx.writer.fetch("build/tables/row_count", table=table).n[0])
         ctx.record_file(s, self.kind, key_stage=ks, start_year=start, rows=n,
                         year_evidence=f"'Academic Year' {start + 1} = {label(start)}")
         ctx.writer.drop(table)

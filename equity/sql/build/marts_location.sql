@@ -72,6 +72,8 @@ c as (select lsoa11, any_value(lat) as lat, any_value(lon) as lon, any_value(nam
 b as (select lsoa11, any_value(la_code) as la_code from lsoa_boundary group by 1),
 base as (
     select v.*, coalesce(t.name, c.name) as name, t.lad19cd, t.lad19nm,
+        -- the IMD score: IoD2019's weights of the seven domains (MHCLG technical report, table 3.1) on
+        -- the exponentially transformed domain scores (File 9)
         0.225 * v.income_exp + 0.225 * v.employment_exp + 0.135 * v.education_exp + 0.135 * v.health_exp
             + 0.093 * v.crime_exp + 0.093 * v.barriers_exp + 0.093 * v.living_env_exp as imd_score,
         p.idaci_score as idaci_published, p.income_score, p.employment_score, p.idaopi_score,

@@ -1,0 +1,2 @@
+-- An LG Inform indicator file: the indicators it holds.
+select distinct indicator from {table}

@@ -1,0 +1,2 @@
+-- The rows of a staging table (a file as read).
+select count(*) n from {table}

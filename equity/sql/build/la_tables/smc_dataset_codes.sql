@@ -1,0 +1,2 @@
+-- SMC's full data set: the measure codes it holds.
+select distinct trim(measure_code) c from {table}

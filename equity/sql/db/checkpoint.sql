@@ -1,0 +1,2 @@
+-- Everything written to the database file before it is closed and swapped in.
+checkpoint

@@ -1,0 +1,2 @@
+-- A table's columns, in order (DuckDB's describe). Slot: table.
+describe {table}
