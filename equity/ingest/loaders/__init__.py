@@ -1,7 +1,8 @@
 """Source loaders. Each recognises files by their columns and loads them into staging tables.
 
 A loader is an object with ``kind``, ``recognise(sniffed) -> bool`` and ``load(ctx, sniffed)``.
-``LOADERS`` is tried in order; the first that recognises a file loads it. A file nobody
+``LOADERS`` is tried in order; the first that recognises a file loads it. A file that is not CSV goes
+to ``PATH_LOADERS`` (``recognise_path(path)`` and ``load_path(ctx, path)``) instead. A file nobody
 recognises is listed in the report and skipped.
 """
 from __future__ import annotations
@@ -20,8 +21,12 @@ LOADERS += iod2025.LOADERS
 LOADERS += geography.LOADERS  # IoD2019 deprivation, LSOA centroids and boundaries, look-ups
 LOADERS += ofsted_mi.LOADERS  # Ofsted management information: report cards, graded and ungraded inspections
 
+# Files that are not CSV (a workbook, GeoJSON boundaries): these loaders recognise a file by its path and
+# contents (``recognise_path``), in this order (2021 boundaries before the 2011 GeoJSON loader).
+PATH_LOADERS = [iod2025.WORKBOOK, iod2025.BOUNDARIES_2021, geography.GEOJSON]
 
-def load_file(ctx, path: Path, loaders) -> None:
+
+def load_file(ctx, path: Path, loaders, path_loaders=PATH_LOADERS) -> None:
     fname = rel(path)
     try:
         s = sniff(path, ctx.workdir)
@@ -36,7 +41,7 @@ def load_file(ctx, path: Path, loaders) -> None:
         return
     ctx.digests[digest] = fname
     if s is None:
-        loader = next((l for l in loaders if getattr(l, "recognise_path", None) and l.recognise_path(path)), None)
+        loader = next((l for l in path_loaders if l.recognise_path(path)), None)
         if loader is None:
             ctx.report.warn("unrecognised files", "not a CSV file the build knows: listed and skipped", file=fname)
             ctx.report.files.append({"file": fname, "kind": "unrecognised", "status": "skipped"})

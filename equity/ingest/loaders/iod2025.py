@@ -361,7 +361,9 @@ class Lsoa21Boundaries:
                         year_evidence="LSOA December 2021 geography (LSOA21CD)")
 
 
-LOADERS = [Lsoa11To21(), Lsoa21Ward(), IoD2025Workbook(), Lsoa21Boundaries()]
+WORKBOOK = IoD2025Workbook()  # an .xlsx: recognised by its path (its sheets), not by CSV columns
+BOUNDARIES_2021 = Lsoa21Boundaries()  # GeoJSON: recognised by its path
+LOADERS = [Lsoa11To21(), Lsoa21Ward(), WORKBOOK, BOUNDARIES_2021]
 
 
 # ---- checks added to the ingest report (called from equity.ingest.checks.run_checks) ---------------------------------
