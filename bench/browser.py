@@ -5,7 +5,6 @@ Traffic goes to 127.0.0.1 only.
 """
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 import socket
@@ -22,16 +21,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def app_pages() -> list[tuple[str, str, str]]:
-    """(file, title, url path) of every page listed in dashboard.py's PAGES (each file exists: tests/test_architecture.py).
-
-    Read from the source with ``ast`` (importing dashboard.py would run the app).
-    """
-    tree = ast.parse((ROOT / "dashboard.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
-            pages = ast.literal_eval(node.value)
-            return [(f, t, u) for items in pages.values() for f, t, _i, u in items]
-    raise RuntimeError("dashboard.py has no PAGES dict")
+    """(file, title, url path) of every page in the app's navigation (pages/_nav.py)."""
+    from pages._nav import PAGES
+    return [(f, t, u) for items in PAGES.values() for f, t, _i, u in items]
 
 
 def default_url_path() -> str:

@@ -318,10 +318,8 @@ def test_explicit_lists_name_every_file():
     marts = {f"build/{p.stem}" for p in (ROOT / "equity" / "sql" / "build").glob("marts_*.sql")}
     assert set(build.MART_STEPS) == marts and len(build.MART_STEPS) == len(marts)
     assert {m.__name__ for m in cli.FEATURE_COMMANDS} == {m for m in MODULES if m.startswith("equity.cli.") and m != "equity.cli.serve"}
-    tree = ast.parse((ROOT / "dashboard.py").read_text(encoding="utf-8"))
-    pages = next(ast.literal_eval(n.value) for n in tree.body
-                 if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PAGES")
-    listed = {f for items in pages.values() for f, *_ in items}
+    from pages._nav import PAGES
+    listed = {f for items in PAGES.values() for f, *_ in items}
     on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py") if not p.name.startswith("_")}
     assert listed == on_disk
 
