@@ -59,8 +59,12 @@ BARE_PAGE = Path(__file__).resolve().parent / "bare_page.py"
 # The floor a chart sets: one-line pages like the bare one, with one tiny Plotly chart (3 points) or one
 # small pydeck map (3 dots), each on its own server. What these cost over the bare page is what
 # loading and drawing the chart library costs, before any of the app's data.
+# Two more say whether hiding the chart or another library gets under Plotly's floor: the same tiny
+# Plotly chart in a collapsed expander, and a tiny Vega-Lite chart (Streamlit's st.line_chart).
 FLOOR_PAGES = {"tiny Plotly page": Path(__file__).resolve().parent / "plotly_page.py",
-               "small pydeck page": Path(__file__).resolve().parent / "pydeck_page.py"}
+               "small pydeck page": Path(__file__).resolve().parent / "pydeck_page.py",
+               "tiny Plotly in a collapsed expander": Path(__file__).resolve().parent / "plotly_expander_page.py",
+               "tiny Vega-Lite page": Path(__file__).resolve().parent / "vega_page.py"}
 # Streamlit's chart chunks (JavaScript loaded by a tab at its first chart of that kind)
 CHUNKS = {"plotly": "PlotlyChart.", "deck": "DeckGlJsonChart.", "dataframe": "DataFrame.", "vega": "embed."}
 
