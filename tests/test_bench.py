@@ -34,7 +34,7 @@ def test_floor_pages_are_the_bare_page_plus_one_tiny_chart():
     assert len(at.expander) == 1 and not at.expander[0].proto.expanded
     assert json.loads(at.expander[0].get("plotly_chart")[0].proto.spec)["data"][0]["x"] == [1, 2, 3]
     at = AppTest.from_file(str(FLOOR_PAGES["tiny Vega-Lite page"]), default_timeout=60).run()
-    assert not at.exception and len(at.get("arrow_vega_lite_chart")) == 1
+    assert not at.exception and len(at.get("vega_lite_chart")) == 1
 
 
 def _visit(ready, at, plotly_end=None, plotly_js=0.0, charts=0, kb=4):
