@@ -142,10 +142,13 @@ def wait_ready(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
     page.wait_for_function('document.querySelectorAll("[data-testid=stSkeleton]").length === 0',
                            timeout=timeout_ms)
-    # charts draw after the script ends: wait until every Plotly chart has its SVG
+    # charts draw after the script ends: wait until every Plotly chart has its SVG (and every Vega-Lite
+    # chart, which only the bench's floor page has, its canvas)
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                 .every(c => c.querySelector('svg.main-svg'))""", timeout=timeout_ms)
+                 .every(c => c.querySelector('svg.main-svg'))
+              && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                 .every(c => c.querySelector('canvas, svg.marks'))""", timeout=timeout_ms)
     page.wait_for_timeout(300)
 
 
@@ -180,7 +183,8 @@ TIMELINE_JS = """
     const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
     T.charts = charts.length;
     if (charts.length && T.chartAt === null) T.chartAt = performance.now();
-    const drawn = charts.every(c => c.querySelector('svg.main-svg'));
+    const drawn = charts.every(c => c.querySelector('svg.main-svg'))
+      && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(c => c.querySelector('canvas, svg.marks'));
     if (charts.length && drawn && T.drawnAt === null) T.drawnAt = performance.now();
     return drawn;
   };
