@@ -75,7 +75,41 @@ codes looked for once per distinct token. What is left, from the step table abov
 The build runs once per data refresh (a few times a year) and never blocks the app: the running app keeps
 serving the previous build until the new one is swapped in.
 
-**Pages in the browser (target: every view ≤ 1.5x the bare page, warm reruns ≤ 250 ms).** Where a fresh
+**Pages in the browser (target: every view ≤ 1.5x the bare page, warm reruns ≤ 250 ms): missed; Plotly alone
+sets a floor above the target.** From the floor rows of the table (2026-11-30 14:35, load average 12-20, the
+browser's Performance API):
+
+* *One tiny Plotly chart (3 points) on an otherwise bare page is already 2.9x the bare page* (best tries 4.15 s
+  against 1.44 s; medians of all tries 6.5 s against 2.0 s, 3.3x). Nothing is fetched: after the warm-up the
+  Plotly chunk comes from the browser's cache (0 KB over the wire) and is there by the script's end or within
+  0.3 s of it. The time is the main thread running the chunk's 4.6 MB of JavaScript in every new tab (evaluating
+  the module, then drawing): 1.2-5.3 s of long-animation-frame time in `PlotlyChart.*.js` per tab in these runs
+  (9 s at the heaviest load), 1.7 s in the best try, while the bare page's whole main thread spends about 0.25 s. V8's code cache did not remove
+  it (the chunk had been run several times in the same browser). So no view with a Plotly chart in its first
+  view can be within 1.5x of the bare page on this machine, whatever the page sends.
+* *What does not get under it*: a collapsed expander (2.5x: Streamlit mounts the chart and loads the chunk
+  anyway; in a second tab of `st.tabs` it was ready at 4.2-5.1 s against a bare 0.8-1.4 s); preloading (the
+  chunk is already cached: fetching is not the cost); fewer or smaller figures (the views send 29-122 KB and
+  draw in well under a second once the chunk has run: overview's two charts are drawn 0.16 s after the first
+  appears; `scattergl`
+  for thousands of points is already used); Streamlit's config has no switch for the chart library.
+* *What does*: no Plotly chart in the first view. The same page with its chart behind `st.toggle` was ready in
+  1.05-1.15 s against a bare 1.04-1.40 s (ad-hoc run, load average 9-16); a tiny Vega-Lite chart
+  (`st.line_chart`, 0.76 MB chunk, 0.1 s of main thread) is 1.42x the bare page in the table, within target.
+  Meeting the target therefore needs either the gap charts in Vega-Lite (Altair), or the first view without a
+  chart (tiles and sentences first, charts on request); both change how every page looks and were not done here.
+* *Server side*, `bench/page_profile.py` on the national set (fresh session, caches warm; wall under load,
+  CPU): overview 0.19 s (0.10 s CPU), gaps 0.65 s (0.10 s CPU, of which writing two CSVs for the download
+  buttons 0.12 s wall), compare 0.26 s, keys-to-success 0.13 s, families `?urn=` 1.07 s, school `?urn=` 1.36 s
+  (0.22 s CPU). Warm reruns 0.06-0.19 s for these six views: met. Changed: chart blocks and the gap table write their CSV
+  only when Download is clicked (Streamlit's deferred download data), so a run no longer writes them and the
+  browser no longer fetches every CSV while drawing (two fetches on the gaps page before, none after); the LA
+  comparison says in words that an LA has no free-school-meal figures instead of drawing an empty chart.
+* Other views (owned elsewhere) would gain from the same: `pages/_shared.chart_block`'s "Show data" table could
+  be built only when opened (`st.expander(..., on_change="rerun")` and `.open`), which keeps the DataFrame
+  chunk (0.5 MB, 0.1-0.5 s of main thread) out of first views whose only table is there.
+
+Earlier analysis (still true). Where a fresh
 tab's time went, from `python bench/page_profile.py` (pyinstrument inside the script's thread, a new session
 with the server's caches warm; CPU seconds, because under the machine's load wall time was 10-25x CPU) and
 from the browser's timeline in `bench/browser.py` (script end, last WebSocket message, bytes sent):
