@@ -14,9 +14,12 @@ formats; nothing in it is real), builds it, and prints side by side, then writes
 * families for every school in England at once (``equity.analysis.families.all_families``) and the Keys to
   Success matcher for a whole region (``equity.analysis.keys_to_success.suggest_partners``);
 * 20 simultaneous sessions with a new build swapped in under them (p95 page-run latency);
-* page-ready time in headless Chromium (``bench/browser.py``) of a bare one-line Streamlit page and
-  of every page (and the ``?urn=`` views), each the best of three fresh tabs after a warm-up, side
-  by side in the same run; the resident memory of the running app server.
+* page-ready time in headless Chromium (``bench/browser.py``) of a bare one-line Streamlit page, of
+  the floor pages (the bare page plus one tiny Plotly chart, pydeck map or Vega-Lite chart) and of
+  every page (and the ``?urn=`` views), each the best of three fresh tabs after a warm-up, side by
+  side in the same run, split by the browser's Performance API (chart chunk loaded, main-thread time
+  in it, charts drawn); the resident memory of the running app server. ``--db DB --browser-only``
+  reruns only this part and carries the other sections from the previous results.json.
 
 Besides the Markdown, every figure goes to ``bench/results.json``; a rerun compares its figures
 with the previous file and flags (in RESULTS.md and on the terminal) any that got more than 20%
