@@ -48,6 +48,17 @@ def free_port() -> int:
 
 
 BARE_PAGE = Path(__file__).resolve().parent / "bare_page.py"
+# The floor a chart sets: one-line pages like the bare one, with one tiny Plotly chart (3 points) or one
+# small pydeck map (3 dots), each on its own server. What these cost over the bare page is what
+# loading and drawing the chart library costs, before any of the app's data.
+# Two more say whether hiding the chart or another library gets under Plotly's floor: the same tiny
+# Plotly chart in a collapsed expander, and a tiny Vega-Lite chart (Streamlit's st.line_chart).
+FLOOR_PAGES = {"tiny Plotly page": Path(__file__).resolve().parent / "plotly_page.py",
+               "small pydeck page": Path(__file__).resolve().parent / "pydeck_page.py",
+               "tiny Plotly in a collapsed expander": Path(__file__).resolve().parent / "plotly_expander_page.py",
+               "tiny Vega-Lite page": Path(__file__).resolve().parent / "vega_page.py"}
+# Streamlit's chart chunks (JavaScript loaded by a tab at its first chart of that kind)
+CHUNKS = {"plotly": "PlotlyChart.", "deck": "DeckGlJsonChart.", "dataframe": "DataFrame.", "vega": "embed."}
 
 
 class Server:
@@ -123,10 +134,13 @@ def wait_ready(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
     page.wait_for_function('document.querySelectorAll("[data-testid=stSkeleton]").length === 0',
                            timeout=timeout_ms)
-    # charts draw after the script ends: wait until every Plotly chart has its SVG
+    # charts draw after the script ends: wait until every Plotly chart has its SVG (and every Vega-Lite
+    # chart, which only the bench's floor page has, its canvas)
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                 .every(c => c.querySelector('svg.main-svg'))""", timeout=timeout_ms)
+                 .every(c => c.querySelector('svg.main-svg'))
+              && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                 .every(c => c.querySelector('canvas, svg.marks'))""", timeout=timeout_ms)
     page.wait_for_timeout(300)
 
 
@@ -140,7 +154,16 @@ def exceptions_shown(page) -> list[str]:
 # finished, no skeletons, every Plotly chart drawn as SVG). Any change after that resets it.
 TIMELINE_JS = """
 (() => {
-  const T = window.__bench = {ranAt: null, finishedAt: null, readyAt: null, connectedAt: null, charts: 0};
+  const T = window.__bench = {ranAt: null, finishedAt: null, readyAt: null, connectedAt: null, charts: 0,
+                              chartAt: null, drawnAt: null, longTasks: [], frames: []};
+  // long tasks (main thread busy > 50 ms) and long animation frames with the scripts that ran in them
+  // (by source file): where the browser's time went after the last message
+  try { new PerformanceObserver(l => { for (const e of l.getEntries()) T.longTasks.push([e.startTime, e.duration]); })
+          .observe({type: 'longtask', buffered: true}); } catch (e) {}
+  try { new PerformanceObserver(l => { for (const e of l.getEntries()) T.frames.push(
+          {start: e.startTime, duration: e.duration, scripts: (e.scripts || []).map(x =>
+            [(x.sourceURL || '').split('/').pop(), x.invokerType, x.startTime, x.duration])}); })
+          .observe({type: 'long-animation-frame', buffered: true}); } catch (e) {}
   const ready = () => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app) return false;
@@ -151,7 +174,11 @@ TIMELINE_JS = """
     if (document.querySelector('[data-testid=stSkeleton]')) return false;
     const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
     T.charts = charts.length;
-    return charts.every(c => c.querySelector('svg.main-svg'));
+    if (charts.length && T.chartAt === null) T.chartAt = performance.now();
+    const drawn = charts.every(c => c.querySelector('svg.main-svg'))
+      && [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].every(c => c.querySelector('canvas, svg.marks'));
+    if (charts.length && drawn && T.drawnAt === null) T.drawnAt = performance.now();
+    return drawn;
   };
   const look = (records) => {
     for (const r of records || []) {
@@ -196,6 +223,8 @@ def timed_visit(ctx, url: str, timeout_ms: int = 180_000) -> dict:
         wait_ready(page, timeout_ms)
         ready_s = time.perf_counter() - t0
         tl = page.evaluate("window.__bench")
+        res = page.evaluate("""() => performance.getEntriesByType('resource').map(r => ({name: r.name.split('/').pop(),
+            start: r.startTime, end: r.responseEnd, transfer: r.transferSize, body: r.decodedBodySize}))""")
         exc = exceptions_shown(page)
     except Exception as e:  # noqa: BLE001 - a page never ready is a result (None), not the end of the bench
         return {"ready_s": None, "error": f"{type(e).__name__}: {str(e)[:300]}",
@@ -206,35 +235,78 @@ def timed_visit(ctx, url: str, timeout_ms: int = 180_000) -> dict:
     return {"ready_s": round(ready_s, 3), "ready_at_s": ms(tl.get("readyAt")), "finished_at_s": ms(tl.get("finishedAt")),
             "connected_at_s": ms(tl.get("connectedAt")), "ws_bytes": sum(n for _t, n in frames),
             "ws_frames": len(frames), "last_frame_s": round(max((t for t, _n in frames), default=0.0), 3),
-            "charts": tl.get("charts", 0), "exception": bool(exc)}
+            "charts": tl.get("charts", 0), "exception": bool(exc), **browser_split(tl, res)}
+
+
+def browser_split(tl: dict, resources: list[dict]) -> dict:
+    """Where the browser's time went, from its Performance API (seconds on the page's clock).
+
+    ``chunks``: each of Streamlit's chart chunks the tab loaded (``CHUNKS``): when its request started
+    and ended, KB over the wire (0: from the browser's cache) and KB of JavaScript; ``scripts_s``:
+    main-thread time in long animation frames by source file (the top few: a chunk's evaluation and
+    the drawing code in it); ``long_tasks_s``: main-thread time in long tasks (> 50 ms) until
+    ready; ``chart_at_s``/``drawn_at_s``: when the first Plotly chart element appeared and when every
+    chart had been drawn.
+    """
+    ms = lambda v: round(v / 1000, 3) if v is not None else None  # noqa: E731
+    ready = tl.get("readyAt") or float("inf")
+    chunks = {}
+    for kind, prefix in CHUNKS.items():
+        hit = [r for r in resources if r["name"].startswith(prefix) and r["name"].endswith(".js")]
+        if hit:
+            r = hit[0]
+            chunks[kind] = {"start_s": ms(r["start"]), "end_s": ms(r["end"]), "transfer_kb": round(r["transfer"] / 1024),
+                            "js_kb": round(r["body"] / 1024)}
+    scripts: dict[str, float] = {}
+    for f in tl.get("frames") or []:
+        if f["start"] > ready:
+            continue
+        for name, _kind, _start, dur in f["scripts"]:
+            scripts[name or "(inline)"] = scripts.get(name or "(inline)", 0.0) + dur
+    top = dict(sorted(((k, round(v / 1000, 3)) for k, v in scripts.items()), key=lambda kv: -kv[1])[:5])
+    return {"chunks": chunks, "scripts_s": top,
+            "long_tasks_s": round(sum(d for st, d in tl.get("longTasks") or [] if st <= ready) / 1000, 3),
+            "chart_at_s": ms(tl.get("chartAt")), "drawn_at_s": ms(tl.get("drawnAt"))}
 
 
 def page_ready_times(db_path: Path, views: list[tuple[str, str]], workdir: Path, tries: int = 3,
-                     warmups: int = 1, log=print) -> dict:
-    """Page-ready of a bare one-line Streamlit page and of every view of the app, side by side.
+                     warmups: int = 1, log=print, floors: dict[str, Path] | None = None, floor_every: int = 4) -> dict:
+    """Page-ready of a bare one-line Streamlit page, of the floor pages (``FLOOR_PAGES``: one tiny
+    chart) and of every view of the app, side by side.
 
-    ``views``: (name, url path with query string, "" for the landing page). Two servers run at
-    once (the bare page and the app, both on ``db_path``). After a warm-up (every view opened
-    ``warmups`` times: libraries imported, server caches filled, browser cache holding Streamlit's
-    scripts), each view is opened ``tries`` times, each in a fresh tab (a new session), the bare
-    page interleaved with the app's views so both see the same load; the best try is reported.
+    ``views``: (name, url path with query string, "" for the landing page). Each page runs on its
+    own server (all on ``db_path``). After a warm-up (every page opened ``warmups`` times: libraries
+    imported, server caches filled, browser cache holding Streamlit's scripts), each view is opened
+    ``tries`` times, each in a fresh tab (a new session), the bare page before every view and the
+    floor pages before every ``floor_every``-th, so that all see the same load; the best try is reported.
     """
+    import contextlib
     from playwright.sync_api import sync_playwright
-    out = {"bare": [], "views": {name: [] for name, _u in views}, "tries": tries}
-    with Server(db_path, workdir / "bare-server.log", script=BARE_PAGE) as bare, \
-            Server(db_path, workdir / "app-server.log") as app:
-        bare.wait_healthy(300)
-        app.wait_healthy(300)
+    floors = FLOOR_PAGES if floors is None else floors
+    out = {"bare": [], "floors": {n: [] for n in floors}, "views": {name: [] for name, _u in views}, "tries": tries}
+    with contextlib.ExitStack() as stack:
+        bare = stack.enter_context(Server(db_path, workdir / "bare-server.log", script=BARE_PAGE))
+        fl = {n: stack.enter_context(Server(db_path, workdir / f"{Path(f).stem}-server.log", script=f))
+              for n, f in floors.items()}
+        app = stack.enter_context(Server(db_path, workdir / "app-server.log"))
+        for srv in (bare, *fl.values(), app):
+            srv.wait_healthy(300)
         with sync_playwright() as p:
             b = launch(p)
             ctx = b.new_context(viewport={"width": 1400, "height": 1000})
             for _ in range(warmups):
                 timed_visit(ctx, bare.base + "/")
+                for n, srv in fl.items():
+                    timed_visit(ctx, srv.base + "/")
                 for name, u in views:
                     v = timed_visit(ctx, f"{app.base}/{u}")
                     log(f"  warm-up {name}: {v['ready_s']} s {v.get('error', '')}")
             for i in range(tries):
-                for name, u in views:
+                for j, (name, u) in enumerate(views):
+                    if j % floor_every == 0:
+                        for n, srv in fl.items():
+                            out["floors"][n].append(f := timed_visit(ctx, srv.base + "/"))
+                            log(f"  try {i + 1} {n}: {f['ready_s']} s")
                     out["bare"].append(timed_visit(ctx, bare.base + "/"))
                     out["views"][name].append(v := timed_visit(ctx, f"{app.base}/{u}"))
                     log(f"  try {i + 1} {name}: {v['ready_s']} s (bare {out['bare'][-1]['ready_s']} s) "

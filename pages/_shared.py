@@ -160,7 +160,8 @@ def chart_block(fig, sentence: str, data: pd.DataFrame, filename: str, key: str 
     st.plotly_chart(fig, width="stretch", key=key)
     with st.expander("Show data"):
         st.dataframe(data, hide_index=True, width="stretch")
-    st.download_button("Download CSV", to_csv_bytes(data), file_name=filename,
+    # the CSV is written when the button is clicked, not on every run (nor fetched by the browser as it draws)
+    st.download_button("Download CSV", lambda: to_csv_bytes(data), file_name=filename,
                        mime="text/csv", key=f"dl-{key or filename}")
 
 

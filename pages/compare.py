@@ -49,10 +49,13 @@ else:
 
 st.header("Pupils eligible for free school meals")
 fsm = la_compare.fsm_lines(la)
-fig = gap_charts.lines_figure(fsm, "start_year", "value", "series", name, "% of pupils eligible for FSM",
-                              breaks_by=lambda a, b: a < 2020 <= b or b - a > 1)
-chart_block(fig, md(la_compare.fsm_sentence(fsm, name)), fsm, f"fsm_{la}.csv", key="cmp_fsm")
-st.caption("Spring census 2015/16 to 2019/20, autumn census 2020/21 (not joined: a different point in the year).")
+if fsm.empty:  # said in words: an empty chart would still cost a fresh tab Plotly's load and draw
+    st.info(md(la_compare.fsm_sentence(fsm, name)))
+else:
+    fig = gap_charts.lines_figure(fsm, "start_year", "value", "series", name, "% of pupils eligible for FSM",
+                                  breaks_by=lambda a, b: a < 2020 <= b or b - a > 1)
+    chart_block(fig, md(la_compare.fsm_sentence(fsm, name)), fsm, f"fsm_{la}.csv", key="cmp_fsm")
+    st.caption("Spring census 2015/16 to 2019/20, autumn census 2020/21 (not joined: a different point in the year).")
 
 st.header("Statistical neighbours")
 group = la_compare.neighbour_group(la)

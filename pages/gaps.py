@@ -73,7 +73,7 @@ else:
             "pooled gap (estimate)", "pooled gap to national other (estimate)", "pooled disadvantaged pupils",
             "years pooled", "DfE 3-year, all pupils", f"fewer than {gaps.SMALL_COHORT} disadvantaged", "status"]
     st.dataframe(show[[c for c in cols if c in show]], hide_index=True, width="stretch")
-    st.download_button("Download CSV", to_csv_bytes(table),
+    st.download_button("Download CSV", lambda: to_csv_bytes(table),  # written on click, not on every run
                        file_name=f"school_gaps_{la}_ks{ks}_{measure}_{year_label(int(end)).replace('/', '-')}.csv",
                        mime="text/csv", key="dl-gt-table")
     st.caption(gaps.METHOD["pooled"])

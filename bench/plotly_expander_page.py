@@ -1,0 +1,1 @@
+import plotly.graph_objects as go; import streamlit as st; st.write("A page with one tiny Plotly chart in a collapsed expander."); st.expander("A tiny chart").plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))  # noqa: E702,E501  (floor: bench/run.py)
