@@ -68,7 +68,7 @@ else:
     label = kts.measure_label(rule.measure)
     fmt = lambda v, signed=False: kts.format_value(rule.measure, v, signed)  # noqa: E731
     st.markdown(rule.describe() + " Edit the rule in the sidebar (or on the *Keys to Success* page).")
-    sug = _kts.suggestions(rule.as_dict(), la, settings, _kts.build())
+    sug = _kts.suggestions(rule, la, settings)
     pairs = sug.pairs
     v = sug.validation
     if v is not None and families.explains_little(v):

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -90,16 +89,10 @@ METHOD = {
 
 # ---- reading ---------------------------------------------------------------------------------
 
-@lru_cache(maxsize=256)
-def _cached(name: str, params: tuple, path: str | None, build: str) -> pd.DataFrame:
-    return db.query(name, {k: (list(v) if isinstance(v, tuple) else v) for k, v in params}, path=path)
-
-
+@per_build(maxsize=256)
 def _query(name: str, params: dict, path=None) -> pd.DataFrame:
     """A named query, cached per build of the database (a rebuild invalidates it)."""
-    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
-    p = str(path) if path else None
-    return _cached(name, frozen, p, db.build_id(path)).copy()
+    return db.query(name, params, path=path)
 
 
 def la_names(path=None) -> dict[str, str]:

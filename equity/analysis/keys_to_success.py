@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -81,14 +80,9 @@ PHASES = {4: ("secondary", "all-through"), 2: ("primary", "all-through")}
 
 # ---- data ----------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=16)
-def _cached(name: str, key_stage: int, build: str, path: str | None) -> pd.DataFrame:
-    return db.query(name, {"key_stage": key_stage}, path=path)
-
-
+@per_build(maxsize=16)
 def _load(name: str, key_stage: int, path=None) -> pd.DataFrame:
-    p = str(path) if path else None
-    return _cached(name, int(key_stage), db.build_id(path), p).copy()
+    return db.query(name, {"key_stage": int(key_stage)}, path=path)
 
 
 @per_build(maxsize=32)
@@ -215,18 +209,14 @@ def years_with(key_stage: int, measure: str, la_codes=None, path=None) -> list[i
     return [int(y) for y in df.start_year]
 
 
-@lru_cache(maxsize=4)
-def _successors_cached(build: str, path: str | None) -> dict[int, tuple[int, ...]]:
+@per_build(maxsize=4)
+def successors(path=None) -> dict[int, tuple[int, ...]]:
+    """URN -> successor URNs (academy conversions, mergers)."""
     df = db.query("keys_to_success/successors", path=path)
     out: dict[int, list[int]] = {}
     for u, s in zip(df.urn, df.successor_urn):
         out.setdefault(int(u), []).append(int(s))
     return {k: tuple(sorted(set(v))) for k, v in out.items()}
-
-
-def successors(path=None) -> dict[int, tuple[int, ...]]:
-    """URN -> successor URNs (academy conversions, mergers)."""
-    return _successors_cached(db.build_id(path), str(path) if path else None)
 
 
 def follow(urns, year_table: pd.DataFrame, path=None, max_steps: int = 3) -> pd.DataFrame:
@@ -432,6 +422,7 @@ def _latest_year(rule: Rule, la_codes, path) -> int:
     return ys[-1]
 
 
+@per_build(maxsize=64)
 def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
     """Apply the rule to every mainstream school with results that year (in ``la_codes`` if given).
 
@@ -740,6 +731,7 @@ def _family_edges(selected: pd.DataFrame, rule: Rule, settings: MatchSettings, r
     return pd.concat(rows, ignore_index=True).rename(columns={"urn": "partner_urn"})
 
 
+@per_build(maxsize=32)
 def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchSettings(), path=None) -> Suggestions:
     """Suggest a stronger partner (or two) for every school the rule selects in ``la_codes``.
 
@@ -1170,6 +1162,7 @@ def compare_cohort(selected_urns, key_stage: int, measure: str, baseline_year: i
 BACKTESTS = {4: ("936",), 2: ("850", "936")}
 
 
+@per_build(maxsize=32)
 def backtest(key_stage: int = 4, rule: Rule | None = None, la_codes=None, baseline_year: int = 2016,
              follow_year: int = 2018, *, n_boot: int = 2000, seed: int = 0, path=None) -> CohortComparison:
     """HYPOTHETICAL back-test: apply the rule to ``baseline_year`` (default 2016/17, or the first later

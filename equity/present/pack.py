@@ -41,7 +41,6 @@ import string
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +52,7 @@ from equity import breaks, db, safe_text, stats, years
 from equity.analysis import families, gaps, partnerships, profile
 from equity.analysis import keys_to_success as kts
 from equity.analysis.catalogue import sources as source_register
+from equity.cache import per_build
 from equity.measures import MEASURES
 from equity.present.pack_charts import RenderError, lead_figure, ranked_bar, render_png, trend_figure
 from equity.words import compare_words, fmt, fmt_diff
@@ -357,8 +357,8 @@ def scope_for(kind: str, key, path=None, user_db=None) -> Scope:
 
 # ---- since last meeting --------------------------------------------------------------------------
 
-@lru_cache(maxsize=8)
-def _rows_cached(urns: tuple, areas: tuple, path: str | None, build: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+@per_build(maxsize=8)
+def _rows_cached(urns: tuple, areas: tuple, path=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     sch = db.query("pack/school_results", {"urns": list(urns) or [-1]}, path=path)
     pub = db.query("pack/published_results", {"areas": list(areas)}, path=path)
     return sch, pub
@@ -366,9 +366,8 @@ def _rows_cached(urns: tuple, areas: tuple, path: str | None, build: str) -> tup
 
 def _scope_rows(scope: Scope, path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The scope's school results (small groups hidden) and its areas' and England's published
-    rows, all key stages (cached per database build: callers must not change them)."""
-    p = None if path is None else str(path)
-    return _rows_cached(tuple(int(u) for u in scope.urns), (*scope.la_codes, "england"), p, db.build_id(path))
+    rows, all key stages (cached per database build; each caller gets its own copy)."""
+    return _rows_cached(tuple(int(u) for u in scope.urns), (*scope.la_codes, "england"), path)
 
 
 def _comparable(a: int, b: int, ks: int, measure: str) -> bool:
@@ -992,6 +991,20 @@ def build(kind: str, key, *, anonymise: bool = False, since: tuple[int, int] | N
             s.figure = namer.figure(s.figure)
     return Pack(scope, slides, datetime.now().isoformat(timespec="seconds"), info, yrs, sources, anonymise, namer)
 
+
+
+@per_build(maxsize=12)
+def _built(kind: str, key: str, anonymise: bool, since_db: str | None, user_db: str | None, register: str,
+           path=None) -> Pack:
+    return build(kind, key, anonymise=anonymise, since_db=since_db, path=path, user_db=user_db)
+
+
+def meeting_pack(kind: str, key, *, anonymise: bool = False, since_db=None, path=None, user_db=None) -> Pack:
+    """:func:`build` for meeting mode, which asks again on every click: cached per database build and
+    per state of the partnership register (``partnerships.fingerprint``: an edited partnership is never
+    shown stale). Each call gets its own copy of the pack."""
+    return _built(kind, str(key), bool(anonymise), str(since_db) if since_db else None,
+                  str(user_db) if user_db else None, partnerships.fingerprint(user_db), path)
 
 # ---- rendering: PDF --------------------------------------------------------------------------------
 
