@@ -151,7 +151,7 @@ def per_build(maxsize: int = 32):
 
     The decorated function must take the database as a ``path`` argument (``None`` = the default
     database). Results are returned as copies (the rule about copies above).
-    ``fn.cache_clear()`` empties the cache.
+    ``fn.cache_clear()`` empties the cache; ``fn.cache_policy`` is ``"per_build"``.
     """
     def deco(fn):
         sig = inspect.signature(fn)
@@ -183,6 +183,7 @@ def per_build(maxsize: int = 32):
                 store.clear()
 
         wrapper.cache_clear = cache_clear
+        wrapper.cache_policy = "per_build"
         return wrapper
     return deco
 
@@ -191,7 +192,8 @@ def per_content(maxsize: int = 64):
     """Decorator: cache a function of data already read (no database argument) on its arguments,
     DataFrames and Series by their content (:func:`_freeze`). For charts: a page that shows the same
     figure again (a new tab, a rerun) gets it without Plotly validating it again. Results are
-    returned as copies, like :func:`per_build`'s; ``fn.cache_clear()`` empties the cache."""
+    returned as copies, like :func:`per_build`'s; ``fn.cache_clear()`` empties the cache; ``fn.cache_policy``
+    is ``"per_content"``."""
     def deco(fn):
         sig = inspect.signature(fn)
         store: OrderedDict = OrderedDict()
@@ -222,5 +224,6 @@ def per_content(maxsize: int = 64):
                 store.clear()
 
         wrapper.cache_clear = cache_clear
+        wrapper.cache_policy = "per_content"
         return wrapper
     return deco
