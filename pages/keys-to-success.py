@@ -10,6 +10,7 @@ from equity import lookups
 from equity.analysis import partnerships
 from equity.analysis import ofsted as ofsted_rules
 from equity import years as yrs
+from equity.words import fmt_short
 from equity.safe_text import md
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
@@ -40,7 +41,7 @@ if rule is None:
             "school in England in 2023/24); KS2 for Hampshire and Surrey.")
     st.stop()
 label = kts.measure_label(rule.measure)
-fmt = lambda v, signed=False: kts.format_value(rule.measure, v, signed)  # noqa: E731
+fmt = lambda v, signed=False: fmt_short(rule.measure, v, signed)  # noqa: E731
 
 # ---- the rule ------------------------------------------------------------------------------------
 st.header("The rule")

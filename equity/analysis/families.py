@@ -706,7 +706,6 @@ def outcome_phrase(measure: str) -> str:
     return f"{MEASURES[measure].label} for disadvantaged pupils"
 
 
-format_value = fmt  # a value as shown on screen for the measure ('–' when missing): the rule is equity.words
 
 
 @per_content(maxsize=32)
@@ -726,14 +725,14 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     fam = outcomes[(outcomes.role == "family") & outcomes.value.notna()].copy()
     if pd.notna(me.value):
         ref, ref_se, ref_name = float(me.value), float(me.se) if pd.notna(me.se) else 0.0, "this school"
-        ref_text = f"this school's {format_value(measure, ref)} ({int(me.cohort)} pupils)"
+        ref_text = f"this school's {fmt(measure, ref)} ({int(me.cohort)} pupils)"
     else:
         ref = outcomes.attrs["family_median"]
         vals = fam.value.to_numpy(float)
         m = len(vals)
         ref_se = 1.2533 * float(np.std(vals, ddof=1)) / math.sqrt(m) if m > 1 else float("nan")
         ref_name = "the family median"
-        ref_text = f"the family median of {format_value(measure, ref)} (this school has no published figure)"
+        ref_text = f"the family median of {fmt(measure, ref)} (this school has no published figure)"
     cols = ["urn", "name", "la_name", "closeness", "distance", "km", "value", "cohort", "years", "margin",
             "se_diff", "beyond_noise", "why"]
     if not np.isfinite(ref):
@@ -749,7 +748,7 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     for r in fam.itertuples():
         noise = "beyond noise" if r.beyond_noise else "within noise (it could be chance)"
         where = f"{r.km:.0f} km away in {r.la_name}" if pd.notna(r.km) else f"in {r.la_name}"
-        whys.append(f"{label}: {format_value(measure, r.value)} in {r.years} "
+        whys.append(f"{label}: {fmt(measure, r.value)} in {r.years} "
                     f"({int(r.cohort)} pupils) against {ref_text}: {fmt_diff(measure, r.margin)} better, {noise}. "
                     f"Context {r.closeness} (distance {r.distance:.2f}), {where}.")
     fam["why"] = whys

@@ -41,6 +41,7 @@ import pandas as pd
 from equity.cache import per_build
 from equity import breaks as _breaks, db, stats
 from equity.measures import MEASURES
+from equity.words import fmt_amount, fmt_number, fmt_signed, fmt_value
 from equity.years import label
 
 GROUPS = ("disadvantaged", "other", "all")
@@ -778,36 +779,6 @@ def latest_gap(la_code: str, key_stage: int, path=None, measures=None) -> dict |
 
 
 # ---- words -----------------------------------------------------------------------------------
-
-def fmt_number(v, unit: str) -> str:
-    if v is None or pd.isna(v):
-        return "not published"
-    return f"{v:.2f}" if unit == "score" else (f"{v:.0f}" if unit == "percent" and float(v).is_integer() else f"{v:.1f}")
-
-
-def fmt_amount(v, unit: str) -> str:
-    """A size of difference with its unit: '4.1 points', '25 percentage points', '0.78'."""
-    if v is None or pd.isna(v):
-        return "not published"
-    n = fmt_number(v, unit)
-    one = n in ("1", "1.0")
-    return {"points": f"{n} point{'' if one else 's'}",
-            "percent": f"{n} percentage point{'' if one else 's'}"}.get(unit, n)
-
-
-def fmt_signed(v, unit: str) -> str:
-    if v is None or pd.isna(v):
-        return "not published"
-    s = fmt_amount(abs(v), unit)
-    return ("+" if v > 0 else "−" if v < 0 else "") + s
-
-
-def fmt_value(v, unit: str) -> str:
-    """A level: '35.5', '46%', '-0.48'."""
-    if v is None or pd.isna(v):
-        return "not published"
-    return f"{fmt_number(v, unit)}%" if unit == "percent" else fmt_number(v, unit)
-
 
 def gap_sentence(area_row: dict, england_row: dict | None, name: str) -> str:
     """'In 2018/19 the gap in Attainment 8 in Surrey was 17.5 points, 4.1 points wider than England's 13.4.'"""

@@ -41,6 +41,7 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 from equity.cache import per_build
 from equity import breaks, db, stats, years
 from equity.measures import MEASURES
+from equity.words import fmt_short
 
 Z95 = stats.Z95
 
@@ -249,22 +250,6 @@ def comparable(first: int, second: int, key_stage: int, measure: str) -> list[st
     """Breaks in the series between two years (empty = the two years may be compared). Missing
     years in between are not a break; a pandemic gap or a change of scale is."""
     return breaks.real_breaks(first, second, key_stage, measure)
-
-
-def _fmt(measure: str, v, signed: bool = False) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    unit = MEASURES[measure].unit if measure in MEASURES else ""
-    if unit == "percent":
-        return f"{v:+.0f} points" if signed else f"{v:.0f}%"
-    if unit == "score":
-        return f"{v:+.2f}"
-    return f"{v:+.1f}" if signed else f"{v:.1f}"
-
-
-def format_value(measure: str, v, signed: bool = False) -> str:
-    """A figure as the pages print it: ``35%`` (or ``+4 points`` for a change), ``-0.52`` for scores."""
-    return _fmt(measure, v, signed)
 
 
 def measure_label(measure: str) -> str:
@@ -489,15 +474,15 @@ def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
             if pd.isna(r.value):
                 out.append(f"no published {label} for its disadvantaged pupils")
             else:
-                ci = "" if pd.isna(r.ci_low) else f" (95% interval {_fmt(rule.measure, r.ci_low)} to {_fmt(rule.measure, r.ci_high)})"
-                out.append(f"disadvantaged pupils' {label} {_fmt(rule.measure, r.value)}{ci}, "
+                ci = "" if pd.isna(r.ci_low) else f" (95% interval {fmt_short(rule.measure, r.ci_low)} to {fmt_short(rule.measure, r.ci_high)})"
+                out.append(f"disadvantaged pupils' {label} {fmt_short(rule.measure, r.value)}{ci}, "
                            f"{int(r.cohort)} pupils" + ("" if r.meets_outcome else " (above the threshold)"))
         if r.meets_ofsted:
             out.append(f"Ofsted {r.ofsted_latest}")
         if r.meets_stuck:
             out.append(ofs.stuck_words(r.ofsted_run, r.previous_framework, r.previous_date, r.previous_summary, as_of))
         if r.meets_trend:
-            out.append(f"{label} fell from {_fmt(rule.measure, r.previous_value)} to {_fmt(rule.measure, r.value)} "
+            out.append(f"{label} fell from {fmt_short(rule.measure, r.previous_value)} to {fmt_short(rule.measure, r.value)} "
                        f"since {years.label(y - 1)}")
         if rule.min_extra and r.n_extra < rule.min_extra:
             out.append(f"shows {int(r.n_extra)} of the further signs (needs {rule.min_extra})")
@@ -831,10 +816,10 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
         ctx = (f"{r.p_pct_disadvantaged:.0f}% disadvantaged against {r.s_pct_disadvantaged:.0f}%"
                if pd.notna(r.p_pct_disadvantaged) and pd.notna(r.s_pct_disadvantaged) else "similar context")
         return (f"{r.p_name} ({r.partner_urn}) for {r.s_name}: in {yl} its disadvantaged pupils' {label} was "
-                f"{_fmt(rule.measure, r.p_value)} ({int(r.p_cohort)} pupils) against {_fmt(rule.measure, r.s_value)} "
-                f"({int(r.s_cohort)} pupils), {_fmt(rule.measure, r.margin_published, True)} as published; allowing "
-                f"for chance and for how the two were picked, {_fmt(rule.measure, r.margin, True)} better "
-                f"(95% interval {_fmt(rule.measure, r.margin_low, True)} to {_fmt(rule.measure, r.margin_high, True)}). "
+                f"{fmt_short(rule.measure, r.p_value)} ({int(r.p_cohort)} pupils) against {fmt_short(rule.measure, r.s_value)} "
+                f"({int(r.s_cohort)} pupils), {fmt_short(rule.measure, r.margin_published, True)} as published; allowing "
+                f"for chance and for how the two were picked, {fmt_short(rule.measure, r.margin, True)} better "
+                f"(95% interval {fmt_short(rule.measure, r.margin_low, True)} to {fmt_short(rule.measure, r.margin_high, True)}). "
                 f"Similar context ({ctx}; family distance {r.distance:.2f}{close}), {r.km:.0f} km away "
                 f"(outside the {radius:g} km competition radius), {where}; it would support "
                 f"{load.get(r.partner_urn, 0)} school(s) in this plan (cap {settings.capacity}).")
@@ -952,8 +937,8 @@ def hubs(key_stage: int, measure: str | None = None, la_codes=None, *, size: int
         g = g.sort_values("start_year")
         if len(g) < min_years or not (g.vs_family > 0).all():
             continue
-        detail = "; ".join(f"{years.label(int(r.start_year))}: {_fmt(measure, r.value)} vs family "
-                           f"{_fmt(measure, r.family_mean)} ({int(r.cohort)} pupils)" for r in g.itertuples())
+        detail = "; ".join(f"{years.label(int(r.start_year))}: {fmt_short(measure, r.value)} vs family "
+                           f"{fmt_short(measure, r.family_mean)} ({int(r.cohort)} pupils)" for r in g.itertuples())
         last = g.iloc[-1]
         out.append({"urn": int(urn), "name": last["name"], "la_code": last.la_code, "la_name": last.la_name,
                     "years": len(g), "min_vs_family": float(g.vs_family.min()),
@@ -1014,7 +999,7 @@ class CohortComparison:
 
     def sentence(self) -> str:
         lab = measure_label(self.measure)
-        f = lambda v: _fmt(self.measure, v, True)  # noqa: E731
+        f = lambda v: fmt_short(self.measure, v, True)  # noqa: E731
         s, c, d = self.selected_change, self.comparison_change, self.did
         if math.isnan(d[1]):
             return (("HYPOTHETICAL back-test: " if self.hypothetical else "") +

@@ -61,6 +61,7 @@ from equity import db, stats
 from equity.cache import per_build
 from equity.measures import MEASURES
 from equity.safe_text import html as _esc
+from equity.words import fmt_tip
 from equity.years import label
 
 RADIUS_KM = 1.5
@@ -740,11 +741,10 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
     if la_code:
         df = df[df.la_code == str(la_code)]
     m = MEASURES[measure]
-    fmt = (lambda v: f"{v:.1f}%") if m.unit == "percent" else (lambda v: f"{v:+.2f}" if m.unit == "score" else f"{v:.1f}")
     if colour_by == "disadvantaged":
         df = df[df.disadvantaged.notna()].copy()
         df["value"] = df.disadvantaged
-        df["value_text"] = [f"{m.label}, disadvantaged pupils: {fmt(v)}" for v in df.value]
+        df["value_text"] = [f"{m.label}, disadvantaged pupils: {fmt_tip(measure, v)}" for v in df.value]
     elif colour_by == "gap":
         df = df[df.disadvantaged.notna() & df.other.notna()].copy()
         df["value"] = df.other - df.disadvantaged
@@ -754,7 +754,7 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
                                 index=index)
         df = df.merge(p[["urn", "difference", "low", "high", "verdict"]], on="urn", how="inner")
         df["value"] = df.difference
-        df["value_text"] = [f"{fmt(a)} vs {v:+.1f} predicted difference ({lo:+.1f} to {hi:+.1f}): {vd}"
+        df["value_text"] = [f"{fmt_tip(measure, a)} vs {v:+.1f} predicted difference ({lo:+.1f} to {hi:+.1f}): {vd}"
                             for a, v, lo, hi, vd in zip(df.disadvantaged, df.difference, df.low, df.high, df.verdict)]
     elif colour_by == "ofsted":
         of = latest_ofsted(path)

@@ -72,6 +72,7 @@ import pandas as pd
 from equity import years
 from equity.db import ROOT
 from equity.measures import MEASURES
+from equity.words import fmt_short
 
 DEFAULT_USER_DB = ROOT / "data" / "user" / "partnerships.sqlite"
 BUSY_TIMEOUT_S = 30.0     # one wait inside SQLite for another writer's lock
@@ -1411,7 +1412,7 @@ class Progress:
     notes: list[str]
 
     def sentence(self) -> str:
-        from equity.analysis.keys_to_success import format_value as _fmt, measure_label
+        from equity.analysis.keys_to_success import measure_label
         lab = measure_label(self.measure)
         base = years.label(int(self.partnership["baseline_year"]))
         if self.status == "no baseline":
@@ -1428,8 +1429,8 @@ class Progress:
                 if len(g) < 2:
                     continue
                 first, last = g.iloc[0], g.iloc[-1]
-                parts.append(f"{first['name']} ({role}) went from {_fmt(self.measure, first.vs_family, True)} to "
-                             f"{_fmt(self.measure, last.vs_family, True)} against its family "
+                parts.append(f"{first['name']} ({role}) went from {fmt_short(self.measure, first.vs_family, True)} to "
+                             f"{fmt_short(self.measure, last.vs_family, True)} against its family "
                              f"({years.label(int(first.start_year))} to {years.label(int(last.start_year))})")
         text = f"Disadvantaged pupils' {lab}, school minus family average: " + "; ".join(parts) + "." if parts else \
             f"Too few family figures to compare {lab} with the families."
@@ -1525,7 +1526,7 @@ def progress(partnership: dict, *, size: int = 20, radius_km: float | None = Non
         status = "awaiting data"
     else:
         status = "tracking"
-    fmt = kts.format_value
+    fmt = fmt_short
     for r in table[(table.role == "supporting") & (table.start_year > base)].itertuples():
         if pd.notna(r.change_high) and r.change_high < 0:
             warnings.append(

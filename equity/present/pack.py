@@ -55,7 +55,7 @@ from equity.analysis.catalogue import sources as source_register
 from equity.cache import per_build
 from equity.measures import MEASURES
 from equity.present.pack_charts import RenderError, lead_figure, ranked_bar, render_png, trend_figure
-from equity.words import compare_words, fmt, fmt_diff
+from equity.words import compare_words, fmt, fmt_cell, fmt_diff
 
 KINDS = {"la": "Local authority", "family": "School and its family", "partnership": "Partnership",
          "keys_to_success": "Keys to Success cohort"}
@@ -1031,14 +1031,6 @@ def _plain(text: str) -> str:
     return re.sub(r"\*\*|__|`", "", text or "")
 
 
-def _cell(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-
 def _images(pack: Pack) -> dict[int, bytes | str]:
     """PNG for each slide with a figure (index -> bytes), or the reason it could not be drawn."""
     idx = [i for i, s in enumerate(pack.slides) if s.figure is not None]
@@ -1110,7 +1102,7 @@ def to_pdf(pack: Pack) -> bytes:
                 story += [PageBreak(), Paragraph(escape(f"{s.title}: the data"), st["h"])]
             t = s.table.head(MAX_TABLE_ROWS)
             data = [[Paragraph(escape(str(c)), st["head"]) for c in t.columns]]
-            data += [[Paragraph(escape(_cell(v)), st["cell"]) for v in row] for row in t.itertuples(index=False)]
+            data += [[Paragraph(escape(fmt_cell(v)), st["cell"]) for v in row] for row in t.itertuples(index=False)]
             tbl = Table(data, repeatRows=1, hAlign="LEFT", colWidths=[(W - 2 * margin) / len(t.columns)] * len(t.columns))
             tbl.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#bbbbbb")),
                                      ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
@@ -1186,7 +1178,7 @@ def to_pptx(pack: Pack) -> bytes:
             tab.cell(0, c).text = str(name)
         for r, row in enumerate(t.itertuples(index=False), start=1):
             for c, v in enumerate(list(row)[:cols]):
-                tab.cell(r, c).text = _cell(v)[:120]
+                tab.cell(r, c).text = fmt_cell(v)[:120]
         for r in range(rows):
             for c in range(cols):
                 for p in tab.cell(r, c).text_frame.paragraphs:
