@@ -12,7 +12,7 @@ from equity import years
 from equity.present import style
 from equity.analysis import keys_to_success as kts
 from equity.cache import per_content
-from equity.measures import MEASURES
+from equity.measures import MEASURES, RULE_MEASURES
 from equity.safe_text import html
 
 
@@ -23,7 +23,7 @@ def _step(measure: str) -> float:
 def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
     """The selection rule's thresholds as widgets (defaults from ``Rule.default``); None when the
     LA has no results for disadvantaged pupils at this key stage."""
-    measures = [m for m in kts.OUTCOME_MEASURES[ks] if m in MEASURES and kts.years_with(ks, m, [la])]
+    measures = [m for m in RULE_MEASURES[ks] if m in MEASURES and kts.years_with(ks, m, [la])]
     if not measures:
         return None
     # opens on the latest year held for the LA, on a measure DfE published that year (see kts.default_rule)

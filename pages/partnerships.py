@@ -15,7 +15,7 @@ from equity import lookups
 from equity.present import style
 from equity.analysis import partnerships as reg
 from equity import years as yrs
-from equity.measures import MEASURES
+from equity.measures import MEASURES, RULE_MEASURES
 from equity.words import fmt_short
 from equity.safe_text import html, md
 from pages import _kts
@@ -213,7 +213,7 @@ with tab_add:
             base_year = a2.selectbox("Baseline year", base_options, format_func=yrs.label,
                                      index=base_options.index(rule.year) if rule and rule.year in base_options else 0)
             other_ks = 2 if ks == 4 else 4
-            measures = [m for m in kts.OUTCOME_MEASURES[ks] + kts.OUTCOME_MEASURES[other_ks] if m in MEASURES]
+            measures = [m for m in RULE_MEASURES[ks] + RULE_MEASURES[other_ks] if m in MEASURES]
             add_measure = a1.selectbox("Measure tracked", measures, format_func=lambda m: f"KS{MEASURES[m].key_stage} "
                                        + kts.measure_label(m))
             add_start = a2.date_input("Start date", date.today())

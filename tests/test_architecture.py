@@ -246,6 +246,16 @@ def test_the_one_cache_is_equity_cache():
     assert sorted(_other_caches(sample, "x")) == ["x:1 functools.lru_cache", "x:4 functools.cache",
                                           "x:6 st.cache_data", "x:8 st.cache_resource"]
 
+
+def test_number_formatters_live_in_words():
+    """One formatter module: no other module in the package or the pages defines its own fmt/format function."""
+    files = sorted(PACKAGE.rglob("*.py")) + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]
+    pattern = re.compile(r"^_?(fmt|format_value|format_number|fmt_\w+)$")
+    found = [f"{p.relative_to(ROOT)}:{n.lineno} {n.name}" for p in files if p != PACKAGE / "words.py"
+             for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and pattern.match(n.name)]
+    assert found == []
+
 def test_architecture_md_carries_the_same_table():
     text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\|\s*`([\w.]+)`\s*\|\s*([^|]+?)\s*\|", text, re.M)

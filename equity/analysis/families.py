@@ -55,7 +55,7 @@ from scipy.spatial import cKDTree
 
 from equity.cache import per_build, per_content
 from equity import breaks, db, stats, years as yrs
-from equity.measures import MEASURES
+from equity.measures import FAMILY_MEASURES, MEASURES
 from equity.words import fmt, fmt_diff
 from equity.safe_text import html
 
@@ -576,8 +576,7 @@ def measures_for(key_stage: int = 4, start_year: int | None = None, path=None) -
     year = default_year(key_stage, path) if start_year is None else int(start_year)
     have = set(db.query("families/measures", {"key_stage": int(key_stage), "start_year": year}, path=path).measure)
     order = [m for m in MEASURES if MEASURES[m].key_stage == key_stage]
-    preferred = {4: ["att8_vs_national_other", "p8_vs_national_other", "p8", "att8", "basics_95", "basics_94",
-                     "ebacc_aps"], 2: ["rwm_exp", "read_prog", "writ_prog", "mat_prog", "rwm_high"]}[int(key_stage)]
+    preferred = FAMILY_MEASURES[int(key_stage)]
     ranked = [m for m in preferred if m in have] + [m for m in order if m in have and m not in preferred]
     return ranked
 

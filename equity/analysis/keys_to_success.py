@@ -40,16 +40,12 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from equity.cache import per_build
 from equity import breaks, db, stats, years
-from equity.measures import MEASURES
+# the measures a rule may select on: the catalogue's RULE_MEASURES (each has an interval, above)
+from equity.measures import MEASURES, RULE_MEASURES
 from equity.words import fmt_short
 
 Z95 = stats.Z95
 
-# Measures a rule may select on and a match may claim strength on: each has an interval (above).
-OUTCOME_MEASURES = {
-    4: ["p8", "p8_vs_national_other", "basics_94", "basics_95", "att8_vs_national_other"],
-    2: ["rwm_exp", "read_prog", "writ_prog", "mat_prog", "rwm_exp_vs_national_other"],
-}
 # Per measure: (threshold for disadvantaged pupils' result, fall since the year before that counts
 # as a falling trend). Chosen to sit around the weakest quarter of schools in the LAs we hold and
 # well below England's disadvantaged average: P8 -0.5 (England's disadvantaged pupils: -0.40 to
@@ -120,7 +116,7 @@ def ofsted_cutoff(key_stage: int, year: int, la_codes=None, path=None) -> date |
     today's inspections); for an earlier year, the end of that academic year (31 August), so a
     back-test never sees the future."""
     las = list(la_codes) if la_codes else None
-    latest = max((y for m in OUTCOME_MEASURES[key_stage] for y in years_with(key_stage, m, las, path)), default=None)
+    latest = max((y for m in RULE_MEASURES[key_stage] for y in years_with(key_stage, m, las, path)), default=None)
     return None if latest is None or year >= latest else date(year + 1, 8, 31)
 
 
@@ -287,7 +283,7 @@ class Rule:
     """
     key_stage: int = 4
     year: int | None = None  # start year; None = latest year with results in the chosen LA(s)
-    measure: str = "p8"  # one of OUTCOME_MEASURES[key_stage]
+    measure: str = "p8"  # one of RULE_MEASURES[key_stage]
     max_value: float | None = -0.5
     min_pct_disadvantaged: float | None = 25.0
     min_disadvantaged_pupils: int | None = 10
@@ -300,7 +296,7 @@ class Rule:
     def default(cls, key_stage: int = 4, **changes) -> Rule:
         """The default rule for a key stage; ``measure=`` picks that measure's default thresholds
         (:data:`DEFAULT_THRESHOLDS`), other keywords override single thresholds."""
-        measure = changes.pop("measure", None) or OUTCOME_MEASURES[key_stage][0]
+        measure = changes.pop("measure", None) or RULE_MEASURES[key_stage][0]
         max_value, min_fall = DEFAULT_THRESHOLDS[measure]
         base = cls(key_stage=key_stage, measure=measure, max_value=max_value, min_fall=min_fall,
                    min_pct_disadvantaged=25.0 if key_stage == 4 else 30.0,
@@ -390,11 +386,11 @@ def default_rule(key_stage: int, la_codes=None, path=None, **changes) -> Rule:
     measure = changes.pop("measure", None)
     why = ""
     if measure is None:
-        measure = OUTCOME_MEASURES[key_stage][0]
+        measure = RULE_MEASURES[key_stage][0]
         if year is not None:
-            measure, why = latest.usable_measure(key_stage, measure, year, path, allowed=OUTCOME_MEASURES[key_stage])
-            if measure not in [m for m in OUTCOME_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]:
-                have = [m for m in OUTCOME_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]
+            measure, why = latest.usable_measure(key_stage, measure, year, path, allowed=RULE_MEASURES[key_stage])
+            if measure not in [m for m in RULE_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]:
+                have = [m for m in RULE_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]
                 measure = have[0] if have else measure
     return Rule.default(key_stage, measure=measure, year=year, why_measure=why or "", **changes)
 
@@ -911,7 +907,7 @@ def hubs(key_stage: int, measure: str | None = None, la_codes=None, *, size: int
     One row per hub: ``years`` (how many), ``min_vs_family`` (the smallest lead), ``mean_vs_family``,
     ``clearly_above_years`` (years whose 95% interval of the lead is above zero) and ``detail``.
     """
-    measure = measure or OUTCOME_MEASURES[key_stage][0]
+    measure = measure or RULE_MEASURES[key_stage][0]
     la_codes = list(la_codes) if la_codes else None
     rows = []
     for y in years_with(key_stage, measure, la_codes, path):

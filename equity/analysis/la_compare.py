@@ -19,7 +19,7 @@ import pandas as pd
 from equity.cache import per_build
 from equity import db
 from equity.analysis import gaps
-from equity.measures import MEASURES
+from equity.measures import LA_ALL_PUPILS, MEASURES
 from equity.words import fmt_amount, fmt_number, fmt_value
 from equity.years import label
 
@@ -74,7 +74,7 @@ def comparison_sets(path=None) -> pd.DataFrame:
             rows.append({"key_stage": int(r.key_stage), "measure": r.measure, "start_year": int(r.start_year),
                          "las": int(r.las), "source": "DfE performance tables"})
     if _has_indicators(path):
-        for m in ("rwm_exp", "basics_95", "p8"):
+        for m in LA_ALL_PUPILS:
             ind = _indicator(m, path)
             ind = ind[(ind.area_level == "la") & ind.pupil_group.isin(["disadvantaged", "other"]) & (ind.status == "ok")]
             for (ks, y), sub in ind.groupby(["key_stage", "start_year"]):

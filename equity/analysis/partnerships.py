@@ -71,7 +71,7 @@ import pandas as pd
 
 from equity import years
 from equity.db import ROOT
-from equity.measures import MEASURES
+from equity.measures import MEASURES, RULE_MEASURES
 from equity.words import fmt_short
 
 DEFAULT_USER_DB = ROOT / "data" / "user" / "partnerships.sqlite"
@@ -1453,7 +1453,7 @@ def progress(partnership: dict, *, size: int = 20, radius_km: float | None = Non
     p = dict(partnership)
     ks = int(p["key_stage"])
     base = int(p["baseline_year"])
-    measure = p.get("measure") or kts.OUTCOME_MEASURES[ks][0]
+    measure = p.get("measure") or RULE_MEASURES[ks][0]
     radius = families.DEFAULT_RADIUS_KM if radius_km is None else radius_km
     t = kts.measure_table(ks, measure, path)
     later = sorted(int(y) for y in t.loc[t.value.notna() & (t.start_year >= base), "start_year"].unique())
@@ -1556,7 +1556,7 @@ def cohort_comparison(key_stage: int, *, status: str | None = None, n_boot: int 
         return None, f"No KS{key_stage} partnerships in the register yet."
     base = int(reg.baseline_year.mode().iloc[0])
     cohort = reg[reg.baseline_year == base]
-    measure = cohort.measure.dropna().mode().iloc[0] if cohort.measure.notna().any() else kts.OUTCOME_MEASURES[key_stage][0]
+    measure = cohort.measure.dropna().mode().iloc[0] if cohort.measure.notna().any() else RULE_MEASURES[key_stage][0]
     later = [y for y in kts.years_with(key_stage, measure, None, path) if y > base and not kts.comparable(base, y, key_stage, measure)]
     if not later:
         return None, (f"Awaiting data: the {len(cohort)} KS{key_stage} partnership(s) with baseline {years.label(base)} "

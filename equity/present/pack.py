@@ -53,14 +53,13 @@ from equity.analysis import families, gaps, partnerships, profile
 from equity.analysis import keys_to_success as kts
 from equity.analysis.catalogue import sources as source_register
 from equity.cache import per_build
-from equity.measures import MEASURES
+from equity.measures import MEASURES, PACK_TREND
 from equity.present.pack_charts import RenderError, lead_figure, ranked_bar, render_png, trend_figure
 from equity.words import compare_words, fmt, fmt_cell, fmt_diff
 
 KINDS = {"la": "Local authority", "family": "School and its family", "partnership": "Partnership",
          "keys_to_success": "Keys to Success cohort"}
 FORMATS = ("pdf", "pptx")
-HEADLINE_TREND = {4: ["att8", "p8"], 2: ["rwm_exp"]}
 MAX_TABLE_ROWS = 28  # rows drawn on a PDF page; the full table stays in meeting mode and its CSV
 SHORT_TABLE = 8  # a table this short shares the page with its chart
 PPTX_TABLE_ROWS = 15  # rows of a table on a slide
@@ -380,7 +379,7 @@ def default_since(scope: Scope, path=None) -> dict[int, tuple[int, int]]:
     sch, pub = _scope_rows(scope, path)
     out = {}
     for ks in scope.key_stages:
-        m = HEADLINE_TREND[ks][0]
+        m = PACK_TREND[ks][0]
         src = sch if scope.kind != "la" else pub[pub.area_code.isin(scope.la_codes)]
         ys = sorted(set(src[(src.key_stage == ks) & (src.measure == m) & (src.pupil_group == "disadvantaged")
                             & src.value.notna()].start_year.astype(int)))
@@ -400,7 +399,7 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
     sch, pub = _scope_rows(scope, path)
     rows = []
     areas = {"england": "England", **{c: la_name(c, path) for c in scope.la_codes}}
-    for m in HEADLINE_TREND[key_stage]:
+    for m in PACK_TREND[key_stage]:
         if not _comparable(first, second, key_stage, m):
             continue
         for code, nm in areas.items():
@@ -439,7 +438,7 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
     if table.empty:
         return Slide(title, f"No comparable KS{key_stage} figures for {years.label(first)} and {years.label(second)}.")
     parts = []
-    for m in HEADLINE_TREND[key_stage]:
+    for m in PACK_TREND[key_stage]:
         la_rows = table[(table._m == m) & ~table._school & ~table.who.str.startswith("England")]
         for _, r in la_rows.iterrows():
             g1, g2 = r[f"gap {years.label(first)}"], r[f"gap {years.label(second)}"]
@@ -462,12 +461,12 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
         parts.append(f"Of {len(s0)} schools with {MEASURES[m0].label} for disadvantaged pupils in both years, "
                      f"{up} improved and {down} fell (small groups swing: most single-year changes are within noise).")
     elif scope.kind == "la" and len(scope.urns) > 40:
-        s = sch[(sch.key_stage == key_stage) & (sch.measure == HEADLINE_TREND[key_stage][0]) &
+        s = sch[(sch.key_stage == key_stage) & (sch.measure == PACK_TREND[key_stage][0]) &
                 (sch.pupil_group == "disadvantaged")]
         w = s.pivot_table(index="urn", columns="start_year", values="value")
         if first in w and second in w:
             both = w[[first, second]].dropna()
-            m0 = HEADLINE_TREND[key_stage][0]
+            m0 = PACK_TREND[key_stage][0]
             ch = both[second] - both[first]
             up, down = int((ch > 0).sum()), int((ch < 0).sum())
             if not MEASURES[m0].higher_is_better:
@@ -595,7 +594,7 @@ def _la_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
     la = scope.key
     name = scope.extra["la_name"]
     for ks in scope.key_stages:
-        for m in HEADLINE_TREND[ks]:
+        for m in PACK_TREND[ks]:
             d = _published_trend([la], ks, m, path)
             if d[d.area_code == la].value.notna().sum() == 0:
                 continue
