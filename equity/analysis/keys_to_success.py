@@ -65,11 +65,6 @@ DEFAULT_THRESHOLDS = {
     "att8_vs_national_other": (-20.0, 6.0),
 }
 _PUBLISHED_CI = {"p8", "read_prog", "writ_prog", "mat_prog"}
-_BINOMIAL = {"basics_94", "basics_95", "rwm_exp", "rwm_high", "dest_sustained", "dest_education",
-             "dest_not_sustained"}
-_CONSERVATIVE_BINOMIAL = {"rwm_exp_vs_national_other", "rwm_high_vs_national_other"}
-# Attainment 8 has no published interval: a stated pupil-level spread (gaps.PUPIL_SD) / sqrt(pupils).
-_ASSUMED_SD = {"att8_vs_national_other": "att8"}
 _SD_FROM = {"p8": "p8", "p8_vs_national_other": "p8", "read_prog": "read_prog", "writ_prog": "writ_prog",
             "mat_prog": "mat_prog"}
 PHASES = {4: ("secondary", "all-through"), 2: ("primary", "all-through")}
