@@ -1,9 +1,17 @@
-"""Results cached per build of the database.
+"""The one cache of the dashboard: results kept per build of the database, or per content.
+
+**The rule about copies.** Whatever a cached function returns, each caller gets its own copy: a
+DataFrame, Series or numpy array is copied, a Plotly figure is a new figure, a dataclass, list,
+dict or set is copied all the way down. Nothing that is kept in a cache is ever handed out, so a
+caller may change what it gets and nothing cached can be changed by a caller. Every cached function
+in ``equity`` goes through :func:`per_build` or :func:`per_content`, and nothing else caches
+(``functools.lru_cache``, ``st.cache_data`` and ``st.cache_resource`` are not used: the
+architecture test checks it).
 
 A page calls the same ``equity`` functions on every rerun, and at national scale some of them read
 millions of rows. :func:`per_build` keeps a function's recent results keyed on its arguments *and*
 the identity of the database build it read (``db.build_id``), so a rebuild swapped in under a
-running app is picked up at the next call, and callers get their own copy of any DataFrame.
+running app is picked up at the next call.
 
 :func:`per_content` is the same cache for a function of data already read (a chart made from a
 DataFrame): keyed on the arguments, DataFrames by their content, so no build is needed to tell an
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import functools
 import inspect
 import threading
@@ -28,13 +37,15 @@ from equity import db
 
 
 def _freeze(v):
-    """A hashable stand-in for an argument (lists, sets, dicts and arrays become tuples; a DataFrame
-    or Series its columns, dtypes, attrs and a hash of every value and index label)."""
+    """A hashable stand-in for an argument (lists, sets, dicts, arrays and dataclasses become tuples;
+    a DataFrame or Series its columns, dtypes, attrs and a hash of every value and index label)."""
     if isinstance(v, (pd.DataFrame, pd.Series)):
         cols = tuple(map(str, v.columns)) if isinstance(v, pd.DataFrame) else (str(v.name),)
         dtypes = tuple(map(str, v.dtypes)) if isinstance(v, pd.DataFrame) else (str(v.dtype),)
         values = pd.util.hash_pandas_object(v, index=True).to_numpy().tobytes() if len(v) else b""
         return (type(v).__name__, cols, dtypes, _freeze(dict(v.attrs)), values)
+    if _is_dataclass(v):
+        return (type(v).__qualname__, _freeze(tuple((f.name, getattr(v, f.name)) for f in dataclasses.fields(v))))
     if isinstance(v, dict):
         return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
     if isinstance(v, (list, tuple)):
@@ -63,12 +74,32 @@ def _arrays(v):
     return v
 
 
+def _is_dataclass(v) -> bool:
+    return dataclasses.is_dataclass(v) and not isinstance(v, type)
+
+
+def _with_fields(obj, change):
+    """A shallow copy of a dataclass instance with every field passed through ``change`` (frozen
+    dataclasses included: the copy is new, so setting its fields changes nothing shared)."""
+    out = copy.copy(obj)
+    for f in dataclasses.fields(obj):
+        object.__setattr__(out, f.name, change(getattr(obj, f.name)))
+    return out
+
+
 def _keep(result):
-    """What the cache stores: a Plotly figure as its dict (no live object shared between callers)."""
+    """What the cache stores: a Plotly figure as its dict, wherever it sits (in a tuple, list, dict
+    or dataclass), so no live figure is shared between callers."""
     if isinstance(result, go.Figure):
         return _FigureDict(_arrays(result.to_dict()))
     if isinstance(result, tuple):
         return tuple(_keep(x) for x in result)
+    if isinstance(result, list):
+        return [_keep(x) for x in result]
+    if isinstance(result, dict) and not isinstance(result, _FigureDict):
+        return {k: _keep(x) for k, x in result.items()}
+    if _is_dataclass(result):
+        return _with_fields(result, _keep)
     return result
 
 
@@ -83,7 +114,13 @@ def _validating(obj) -> None:
             _validating(child)
 
 
+_IMMUTABLE = (str, bytes, int, float, bool, complex, type(None))
+
+
 def _copy(result):
+    """The caller's own copy of a kept result (the rule about copies at the top of this module)."""
+    if isinstance(result, _IMMUTABLE):
+        return result
     if isinstance(result, _FigureDict):
         # made from the dict of a figure that was validated when it was built: not checked again
         fig = go.Figure(copy.deepcopy(dict(result)), _validate=False)
@@ -92,21 +129,29 @@ def _copy(result):
         for trace in fig.data:
             _validating(trace)
         return fig
-    if isinstance(result, (pd.DataFrame, pd.Series)):
+    if isinstance(result, (pd.DataFrame, pd.Series, pd.Index)):
+        return result.copy(deep=True)  # pandas deep-copies attrs with the data
+    if isinstance(result, np.ndarray):
         return result.copy()
-    if isinstance(result, (list, dict, set)):
-        return copy.deepcopy(result)
     if isinstance(result, tuple):
+        if all(isinstance(x, _IMMUTABLE) for x in result):
+            return result
         return tuple(_copy(x) for x in result)
-    return result
+    if isinstance(result, list):
+        return [_copy(x) for x in result]
+    if isinstance(result, dict):
+        return {k: _copy(x) for k, x in result.items()}
+    if _is_dataclass(result):
+        return _with_fields(result, _copy)
+    return copy.deepcopy(result)  # a set, a date, any other object: deep copied (immutables come back as they are)
 
 
 def per_build(maxsize: int = 32):
     """Decorator: cache the function's results per (arguments, database build).
 
     The decorated function must take the database as a ``path`` argument (``None`` = the default
-    database). Results are returned as copies, so a caller may change what it gets.
-    ``fn.cache_clear()`` empties the cache.
+    database). Results are returned as copies (the rule about copies above).
+    ``fn.cache_clear()`` empties the cache; ``fn.cache_policy`` is ``"per_build"``.
     """
     def deco(fn):
         sig = inspect.signature(fn)
@@ -138,6 +183,7 @@ def per_build(maxsize: int = 32):
                 store.clear()
 
         wrapper.cache_clear = cache_clear
+        wrapper.cache_policy = "per_build"
         return wrapper
     return deco
 
@@ -146,7 +192,8 @@ def per_content(maxsize: int = 64):
     """Decorator: cache a function of data already read (no database argument) on its arguments,
     DataFrames and Series by their content (:func:`_freeze`). For charts: a page that shows the same
     figure again (a new tab, a rerun) gets it without Plotly validating it again. Results are
-    returned as copies, like :func:`per_build`'s; ``fn.cache_clear()`` empties the cache."""
+    returned as copies, like :func:`per_build`'s; ``fn.cache_clear()`` empties the cache; ``fn.cache_policy``
+    is ``"per_content"``."""
     def deco(fn):
         sig = inspect.signature(fn)
         store: OrderedDict = OrderedDict()
@@ -177,5 +224,6 @@ def per_content(maxsize: int = 64):
                 store.clear()
 
         wrapper.cache_clear = cache_clear
+        wrapper.cache_policy = "per_content"
         return wrapper
     return deco

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -35,9 +34,9 @@ def default_path() -> Path:
     return Path(env).expanduser().resolve() if env else DEFAULT_DB
 
 
-@lru_cache(maxsize=None)
 def sql(name: str) -> str:
-    """The text of the named query ``equity/sql/<name>.sql``."""
+    """The text of the named query ``equity/sql/<name>.sql`` (read at each call: a file read takes
+    microseconds beside the query, and results are cached per build by ``equity.cache``)."""
     path = SQL_DIR / f"{name}.sql"
     if not path.is_file():
         raise KeyError(f"no SQL named {name!r} ({path})")

@@ -1,6 +1,11 @@
-"""The measures we read from performance tables, and the explicit map from DfE column names to them.
+"""The measure catalogue: the measures we read from performance tables, what each part of the dashboard
+offers of them, and the explicit map from DfE column names to them.
 
-Each canonical measure has a key stage, a unit, a plain-words meaning and whether higher is better.
+Each canonical measure has a key stage, a unit, a plain-words meaning, whether higher is better, a short
+name for tiles and axes, and (for point scores) a pupil-level spread. The roles below (``HEADLINE``,
+``GAP_MEASURES``, ``HEADLINE_GAP``, ``RULE_MEASURES``, ``FAMILY_MEASURES``, ``PACK_TREND``,
+``LA_ALL_PUPILS``, ``REGION_MEASURES``) say which measures each page, command and pack offers, in order;
+``DIFFN`` and ``THREE_YEAR`` tie a measure to DfE's related figures. No other module keeps its own list.
 The column map is explicit: every DfE column we read is listed with the measure, pupil group and
 field (value, ci_low, ci_high, cohort) it feeds. Column names drift between years and even inside
 one file (``PTNOTFSMBASICS_94_17`` beside ``PTNOTFSM6CLA1ABASICS_95_17``), so aliases are listed too,
@@ -8,7 +13,7 @@ and ``tests/test_measures.py`` checks the map against every bundled file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 GROUPS = ("all", "disadvantaged", "other")
 GROUP_LABELS = {"all": "All pupils", "disadvantaged": "Disadvantaged pupils", "other": "Other pupils"}
@@ -26,6 +31,11 @@ class Measure:
     # standard error sd / sqrt(pupils) where DfE publishes no confidence interval (equity.stats), and its source.
     pupil_sd: float | None = None
     pupil_sd_source: str = ""
+    short: str = ""  # a short name for tiles and chart axes ("RWM expected"); the label when empty
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
 
 
 _SD_A8 = ("approximate national spread of pupils' Attainment 8 scores (DfE does not print it in these files); "
@@ -87,8 +97,44 @@ MEASURES = {m.key: m for m in [
             "KS4 destination measure: percentage whose destination was not sustained.", higher_is_better=False),
 ]}
 
+# Short names for tiles and chart axes.
+_SHORT = {"att8": "Attainment 8", "p8": "Progress 8", "basics_95": "Eng & maths 5+", "basics_94": "Eng & maths 4+",
+          "ebacc_aps": "EBacc APS", "dest_sustained": "sustained destination", "dest_education": "education destination",
+          "dest_not_sustained": "destination not sustained", "rwm_exp": "RWM expected", "rwm_high": "RWM higher",
+          "read_prog": "reading progress", "writ_prog": "writing progress", "mat_prog": "maths progress"}
+MEASURES = {k: replace(m, short=_SHORT.get(k, "")) for k, m in MEASURES.items()}
+
+# ---- roles: which measures each part of the dashboard offers, by key stage, in order -----------------
+
+# The school profile's headline measures (the order its measures are offered in).
 HEADLINE = {2: ["rwm_exp", "rwm_high", "read_prog", "writ_prog", "mat_prog"],
             4: ["att8", "p8", "basics_95", "basics_94", "att8_vs_national_other"]}
+# Measures that have a disadvantaged / other split (the ones a gap makes sense for): the gap pages and CLI.
+GAP_MEASURES = {4: ["att8", "p8", "basics_95", "basics_94", "ebacc_aps", "dest_sustained", "dest_education",
+                    "dest_not_sustained"],
+                2: ["rwm_exp", "rwm_high", "read_prog", "writ_prog", "mat_prog"]}
+# The gap pages' headline measures (the CLI's default and the overview's tiles): at least att8 and rwm_exp.
+HEADLINE_GAP = {4: ["att8", "p8", "basics_95"], 2: ["rwm_exp", "rwm_high"]}
+# Keys to Success: measures a rule may select on and a match may claim strength on (each has a 95%
+# interval, or for Attainment 8 a stated pupil spread); the first is the rule's default.
+RULE_MEASURES = {
+    4: ["p8", "p8_vs_national_other", "basics_94", "basics_95", "att8_vs_national_other"],
+    2: ["rwm_exp", "read_prog", "writ_prog", "mat_prog", "rwm_exp_vs_national_other"],
+}
+# Families: the outcomes a family is judged on, in order of preference (the first held is the default).
+FAMILY_MEASURES = {4: ["att8_vs_national_other", "p8_vs_national_other", "p8", "att8", "basics_95", "basics_94",
+                       "ebacc_aps"],
+                   2: ["rwm_exp", "read_prog", "writ_prog", "mat_prog", "rwm_high"]}
+# Meeting packs: the trend lines of a key stage (the first is the "since last meeting" measure).
+PACK_TREND = {4: ["att8", "p8"], 2: ["rwm_exp"]}
+# LA comparison: all-pupil measures compared with statistical neighbours, and across ITL2 regions.
+LA_ALL_PUPILS = ("rwm_exp", "basics_95", "p8")
+REGION_MEASURES = ("rwm_exp", "basics_95")
+# DfE's own "disadvantaged minus national other pupils" measure for a base measure, where files print one.
+DIFFN = {"att8": "att8_vs_national_other", "p8": "p8_vs_national_other",
+         "rwm_exp": "rwm_exp_vs_national_other", "rwm_high": "rwm_high_vs_national_other"}
+# DfE's three-year figures (all pupils only) for a base measure.
+THREE_YEAR = {"rwm_exp": "rwm_exp_3yr", "rwm_high": "rwm_high_3yr"}
 
 # --- column map -------------------------------------------------------------------------------
 # (column, measure, group, field). Fields: value, ci_low, ci_high, cohort, share (a group's % of pupils). History columns get a

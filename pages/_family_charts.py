@@ -10,6 +10,7 @@ from equity.analysis import families as F
 from equity.present import style
 from equity.cache import per_content
 from equity.measures import MEASURES
+from equity.words import fmt
 
 
 @per_content(maxsize=16)
@@ -32,7 +33,7 @@ def scatter_figure(pts: pd.DataFrame, x: str, measure: str, median: float) -> go
                           + " %{y}<extra></extra>"))
     if np.isfinite(median):
         fig.add_hline(y=median, line_dash="dash", line_color=style.AREA_COLOURS["family"],
-                      annotation_text=f"family median {F.format_value(measure, median)}")
+                      annotation_text=f"family median {fmt(measure, median)}")
     y_title = (MEASURES[measure].label if measure.endswith("vs_national_other")
                else f"{MEASURES[measure].label}, disadvantaged pupils")
     fig.update_layout(xaxis_title=F.LABELS[x], yaxis_title=y_title,

@@ -1,5 +1,6 @@
 """Widgets and cached look-ups shared by the Keys to Success and Partnerships pages: the editable
-selection rule (every threshold kept in the URL) and cached calls into ``equity.analysis.keys_to_success``.
+selection rule (every threshold kept in the URL) and calls into ``equity.analysis.keys_to_success`` (cached there,
+per database build) with a spinner for the slow ones.
 """
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from equity import db, years
+from equity import years
 from equity.present import style
 from equity.analysis import keys_to_success as kts
 from equity.cache import per_content
-from equity.measures import MEASURES
+from equity.measures import MEASURES, RULE_MEASURES
 from equity.safe_text import html
 
 
@@ -22,7 +23,7 @@ def _step(measure: str) -> float:
 def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
     """The selection rule's thresholds as widgets (defaults from ``Rule.default``); None when the
     LA has no results for disadvantaged pupils at this key stage."""
-    measures = [m for m in kts.OUTCOME_MEASURES[ks] if m in MEASURES and kts.years_with(ks, m, [la])]
+    measures = [m for m in RULE_MEASURES[ks] if m in MEASURES and kts.years_with(ks, m, [la])]
     if not measures:
         return None
     # opens on the latest year held for the LA, on a measure DfE published that year (see kts.default_rule)
@@ -68,33 +69,30 @@ def rule_widgets(ks: int, la: str, where=st.sidebar) -> kts.Rule | None:
                     why_measure=why)
 
 
-def build() -> str:
-    """Identifies the database build, so cached results are dropped after a rebuild."""
-    return db.build_id()
+# Each look-up is cached per database build in equity (equity.cache): the spinner says what a
+# first call is doing (Streamlit shows it only when the call takes a moment).
+
+def evaluate(rule: kts.Rule, la: str):
+    with st.spinner("Applying the rule…"):
+        return kts.evaluate(rule, [la])
 
 
-@st.cache_data(show_spinner="Applying the rule…", max_entries=64)
-def evaluate(rule: dict, la: str, build_id: str):
-    return kts.evaluate(kts.Rule.from_dict(rule), [la])
+def suggestions(rule: kts.Rule, la: str, settings: dict):
+    with st.spinner("Matching partners (one assignment over all selected schools)…"):
+        return kts.suggest_partners(rule, [la], kts.MatchSettings(**settings))
 
 
-@st.cache_data(show_spinner="Matching partners (one assignment over all selected schools)…", max_entries=32)
-def suggestions(rule: dict, la: str, settings: dict, build_id: str):
-    return kts.suggest_partners(kts.Rule.from_dict(rule), [la], kts.MatchSettings(**settings))
+def hubs(ks: int, measure: str, la: str):
+    with st.spinner("Finding hub schools…"):
+        return kts.hubs(ks, measure, [la])
 
 
-@st.cache_data(show_spinner="Finding hub schools…", max_entries=32)
-def hubs(ks: int, measure: str, la: str, build_id: str):
-    return kts.hubs(ks, measure, [la])
+def backtest(ks: int, rule: kts.Rule):
+    with st.spinner("Back-testing the rule…"):
+        return kts.backtest(ks, rule)
 
 
-@st.cache_data(show_spinner="Back-testing the rule…", max_entries=32)
-def backtest(ks: int, rule: dict, build_id: str):
-    return kts.backtest(ks, kts.Rule.from_dict(rule))
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def hub_years(ks: int, measure: str, urns: tuple, build_id: str):
+def hub_years(ks: int, measure: str, urns):
     return kts.hub_years(ks, measure, list(urns))
 
 

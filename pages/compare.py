@@ -3,7 +3,7 @@ import streamlit as st
 
 from equity.present import gap_charts
 from equity.analysis import gaps, la_compare
-from equity.measures import MEASURES
+from equity.measures import LA_ALL_PUPILS, MEASURES, REGION_MEASURES
 from equity.safe_text import md
 from pages._shared import chart_block, la_filter
 
@@ -63,7 +63,7 @@ if group["relation"] is None:
     st.info(f"Only {md(group.get('subject_name') or 'one LA')}'s statistical-neighbour list is bundled, and {md(name)} is not "
             "on it. Use 'LAs with the nearest FSM rate' above instead.")
 else:
-    nb_measure = st.radio("Measure (all pupils)", ["rwm_exp", "basics_95", "p8"], format_func=lambda m: MEASURES[m].label,
+    nb_measure = st.radio("Measure (all pupils)", list(LA_ALL_PUPILS), format_func=lambda m: MEASURES[m].label,
                           key="cmp_nb_measure", horizontal=True, bind="query-params")
     nb_ks = MEASURES[nb_measure].key_stage
     nb = la_compare.neighbour_lines(group["subject"], nb_measure)
@@ -75,7 +75,7 @@ else:
                "All pupils only: these files have no disadvantaged split.")
 
 st.header("ITL2 regions: pupils eligible for free school meals")
-itl_measure = st.radio("Measure", ["rwm_exp", "basics_95"], format_func=lambda m: MEASURES[m].label, key="cmp_itl2",
+itl_measure = st.radio("Measure", list(REGION_MEASURES), format_func=lambda m: MEASURES[m].label, key="cmp_itl2",
                        horizontal=True, bind="query-params")
 itl = la_compare.itl2_for(la)
 itl_table = la_compare.itl2_table(itl_measure)

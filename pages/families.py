@@ -15,6 +15,7 @@ from equity.present import style
 from equity import years as yrs
 from equity.csv_export import to_csv_bytes
 from equity.measures import MEASURES
+from equity.words import column_format, fmt
 from equity.safe_text import html, md
 from pages import _family_charts
 from pages._shared import chart_block, key_stage_filter, la_filter, url_choice, urn_from
@@ -86,7 +87,7 @@ except LookupError as exc:
 st.sidebar.caption(f"{m_info['schools']:,} schools in {m_info['las']} LAs have a family at these settings.")
 
 unit = MEASURES[measure].unit
-fmt = {"percent": "%.0f%%", "score": "%+.2f"}.get(unit, "%+.1f" if measure.endswith("vs_national_other") else "%.1f")
+number_format = column_format(measure)
 phrase = F.outcome_phrase(measure)
 valid = F.validation(measure, pooled=pooled, **settings)
 if F.explains_little(valid):
@@ -159,15 +160,15 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
             if pd.notna(mine.value):
                 pos = int(mine.position)
                 ranked = int(fo.value.notna().sum())
-                sentence = (f"In {years_text}, {phrase} was **{F.format_value(measure, mine.value)}** at {md(me['name'])} "
+                sentence = (f"In {years_text}, {phrase} was **{fmt(measure, mine.value)}** at {md(me['name'])} "
                             f"({int(mine.cohort)} disadvantaged pupils), against a family median of "
-                            f"**{F.format_value(measure, median)}** ({n_val} of {len(fo) - 1} members with a figure): "
+                            f"**{fmt(measure, median)}** ({n_val} of {len(fo) - 1} members with a figure): "
                             f"**{pos} of {ranked}** among the school and its family (1 = best).")
             else:
                 why = (f" ({md(codes.MEANINGS.get(mine.status, mine.status))})"
                        if isinstance(mine.status, str) and mine.status != "ok" else "")
                 sentence = (f"{md(me['name'])} has no published figure for {phrase} in {yrs.label(year)}{why}. "
-                            f"Its family's median is **{F.format_value(measure, median)}** ({n_val} members with a figure).")
+                            f"Its family's median is **{fmt(measure, median)}** ({n_val} members with a figure).")
             st.markdown(sentence)
 
             table = fo.assign(
@@ -184,10 +185,10 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
             show = _plain(table[[c for c in cols if c in table.columns]].rename(columns=cols))
             st.dataframe(show, hide_index=True, width="stretch", column_config={
                 "School": st.column_config.TextColumn(width="large"),
-                res_col: st.column_config.NumberColumn(format=fmt, help=f"{MEASURES[measure].label}: "
+                res_col: st.column_config.NumberColumn(format=number_format, help=f"{MEASURES[measure].label}: "
                                                        f"{MEASURES[measure].meaning} Disadvantaged pupils."),
-                "vs family median": st.column_config.NumberColumn(format=fmt),
-                "Other pupils, same school": st.column_config.NumberColumn(format=fmt),
+                "vs family median": st.column_config.NumberColumn(format=number_format),
+                "Other pupils, same school": st.column_config.NumberColumn(format=number_format),
                 "Context distance": st.column_config.NumberColumn(format="%.2f"),
                 "km away": st.column_config.NumberColumn(format="%.0f"),
                 "Position": st.column_config.NumberColumn(format="%d", width="small"),
@@ -236,8 +237,8 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
                 s_sentence = (f"Each grey dot is one of {len(pts):,} schools with a figure. The {len(fam_pts)} family members "
                               f"with a figure (orange) have {F.IN_TEXT[x]} from {fam_pts[x].min():.1f} to "
                               f"{fam_pts[x].max():.1f} (this school {me.get(x, float('nan')):.1f}) and {phrase} from "
-                              f"{F.format_value(measure, fam_pts.value.min())} to "
-                              f"{F.format_value(measure, fam_pts.value.max())}.")
+                              f"{fmt(measure, fam_pts.value.min())} to "
+                              f"{fmt(measure, fam_pts.value.max())}.")
             else:
                 s_sentence = f"No family member has a published figure for {phrase} in {yrs.label(year)}."
             data = pts[pts.role != "other schools"][["role", "urn", "name", "la_name", x, "value", "cohort"]].rename(

@@ -10,6 +10,7 @@ from equity import lookups
 from equity.analysis import partnerships
 from equity.analysis import ofsted as ofsted_rules
 from equity import years as yrs
+from equity.words import fmt_short
 from equity.safe_text import md
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter, latest_year_note
@@ -40,7 +41,7 @@ if rule is None:
             "school in England in 2023/24); KS2 for Hampshire and Surrey.")
     st.stop()
 label = kts.measure_label(rule.measure)
-fmt = lambda v, signed=False: kts.format_value(rule.measure, v, signed)  # noqa: E731
+fmt = lambda v, signed=False: fmt_short(rule.measure, v, signed)  # noqa: E731
 
 # ---- the rule ------------------------------------------------------------------------------------
 st.header("The rule")
@@ -60,7 +61,7 @@ with st.expander("Why these default thresholds?"):
 
 # ---- the cohort ---------------------------------------------------------------------------------
 st.header("Candidate schools")
-ev = _kts.evaluate(rule.as_dict(), la, _kts.build())
+ev = _kts.evaluate(rule, la)
 sel = ev[ev.selected]
 if ev.empty:
     st.info(f"No {md(la_name)} school has a KS{ks} {label} figure for disadvantaged pupils in {yrs.label(rule.year)}.")
@@ -130,7 +131,7 @@ st.warning(f"**HYPOTHETICAL.** Nobody was supported here. Until real partnership
            "compares them with matched schools it would not have picked. With no programme at all, an honest "
            "comparison should find no difference; a plain before-and-after look would wrongly show improvement.")
 try:
-    bt = _kts.backtest(ks, rule.as_dict(), _kts.build())
+    bt = _kts.backtest(ks, rule)
 except ValueError as exc:
     st.info(f"The back-test cannot run with this rule: {md(exc)}")
 else:
@@ -149,12 +150,12 @@ st.header("Hub schools")
 st.markdown(f"Schools whose disadvantaged pupils did better than the average of the school's **family** (the "
             f"schools with the most similar intake elsewhere, see *Families of schools*) in **every** year we hold, "
             f"at least two, on {label}. Natural partners and places to learn from.")
-hub = _kts.hubs(ks, rule.measure, la, _kts.build())
+hub = _kts.hubs(ks, rule.measure, la)
 if hub.empty:
     st.info(f"No {md(la_name)} school was above its family on {label} for disadvantaged pupils in every year held "
             "(or fewer than two years can be compared).")
 else:
-    detail = _kts.hub_years(ks, rule.measure, tuple(hub.urn.head(15)), _kts.build())
+    detail = _kts.hub_years(ks, rule.measure, tuple(hub.urn.head(15)))
     fig = _kts.hubs_figure(detail, hub.urn.head(15).tolist(), hub.name.head(15).tolist(), label, len(hub))
     top = hub.iloc[0]
     sentence = (f"**{len(hub)}** {md(la_name)} schools were above their family for disadvantaged pupils in every year held. "

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from equity import db, kept_builds, lookups
+from equity import kept_builds, lookups
 from equity.present import pack
 from equity.analysis import partnerships
 from equity.csv_export import to_csv_bytes
@@ -72,15 +72,9 @@ if key is None:
     st.stop()
 
 
-@st.cache_resource(max_entries=12, ttl=900, show_spinner=False)
-def _pack(kind: str, key: str, anonymise: bool, since_db: str | None, build: str, register: str):
-    # keyed on the analytics build and on the register's state: an edited partnership is never shown stale
-    return pack.build(kind, key, anonymise=anonymise, since_db=since_db or None)
-
-
 try:
     with st.spinner("Gathering the pack…"):
-        p = _pack(kind, str(key), bool(anonymise), since_db or None, db.build_id(), partnerships.fingerprint())
+        p = pack.meeting_pack(kind, str(key), anonymise=bool(anonymise), since_db=since_db or None)
 except pack.PackError as exc:
     st.warning(f"No pack: {md(exc)}")
     st.stop()

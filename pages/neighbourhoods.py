@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
 
-from equity import db, latest
+from equity import latest
 from equity.analysis import families
 from equity.present import style
 from equity.analysis import neighbourhoods as nb
@@ -50,9 +50,8 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _family(urn: int, build: str):
-    """The school's family (equity.analysis.families), or the reason there is none."""
+def _family(urn: int):
+    """The school's family (equity.analysis.families, cached there per build), or the reason there is none."""
     try:
         fam = families.family(int(urn))
     except LookupError as exc:  # FamilyUnavailable (and no context data) carries a plain reason
@@ -257,7 +256,7 @@ if len(sv):
 fam_text = ""
 if urn is not None:
     me = scores_all[scores_all.urn == int(urn)]
-    fam, why = _family(int(urn), db.build_id())
+    fam, why = _family(int(urn))
     if fam is not None and len(me):
         links = fam.dropna(subset=["lat", "lon"]).copy()
         links["from"] = [[float(me.lon.iloc[0]), float(me.lat.iloc[0])]] * len(links)

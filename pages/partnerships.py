@@ -15,7 +15,8 @@ from equity import lookups
 from equity.present import style
 from equity.analysis import partnerships as reg
 from equity import years as yrs
-from equity.measures import MEASURES
+from equity.measures import MEASURES, RULE_MEASURES
+from equity.words import fmt_short
 from equity.safe_text import html, md
 from pages import _kts
 from pages._shared import chart_block, key_stage_filter, la_filter, url_choice
@@ -66,9 +67,9 @@ if rule is None:
     st.info(f"We hold no KS{ks} results for disadvantaged pupils in {md(la_name)}, so there is nothing to match.")
 else:
     label = kts.measure_label(rule.measure)
-    fmt = lambda v, signed=False: kts.format_value(rule.measure, v, signed)  # noqa: E731
+    fmt = lambda v, signed=False: fmt_short(rule.measure, v, signed)  # noqa: E731
     st.markdown(rule.describe() + " Edit the rule in the sidebar (or on the *Keys to Success* page).")
-    sug = _kts.suggestions(rule.as_dict(), la, settings, _kts.build())
+    sug = _kts.suggestions(rule, la, settings)
     pairs = sug.pairs
     v = sug.validation
     if v is not None and families.explains_little(v):
@@ -212,7 +213,7 @@ with tab_add:
             base_year = a2.selectbox("Baseline year", base_options, format_func=yrs.label,
                                      index=base_options.index(rule.year) if rule and rule.year in base_options else 0)
             other_ks = 2 if ks == 4 else 4
-            measures = [m for m in kts.OUTCOME_MEASURES[ks] + kts.OUTCOME_MEASURES[other_ks] if m in MEASURES]
+            measures = [m for m in RULE_MEASURES[ks] + RULE_MEASURES[other_ks] if m in MEASURES]
             add_measure = a1.selectbox("Measure tracked", measures, format_func=lambda m: f"KS{MEASURES[m].key_stage} "
                                        + kts.measure_label(m))
             add_start = a2.date_input("Start date", date.today())
@@ -340,7 +341,7 @@ else:
                              legend=dict(orientation="h", y=1.15))
             last = gaps.sort_values("start_year").groupby("urn").tail(1)
             gap_sentence = "Within-school gap against the family's average gap (below zero = a smaller gap): " + "; ".join(
-                md(f"{r.name} {kts.format_value(prog.measure, r.gap_vs_family, True)} in {r.academic_year}")
+                md(f"{r.name} {fmt_short(prog.measure, r.gap_vs_family, True)} in {r.academic_year}")
                 for r in last.itertuples()) + "."
             chart_block(g2, gap_sentence, gaps[["role", "urn", "name", "academic_year", "gap", "family_gap",
                                                 "gap_vs_family"]], f"partnership_{pid}_gap.csv", key="pt_gap")

@@ -301,6 +301,47 @@ def test_no_optional_imports():
     assert found == []
 
 
+
+# Caching of any other kind than equity.cache's: functools' caches and Streamlit's
+OTHER_CACHES = {"lru_cache", "cache", "cached_property", "cache_data", "cache_resource", "experimental_memo",
+                "experimental_singleton", "memo", "singleton"}
+
+
+def _other_caches(source: str, where: str) -> list[str]:
+    found = []
+    for n in ast.walk(ast.parse(source)):
+        if isinstance(n, ast.ImportFrom) and n.module == "functools":
+            found += [f"{where}:{n.lineno} functools.{a.name}" for a in n.names if a.name in OTHER_CACHES]
+        elif (isinstance(n, ast.Attribute) and n.attr in OTHER_CACHES
+              and ast.unparse(n.value) in ("functools", "st", "streamlit")):
+            found.append(f"{where}:{n.lineno} {ast.unparse(n)}")
+    return found
+
+
+def test_the_one_cache_is_equity_cache():
+    """Every cached result goes through equity.cache (per build or per content, handed out as copies):
+    no functools cache and no Streamlit cache anywhere else in the package, the pages or the app."""
+    files = sorted(PACKAGE.rglob("*.py")) + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]
+    found = [hit for p in files if p != PACKAGE / "cache.py"
+             for hit in _other_caches(p.read_text(encoding="utf-8"), str(p.relative_to(ROOT)))]
+    assert found == []
+    # the check sees each kind it forbids
+    sample = ("from functools import lru_cache\nimport functools\nimport streamlit as st\n"
+              "@functools.cache\ndef f(): pass\n@st.cache_data(max_entries=8)\ndef g(): pass\n"
+              "@st.cache_resource\ndef h(): pass\n")
+    assert sorted(_other_caches(sample, "x")) == ["x:1 functools.lru_cache", "x:4 functools.cache",
+                                          "x:6 st.cache_data", "x:8 st.cache_resource"]
+
+
+def test_number_formatters_live_in_words():
+    """One formatter module: no other module in the package or the pages defines its own fmt/format function."""
+    files = sorted(PACKAGE.rglob("*.py")) + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]
+    pattern = re.compile(r"^_?(fmt|format_value|format_number|fmt_\w+)$")
+    found = [f"{p.relative_to(ROOT)}:{n.lineno} {n.name}" for p in files if p != PACKAGE / "words.py"
+             for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and pattern.match(n.name)]
+    assert found == []
+
 def test_architecture_md_carries_the_same_table():
     text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\|\s*`([\w.]+)`\s*\|\s*([^|]+?)\s*\|", text, re.M)

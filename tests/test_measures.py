@@ -68,3 +68,58 @@ def test_2024_25_history_columns_map_to_the_years_they_carry():
     got = {(r[0], r[4]) for r in ks2 if r[3] == "value"}
     assert ("PTRWM_EXP_FSM6CLA1A_24", 2023) in got and ("PTRWM_EXP_NOTFSM6CLA1A_23", 2022) in got
     assert ("PTRWM_EXP_3YR", 2024) in got  # DfE's three-year figure, filed under the file's own year
+
+
+# ---- the catalogue: every part of the dashboard reads its measures from equity.measures ----------------
+
+def test_every_role_names_measures_of_its_key_stage():
+    from equity import measures as M
+    by_stage = {"HEADLINE": M.HEADLINE, "GAP_MEASURES": M.GAP_MEASURES, "HEADLINE_GAP": M.HEADLINE_GAP,
+                "RULE_MEASURES": M.RULE_MEASURES, "FAMILY_MEASURES": M.FAMILY_MEASURES, "PACK_TREND": M.PACK_TREND}
+    for name, role in by_stage.items():
+        assert set(role) == {2, 4}, name
+        for ks, keys in role.items():
+            assert keys and len(set(keys)) == len(keys), name
+            assert all(MEASURES[k].key_stage == ks for k in keys), (name, ks)
+    assert set(M.HEADLINE_GAP[4]) <= set(M.GAP_MEASURES[4]) and set(M.HEADLINE_GAP[2]) <= set(M.GAP_MEASURES[2])
+    assert {"att8", "rwm_exp"} <= set(M.HEADLINE_GAP[4] + M.HEADLINE_GAP[2])
+    # a rule may claim strength only on a measure with an interval or a stated pupil spread
+    for keys in M.RULE_MEASURES.values():
+        assert all(MEASURES[k].pupil_sd or MEASURES[k].unit == "percent" for k in keys)
+    for base, related in {**M.DIFFN, **M.THREE_YEAR}.items():
+        assert MEASURES[related].key_stage == MEASURES[base].key_stage and MEASURES[related].unit == MEASURES[base].unit
+    assert all(k in MEASURES for k in M.LA_ALL_PUPILS + M.REGION_MEASURES)
+
+
+def test_short_names_are_fields_of_the_catalogue():
+    assert MEASURES["rwm_exp"].short_label == "RWM expected" and MEASURES["basics_95"].short_label == "Eng & maths 5+"
+    assert MEASURES["rwm_exp_3yr"].short == "" and MEASURES["rwm_exp_3yr"].short_label == MEASURES["rwm_exp_3yr"].label
+    from equity.present import gap_charts
+    assert gap_charts._unit_title("basics_95", "gap") == "Gap in Eng & maths 5+ (percentage points)"
+    assert gap_charts._unit_title("read_prog") == "reading progress (score)"
+
+
+def test_the_analysis_modules_read_their_measures_from_the_catalogue():
+    from equity import measures as M
+    from equity.analysis import families, gaps, keys_to_success, la_compare
+    from equity.present import pack
+    assert gaps.GAP_MEASURES is M.GAP_MEASURES and gaps.HEADLINE_GAP is M.HEADLINE_GAP and gaps.DIFFN is M.DIFFN
+    assert keys_to_success.RULE_MEASURES is M.RULE_MEASURES and pack.PACK_TREND is M.PACK_TREND
+    assert families.FAMILY_MEASURES is M.FAMILY_MEASURES and la_compare.LA_ALL_PUPILS is M.LA_ALL_PUPILS
+    for module in (gaps, keys_to_success, pack, families):
+        assert not hasattr(module, "SHORT") and not hasattr(module, "OUTCOME_MEASURES")
+        assert not hasattr(module, "HEADLINE_TREND")
+
+
+def test_every_number_formatter_is_in_words_and_writes_as_before():
+    from equity import words as W
+    assert W.fmt("basics_95", 4, True) == "+4 percentage points" and W.fmt("att8_vs_national_other", -12.34) == "-12.3"
+    assert W.fmt_short("basics_95", 4.0, True) == "+4 points" and W.fmt_short("p8", -0.5249) == "-0.52"
+    assert W.fmt_short("att8", float("nan")) == "n/a" and W.fmt("att8", None) == "–"
+    assert W.column_format("basics_95") == "%.0f%%" and W.column_format("att8_vs_national_other") == "%+.1f"
+    assert W.fmt_amount(1.0, "percent") == "1 percentage point" and W.fmt_amount(4.06, "points") == "4.1 points"
+    assert W.fmt_signed(-0.3, "score") == "−0.30" and W.fmt_value(46.0, "percent") == "46%"
+    assert W.fmt_value(None, "points") == "not published" and W.fmt_number(35.5, "percent") == "35.5"
+    assert W.fmt_tip("rwm_exp", 45.27) == "45.3%" and W.fmt_tip("p8", 0.25) == "+0.25"
+    assert W.fmt_cell(12.5) == "12.5" and W.fmt_cell(123456.0) == "123,456" and W.fmt_cell(float("nan")) == "–"
+    assert W.fmt_cell(3) == "3"

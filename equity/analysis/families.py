@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +55,7 @@ from scipy.spatial import cKDTree
 
 from equity.cache import per_build, per_content
 from equity import breaks, db, stats, years as yrs
-from equity.measures import MEASURES
+from equity.measures import FAMILY_MEASURES, MEASURES
 from equity.words import fmt, fmt_diff
 from equity.safe_text import html
 
@@ -108,10 +107,9 @@ class FamilyUnavailable(LookupError):
 
 # ---- helpers -----------------------------------------------------------------------------------
 
-def _key(path) -> tuple[str, str]:
-    """Cache key for a database: its path and the identity of its current build."""
-    p = Path(path).resolve() if path else db.default_path()
-    return str(p), db.build_id(p)
+def _key(path) -> str:
+    """The database a cached helper reads, spelt one way (the cache adds its build)."""
+    return str(Path(path).resolve() if path else db.default_path())
 
 
 def _weights(weights: dict | None) -> tuple[tuple[str, float], ...]:
@@ -142,13 +140,13 @@ def haversine_km(lat1, lon1, lat2, lon2):
 
 # ---- data --------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=16)
-def _context_cached(key_stage: int, start_year: int, key: tuple[str, str]) -> pd.DataFrame:
-    df = db.query("families/context", {"key_stage": key_stage, "start_year": start_year}, path=key[0])
+@per_build(maxsize=16)
+def _context_cached(key_stage: int, start_year: int, path: str) -> pd.DataFrame:
+    df = db.query("families/context", {"key_stage": key_stage, "start_year": start_year}, path=path)
     df["idaci"] = np.nan
-    cols = set(db.query("families/lsoa_columns", path=key[0]).column_name.str.lower())
+    cols = set(db.query("families/lsoa_columns", path=path).column_name.str.lower())
     if "idaci_score" in cols:
-        lsoa = db.query("families/lsoa_idaci", path=key[0])
+        lsoa = db.query("families/lsoa_idaci", path=path)
         lsoa.columns = [c.lower() for c in lsoa.columns]
         code = next((c for c in ("lsoa11", "lsoa11cd", "lsoa_code", "lsoa") if c in lsoa.columns), None)
         if code:
@@ -170,9 +168,9 @@ def context(key_stage: int = 4, start_year: int | None = None, path=None) -> pd.
     return _context_cached(int(key_stage), year, _key(path)).copy()
 
 
-@lru_cache(maxsize=8)
-def _years_cached(key_stage: int, key: tuple[str, str]) -> pd.DataFrame:
-    return db.query("families/years", {"key_stage": key_stage}, path=key[0])
+@per_build(maxsize=8)
+def _years_cached(key_stage: int, path: str) -> pd.DataFrame:
+    return db.query("families/years", {"key_stage": key_stage}, path=path)
 
 
 def family_years(key_stage: int = 4, path=None) -> list[int]:
@@ -235,10 +233,10 @@ class Space:
     corr: np.ndarray = field(default=None, repr=False)  # correlations of the variables in use across the pool
 
 
-@lru_cache(maxsize=32)
+@per_build(maxsize=32)
 def _space_cached(key_stage: int, start_year: int, weights: tuple, include_special: bool,
-                  include_independent: bool, key: tuple[str, str]) -> Space:
-    ctx = _context_cached(key_stage, start_year, key)
+                  include_independent: bool, path: str) -> Space:
+    ctx = _context_cached(key_stage, start_year, path)
     in_phase = ctx.phase.isin(PHASES[key_stage])
     if key_stage == 2:  # a school with KS2 results is in the KS2 pool even if its phase is unknown
         in_phase |= ctx.phase.isna()
@@ -366,10 +364,10 @@ def _nearest(X: np.ndarray, lat: np.ndarray, lon: np.ndarray, la: np.ndarray, ur
     return members, dist, km_out
 
 
-@lru_cache(maxsize=32)
+@per_build(maxsize=32)
 def _families_cached(key_stage: int, start_year: int, weights: tuple, size: int, radius_km: float,
-                     include_special: bool, include_independent: bool, key: tuple[str, str]) -> pd.DataFrame:
-    sp = _space_cached(key_stage, start_year, weights, include_special, include_independent, key)
+                     include_special: bool, include_independent: bool, path: str) -> pd.DataFrame:
+    sp = _space_cached(key_stage, start_year, weights, include_special, include_independent, path)
     s = sp.schools
     urns = s.urn.to_numpy(np.int64)
     members, dist, km = _nearest(sp.X, s.lat.to_numpy(float), s.lon.to_numpy(float),
@@ -522,6 +520,7 @@ _MEMBER_COLS = ["rank", "urn", "name", "la_code", "la_name", "distance", "closen
                 "cohort", "type_group"]
 
 
+@per_build(maxsize=32)
 def family(urn: int, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None,
            key_stage: int = 4, start_year: int | None = None, include_special: bool = False,
            include_independent: bool = False, path=None) -> pd.DataFrame:
@@ -564,9 +563,9 @@ def family(urn: int, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RAD
 
 # ---- outcomes ----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=64)
-def _measure_years(key_stage: int, measure: str, key: tuple[str, str]) -> tuple[int, ...]:
-    df = db.query("families/measure_years", {"key_stage": key_stage, "measure": measure}, path=key[0])
+@per_build(maxsize=64)
+def _measure_years(key_stage: int, measure: str, path: str) -> tuple[int, ...]:
+    df = db.query("families/measure_years", {"key_stage": key_stage, "measure": measure}, path=path)
     return tuple(int(y) for y in df.start_year)
 
 
@@ -577,8 +576,7 @@ def measures_for(key_stage: int = 4, start_year: int | None = None, path=None) -
     year = default_year(key_stage, path) if start_year is None else int(start_year)
     have = set(db.query("families/measures", {"key_stage": int(key_stage), "start_year": year}, path=path).measure)
     order = [m for m in MEASURES if MEASURES[m].key_stage == key_stage]
-    preferred = {4: ["att8_vs_national_other", "p8_vs_national_other", "p8", "att8", "basics_95", "basics_94",
-                     "ebacc_aps"], 2: ["rwm_exp", "read_prog", "writ_prog", "mat_prog", "rwm_high"]}[int(key_stage)]
+    preferred = FAMILY_MEASURES[int(key_stage)]
     ranked = [m for m in preferred if m in have] + [m for m in order if m in have and m not in preferred]
     return ranked
 
@@ -611,10 +609,10 @@ def standard_error(measure: str, value, cohort, ci_low=None, ci_high=None):
     return stats.standard_error(measure, value, cohort, ci_low, ci_high)
 
 
-@lru_cache(maxsize=64)
-def _outcomes_cached(key_stage: int, measure: str, years: tuple[int, ...], key: tuple[str, str]) -> pd.DataFrame:
+@per_build(maxsize=64)
+def _outcomes_cached(key_stage: int, measure: str, years: tuple[int, ...], path: str) -> pd.DataFrame:
     return db.query("families/outcomes", {"key_stage": key_stage, "measure": measure, "years": list(years)},
-                    path=key[0])
+                    path=path)
 
 
 def school_outcomes(measure: str | None = None, *, key_stage: int = 4, start_year: int | None = None,
@@ -707,7 +705,6 @@ def outcome_phrase(measure: str) -> str:
     return f"{MEASURES[measure].label} for disadvantaged pupils"
 
 
-format_value = fmt  # a value as shown on screen for the measure ('–' when missing): the rule is equity.words
 
 
 @per_content(maxsize=32)
@@ -727,14 +724,14 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     fam = outcomes[(outcomes.role == "family") & outcomes.value.notna()].copy()
     if pd.notna(me.value):
         ref, ref_se, ref_name = float(me.value), float(me.se) if pd.notna(me.se) else 0.0, "this school"
-        ref_text = f"this school's {format_value(measure, ref)} ({int(me.cohort)} pupils)"
+        ref_text = f"this school's {fmt(measure, ref)} ({int(me.cohort)} pupils)"
     else:
         ref = outcomes.attrs["family_median"]
         vals = fam.value.to_numpy(float)
         m = len(vals)
         ref_se = 1.2533 * float(np.std(vals, ddof=1)) / math.sqrt(m) if m > 1 else float("nan")
         ref_name = "the family median"
-        ref_text = f"the family median of {format_value(measure, ref)} (this school has no published figure)"
+        ref_text = f"the family median of {fmt(measure, ref)} (this school has no published figure)"
     cols = ["urn", "name", "la_name", "closeness", "distance", "km", "value", "cohort", "years", "margin",
             "se_diff", "beyond_noise", "why"]
     if not np.isfinite(ref):
@@ -750,7 +747,7 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     for r in fam.itertuples():
         noise = "beyond noise" if r.beyond_noise else "within noise (it could be chance)"
         where = f"{r.km:.0f} km away in {r.la_name}" if pd.notna(r.km) else f"in {r.la_name}"
-        whys.append(f"{label}: {format_value(measure, r.value)} in {r.years} "
+        whys.append(f"{label}: {fmt(measure, r.value)} in {r.years} "
                     f"({int(r.cohort)} pupils) against {ref_text}: {fmt_diff(measure, r.margin)} better, {noise}. "
                     f"Context {r.closeness} (distance {r.distance:.2f}), {where}.")
     fam["why"] = whys

@@ -34,34 +34,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from equity.cache import per_build
 from equity import breaks as _breaks, db, stats
-from equity.measures import MEASURES
+# the measures a gap is shown for, and DfE's related figures: the catalogue (equity.measures)
+from equity.measures import DIFFN, GAP_MEASURES, HEADLINE_GAP, MEASURES, THREE_YEAR
+from equity.words import fmt_amount, fmt_number, fmt_signed, fmt_value
 from equity.years import label
 
 GROUPS = ("disadvantaged", "other", "all")
 
-# Measures that have a disadvantaged / other split, by key stage (the ones a gap makes sense for).
-GAP_MEASURES = {4: ["att8", "p8", "basics_95", "basics_94", "ebacc_aps", "dest_sustained", "dest_education",
-                    "dest_not_sustained"],
-                2: ["rwm_exp", "rwm_high", "read_prog", "writ_prog", "mat_prog"]}
-# Headline measures (the CLI's default and the overview's tiles): at least att8 and rwm_exp.
-HEADLINE_GAP = {4: ["att8", "p8", "basics_95"], 2: ["rwm_exp", "rwm_high"]}
-# DfE's own "disadvantaged minus national other pupils" measure for a base measure, where files print one.
-DIFFN = {"att8": "att8_vs_national_other", "p8": "p8_vs_national_other",
-         "rwm_exp": "rwm_exp_vs_national_other", "rwm_high": "rwm_high_vs_national_other"}
-# Short names for tiles.
-SHORT = {"att8": "Attainment 8", "p8": "Progress 8", "basics_95": "Eng & maths 5+", "basics_94": "Eng & maths 4+",
-         "ebacc_aps": "EBacc APS", "dest_sustained": "sustained destination", "dest_education": "education destination",
-         "dest_not_sustained": "destination not sustained", "rwm_exp": "RWM expected", "rwm_high": "RWM higher",
-         "read_prog": "reading progress", "writ_prog": "writing progress", "mat_prog": "maths progress"}
-# DfE's three-year figures (all pupils only) for a base measure.
-THREE_YEAR = {"rwm_exp": "rwm_exp_3yr", "rwm_high": "rwm_high_3yr"}
 
 # Pupil-level standard deviations: a field of the measure catalogue (equity.measures), read through equity.stats.
 PUPIL_SD = {k: m.pupil_sd for k, m in MEASURES.items() if m.pupil_sd is not None}
@@ -90,16 +75,10 @@ METHOD = {
 
 # ---- reading ---------------------------------------------------------------------------------
 
-@lru_cache(maxsize=256)
-def _cached(name: str, params: tuple, path: str | None, build: str) -> pd.DataFrame:
-    return db.query(name, {k: (list(v) if isinstance(v, tuple) else v) for k, v in params}, path=path)
-
-
+@per_build(maxsize=256)
 def _query(name: str, params: dict, path=None) -> pd.DataFrame:
     """A named query, cached per build of the database (a rebuild invalidates it)."""
-    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
-    p = str(path) if path else None
-    return _cached(name, frozen, p, db.build_id(path)).copy()
+    return db.query(name, params, path=path)
 
 
 def la_names(path=None) -> dict[str, str]:
@@ -786,36 +765,6 @@ def latest_gap(la_code: str, key_stage: int, path=None, measures=None) -> dict |
 
 # ---- words -----------------------------------------------------------------------------------
 
-def fmt_number(v, unit: str) -> str:
-    if v is None or pd.isna(v):
-        return "not published"
-    return f"{v:.2f}" if unit == "score" else (f"{v:.0f}" if unit == "percent" and float(v).is_integer() else f"{v:.1f}")
-
-
-def fmt_amount(v, unit: str) -> str:
-    """A size of difference with its unit: '4.1 points', '25 percentage points', '0.78'."""
-    if v is None or pd.isna(v):
-        return "not published"
-    n = fmt_number(v, unit)
-    one = n in ("1", "1.0")
-    return {"points": f"{n} point{'' if one else 's'}",
-            "percent": f"{n} percentage point{'' if one else 's'}"}.get(unit, n)
-
-
-def fmt_signed(v, unit: str) -> str:
-    if v is None or pd.isna(v):
-        return "not published"
-    s = fmt_amount(abs(v), unit)
-    return ("+" if v > 0 else "−" if v < 0 else "") + s
-
-
-def fmt_value(v, unit: str) -> str:
-    """A level: '35.5', '46%', '-0.48'."""
-    if v is None or pd.isna(v):
-        return "not published"
-    return f"{fmt_number(v, unit)}%" if unit == "percent" else fmt_number(v, unit)
-
-
 def gap_sentence(area_row: dict, england_row: dict | None, name: str) -> str:
     """'In 2018/19 the gap in Attainment 8 in Surrey was 17.5 points, 4.1 points wider than England's 13.4.'"""
     unit, m = area_row["unit"], area_row["measure_label"]
@@ -992,7 +941,7 @@ def overview_tiles(la_code: str, path=None) -> list[dict]:
             delta = f"{'+' if diff > 0 else '−' if diff < 0 else ''}{fmt_number(abs(diff), unit)} vs England {fmt_number(lg['england_gap'], unit)}"
         t = lg["trend"]
         trend_txt = f" The gap {t.describe(unit)}." if t.change is not None else ""
-        tiles.append({"label": f"KS{ks} gap: {SHORT.get(lg['measure'], lg['label'])}",
+        tiles.append({"label": f"KS{ks} gap: {MEASURES[lg['measure']].short_label}",
                       "value": fmt_amount(lg["la_gap"], unit).replace("percentage points", "pts"),
                       "delta": delta, "delta_color": "inverse" if MEASURES[lg["measure"]].higher_is_better else "normal",
                       "note": f"{lg['label']}, {lg['academic_year']}: disadvantaged {fmt_value(lg['disadvantaged'], unit)}, other "

@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -41,15 +40,12 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from equity.cache import per_build
 from equity import breaks, db, stats, years
-from equity.measures import MEASURES
+# the measures a rule may select on: the catalogue's RULE_MEASURES (each has an interval, above)
+from equity.measures import MEASURES, RULE_MEASURES
+from equity.words import fmt_short
 
 Z95 = stats.Z95
 
-# Measures a rule may select on and a match may claim strength on: each has an interval (above).
-OUTCOME_MEASURES = {
-    4: ["p8", "p8_vs_national_other", "basics_94", "basics_95", "att8_vs_national_other"],
-    2: ["rwm_exp", "read_prog", "writ_prog", "mat_prog", "rwm_exp_vs_national_other"],
-}
 # Per measure: (threshold for disadvantaged pupils' result, fall since the year before that counts
 # as a falling trend). Chosen to sit around the weakest quarter of schools in the LAs we hold and
 # well below England's disadvantaged average: P8 -0.5 (England's disadvantaged pupils: -0.40 to
@@ -69,11 +65,6 @@ DEFAULT_THRESHOLDS = {
     "att8_vs_national_other": (-20.0, 6.0),
 }
 _PUBLISHED_CI = {"p8", "read_prog", "writ_prog", "mat_prog"}
-_BINOMIAL = {"basics_94", "basics_95", "rwm_exp", "rwm_high", "dest_sustained", "dest_education",
-             "dest_not_sustained"}
-_CONSERVATIVE_BINOMIAL = {"rwm_exp_vs_national_other", "rwm_high_vs_national_other"}
-# Attainment 8 has no published interval: a stated pupil-level spread (gaps.PUPIL_SD) / sqrt(pupils).
-_ASSUMED_SD = {"att8_vs_national_other": "att8"}
 _SD_FROM = {"p8": "p8", "p8_vs_national_other": "p8", "read_prog": "read_prog", "writ_prog": "writ_prog",
             "mat_prog": "mat_prog"}
 PHASES = {4: ("secondary", "all-through"), 2: ("primary", "all-through")}
@@ -81,14 +72,9 @@ PHASES = {4: ("secondary", "all-through"), 2: ("primary", "all-through")}
 
 # ---- data ----------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=16)
-def _cached(name: str, key_stage: int, build: str, path: str | None) -> pd.DataFrame:
-    return db.query(name, {"key_stage": key_stage}, path=path)
-
-
+@per_build(maxsize=16)
 def _load(name: str, key_stage: int, path=None) -> pd.DataFrame:
-    p = str(path) if path else None
-    return _cached(name, int(key_stage), db.build_id(path), p).copy()
+    return db.query(name, {"key_stage": int(key_stage)}, path=path)
 
 
 @per_build(maxsize=32)
@@ -125,7 +111,7 @@ def ofsted_cutoff(key_stage: int, year: int, la_codes=None, path=None) -> date |
     today's inspections); for an earlier year, the end of that academic year (31 August), so a
     back-test never sees the future."""
     las = list(la_codes) if la_codes else None
-    latest = max((y for m in OUTCOME_MEASURES[key_stage] for y in years_with(key_stage, m, las, path)), default=None)
+    latest = max((y for m in RULE_MEASURES[key_stage] for y in years_with(key_stage, m, las, path)), default=None)
     return None if latest is None or year >= latest else date(year + 1, 8, 31)
 
 
@@ -215,18 +201,14 @@ def years_with(key_stage: int, measure: str, la_codes=None, path=None) -> list[i
     return [int(y) for y in df.start_year]
 
 
-@lru_cache(maxsize=4)
-def _successors_cached(build: str, path: str | None) -> dict[int, tuple[int, ...]]:
+@per_build(maxsize=4)
+def successors(path=None) -> dict[int, tuple[int, ...]]:
+    """URN -> successor URNs (academy conversions, mergers)."""
     df = db.query("keys_to_success/successors", path=path)
     out: dict[int, list[int]] = {}
     for u, s in zip(df.urn, df.successor_urn):
         out.setdefault(int(u), []).append(int(s))
     return {k: tuple(sorted(set(v))) for k, v in out.items()}
-
-
-def successors(path=None) -> dict[int, tuple[int, ...]]:
-    """URN -> successor URNs (academy conversions, mergers)."""
-    return _successors_cached(db.build_id(path), str(path) if path else None)
 
 
 def follow(urns, year_table: pd.DataFrame, path=None, max_steps: int = 3) -> pd.DataFrame:
@@ -259,22 +241,6 @@ def comparable(first: int, second: int, key_stage: int, measure: str) -> list[st
     """Breaks in the series between two years (empty = the two years may be compared). Missing
     years in between are not a break; a pandemic gap or a change of scale is."""
     return breaks.real_breaks(first, second, key_stage, measure)
-
-
-def _fmt(measure: str, v, signed: bool = False) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    unit = MEASURES[measure].unit if measure in MEASURES else ""
-    if unit == "percent":
-        return f"{v:+.0f} points" if signed else f"{v:.0f}%"
-    if unit == "score":
-        return f"{v:+.2f}"
-    return f"{v:+.1f}" if signed else f"{v:.1f}"
-
-
-def format_value(measure: str, v, signed: bool = False) -> str:
-    """A figure as the pages print it: ``35%`` (or ``+4 points`` for a change), ``-0.52`` for scores."""
-    return _fmt(measure, v, signed)
 
 
 def measure_label(measure: str) -> str:
@@ -312,7 +278,7 @@ class Rule:
     """
     key_stage: int = 4
     year: int | None = None  # start year; None = latest year with results in the chosen LA(s)
-    measure: str = "p8"  # one of OUTCOME_MEASURES[key_stage]
+    measure: str = "p8"  # one of RULE_MEASURES[key_stage]
     max_value: float | None = -0.5
     min_pct_disadvantaged: float | None = 25.0
     min_disadvantaged_pupils: int | None = 10
@@ -325,7 +291,7 @@ class Rule:
     def default(cls, key_stage: int = 4, **changes) -> Rule:
         """The default rule for a key stage; ``measure=`` picks that measure's default thresholds
         (:data:`DEFAULT_THRESHOLDS`), other keywords override single thresholds."""
-        measure = changes.pop("measure", None) or OUTCOME_MEASURES[key_stage][0]
+        measure = changes.pop("measure", None) or RULE_MEASURES[key_stage][0]
         max_value, min_fall = DEFAULT_THRESHOLDS[measure]
         base = cls(key_stage=key_stage, measure=measure, max_value=max_value, min_fall=min_fall,
                    min_pct_disadvantaged=25.0 if key_stage == 4 else 30.0,
@@ -415,11 +381,11 @@ def default_rule(key_stage: int, la_codes=None, path=None, **changes) -> Rule:
     measure = changes.pop("measure", None)
     why = ""
     if measure is None:
-        measure = OUTCOME_MEASURES[key_stage][0]
+        measure = RULE_MEASURES[key_stage][0]
         if year is not None:
-            measure, why = latest.usable_measure(key_stage, measure, year, path, allowed=OUTCOME_MEASURES[key_stage])
-            if measure not in [m for m in OUTCOME_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]:
-                have = [m for m in OUTCOME_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]
+            measure, why = latest.usable_measure(key_stage, measure, year, path, allowed=RULE_MEASURES[key_stage])
+            if measure not in [m for m in RULE_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]:
+                have = [m for m in RULE_MEASURES[key_stage] if year in years_with(key_stage, m, las or None, path)]
                 measure = have[0] if have else measure
     return Rule.default(key_stage, measure=measure, year=year, why_measure=why or "", **changes)
 
@@ -432,6 +398,7 @@ def _latest_year(rule: Rule, la_codes, path) -> int:
     return ys[-1]
 
 
+@per_build(maxsize=64)
 def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
     """Apply the rule to every mainstream school with results that year (in ``la_codes`` if given).
 
@@ -498,15 +465,15 @@ def evaluate(rule: Rule, la_codes=None, path=None) -> pd.DataFrame:
             if pd.isna(r.value):
                 out.append(f"no published {label} for its disadvantaged pupils")
             else:
-                ci = "" if pd.isna(r.ci_low) else f" (95% interval {_fmt(rule.measure, r.ci_low)} to {_fmt(rule.measure, r.ci_high)})"
-                out.append(f"disadvantaged pupils' {label} {_fmt(rule.measure, r.value)}{ci}, "
+                ci = "" if pd.isna(r.ci_low) else f" (95% interval {fmt_short(rule.measure, r.ci_low)} to {fmt_short(rule.measure, r.ci_high)})"
+                out.append(f"disadvantaged pupils' {label} {fmt_short(rule.measure, r.value)}{ci}, "
                            f"{int(r.cohort)} pupils" + ("" if r.meets_outcome else " (above the threshold)"))
         if r.meets_ofsted:
             out.append(f"Ofsted {r.ofsted_latest}")
         if r.meets_stuck:
             out.append(ofs.stuck_words(r.ofsted_run, r.previous_framework, r.previous_date, r.previous_summary, as_of))
         if r.meets_trend:
-            out.append(f"{label} fell from {_fmt(rule.measure, r.previous_value)} to {_fmt(rule.measure, r.value)} "
+            out.append(f"{label} fell from {fmt_short(rule.measure, r.previous_value)} to {fmt_short(rule.measure, r.value)} "
                        f"since {years.label(y - 1)}")
         if rule.min_extra and r.n_extra < rule.min_extra:
             out.append(f"shows {int(r.n_extra)} of the further signs (needs {rule.min_extra})")
@@ -740,6 +707,7 @@ def _family_edges(selected: pd.DataFrame, rule: Rule, settings: MatchSettings, r
     return pd.concat(rows, ignore_index=True).rename(columns={"urn": "partner_urn"})
 
 
+@per_build(maxsize=32)
 def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchSettings(), path=None) -> Suggestions:
     """Suggest a stronger partner (or two) for every school the rule selects in ``la_codes``.
 
@@ -839,10 +807,10 @@ def suggest_partners(rule: Rule, la_codes=None, settings: MatchSettings = MatchS
         ctx = (f"{r.p_pct_disadvantaged:.0f}% disadvantaged against {r.s_pct_disadvantaged:.0f}%"
                if pd.notna(r.p_pct_disadvantaged) and pd.notna(r.s_pct_disadvantaged) else "similar context")
         return (f"{r.p_name} ({r.partner_urn}) for {r.s_name}: in {yl} its disadvantaged pupils' {label} was "
-                f"{_fmt(rule.measure, r.p_value)} ({int(r.p_cohort)} pupils) against {_fmt(rule.measure, r.s_value)} "
-                f"({int(r.s_cohort)} pupils), {_fmt(rule.measure, r.margin_published, True)} as published; allowing "
-                f"for chance and for how the two were picked, {_fmt(rule.measure, r.margin, True)} better "
-                f"(95% interval {_fmt(rule.measure, r.margin_low, True)} to {_fmt(rule.measure, r.margin_high, True)}). "
+                f"{fmt_short(rule.measure, r.p_value)} ({int(r.p_cohort)} pupils) against {fmt_short(rule.measure, r.s_value)} "
+                f"({int(r.s_cohort)} pupils), {fmt_short(rule.measure, r.margin_published, True)} as published; allowing "
+                f"for chance and for how the two were picked, {fmt_short(rule.measure, r.margin, True)} better "
+                f"(95% interval {fmt_short(rule.measure, r.margin_low, True)} to {fmt_short(rule.measure, r.margin_high, True)}). "
                 f"Similar context ({ctx}; family distance {r.distance:.2f}{close}), {r.km:.0f} km away "
                 f"(outside the {radius:g} km competition radius), {where}; it would support "
                 f"{load.get(r.partner_urn, 0)} school(s) in this plan (cap {settings.capacity}).")
@@ -934,7 +902,7 @@ def hubs(key_stage: int, measure: str | None = None, la_codes=None, *, size: int
     One row per hub: ``years`` (how many), ``min_vs_family`` (the smallest lead), ``mean_vs_family``,
     ``clearly_above_years`` (years whose 95% interval of the lead is above zero) and ``detail``.
     """
-    measure = measure or OUTCOME_MEASURES[key_stage][0]
+    measure = measure or RULE_MEASURES[key_stage][0]
     la_codes = list(la_codes) if la_codes else None
     rows = []
     for y in years_with(key_stage, measure, la_codes, path):
@@ -960,8 +928,8 @@ def hubs(key_stage: int, measure: str | None = None, la_codes=None, *, size: int
         g = g.sort_values("start_year")
         if len(g) < min_years or not (g.vs_family > 0).all():
             continue
-        detail = "; ".join(f"{years.label(int(r.start_year))}: {_fmt(measure, r.value)} vs family "
-                           f"{_fmt(measure, r.family_mean)} ({int(r.cohort)} pupils)" for r in g.itertuples())
+        detail = "; ".join(f"{years.label(int(r.start_year))}: {fmt_short(measure, r.value)} vs family "
+                           f"{fmt_short(measure, r.family_mean)} ({int(r.cohort)} pupils)" for r in g.itertuples())
         last = g.iloc[-1]
         out.append({"urn": int(urn), "name": last["name"], "la_code": last.la_code, "la_name": last.la_name,
                     "years": len(g), "min_vs_family": float(g.vs_family.min()),
@@ -1022,7 +990,7 @@ class CohortComparison:
 
     def sentence(self) -> str:
         lab = measure_label(self.measure)
-        f = lambda v: _fmt(self.measure, v, True)  # noqa: E731
+        f = lambda v: fmt_short(self.measure, v, True)  # noqa: E731
         s, c, d = self.selected_change, self.comparison_change, self.did
         if math.isnan(d[1]):
             return (("HYPOTHETICAL back-test: " if self.hypothetical else "") +
@@ -1170,6 +1138,7 @@ def compare_cohort(selected_urns, key_stage: int, measure: str, baseline_year: i
 BACKTESTS = {4: ("936",), 2: ("850", "936")}
 
 
+@per_build(maxsize=32)
 def backtest(key_stage: int = 4, rule: Rule | None = None, la_codes=None, baseline_year: int = 2016,
              follow_year: int = 2018, *, n_boot: int = 2000, seed: int = 0, path=None) -> CohortComparison:
     """HYPOTHETICAL back-test: apply the rule to ``baseline_year`` (default 2016/17, or the first later

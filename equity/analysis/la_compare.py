@@ -19,7 +19,8 @@ import pandas as pd
 from equity.cache import per_build
 from equity import db
 from equity.analysis import gaps
-from equity.measures import MEASURES
+from equity.measures import LA_ALL_PUPILS, MEASURES
+from equity.words import fmt_amount, fmt_number, fmt_value
 from equity.years import label
 
 # Greater Manchester's ten LAs form one ITL2 region; other LAs are matched to an ITL2 name that contains theirs.
@@ -73,7 +74,7 @@ def comparison_sets(path=None) -> pd.DataFrame:
             rows.append({"key_stage": int(r.key_stage), "measure": r.measure, "start_year": int(r.start_year),
                          "las": int(r.las), "source": "DfE performance tables"})
     if _has_indicators(path):
-        for m in ("rwm_exp", "basics_95", "p8"):
+        for m in LA_ALL_PUPILS:
             ind = _indicator(m, path)
             ind = ind[(ind.area_level == "la") & ind.pupil_group.isin(["disadvantaged", "other"]) & (ind.status == "ok")]
             for (ks, y), sub in ind.groupby(["key_stage", "start_year"]):
@@ -213,12 +214,12 @@ def compare_sentence(c: dict, name: str, measure: str, start_year: int) -> str:
     if r is None:
         return (f"{name} has no published {m.label} figures for disadvantaged and other pupils in {year}; "
                 f"the chart shows {c['group_label']}.")
-    s = (f"In {year} the gap in {m.label} in {name} was {gaps.fmt_amount(r['gap'], unit)} (disadvantaged pupils "
-         f"{gaps.fmt_value(r['disadvantaged'], unit)}, other pupils {gaps.fmt_value(r['other'], unit)})")
+    s = (f"In {year} the gap in {m.label} in {name} was {fmt_amount(r['gap'], unit)} (disadvantaged pupils "
+         f"{fmt_value(r['disadvantaged'], unit)}, other pupils {fmt_value(r['other'], unit)})")
     if eng is not None and pd.notna(eng.get("gap")):
         diff = r["gap"] - eng["gap"]
         word = "wider than" if diff > 0 else "narrower than" if diff < 0 else "the same as"
-        s += f", {word} England's {gaps.fmt_number(eng['gap'], unit)}"
+        s += f", {word} England's {fmt_number(eng['gap'], unit)}"
     if len(grp) > 1 and len(grp) != int(r["las_in_england"]):
         rank = int((grp.gap > r["gap"]).sum()) + 1
         s += f"; {_widest(rank)} of {len(grp)} among {c['group_label']}"
@@ -291,12 +292,12 @@ def neighbour_sentence(lines: pd.DataFrame, subject_name: str, chosen_name: str,
     others = latest[~latest.series.isin([chosen_name, "England"])]
     s = f"In {label(y)}"
     if not me.empty:
-        s += f" {chosen_name}'s {m.label} for all pupils was {gaps.fmt_value(me.value.iloc[0], m.unit)}"
+        s += f" {chosen_name}'s {m.label} for all pupils was {fmt_value(me.value.iloc[0], m.unit)}"
     if not others.empty:
-        s += (f"; {subject_name}'s statistical neighbours ranged from {gaps.fmt_value(others.value.min(), m.unit)} "
-              f"to {gaps.fmt_value(others.value.max(), m.unit)}")
+        s += (f"; {subject_name}'s statistical neighbours ranged from {fmt_value(others.value.min(), m.unit)} "
+              f"to {fmt_value(others.value.max(), m.unit)}")
     if not eng.empty:
-        s += f"; England {gaps.fmt_value(eng.value.iloc[0], m.unit)}"
+        s += f"; England {fmt_value(eng.value.iloc[0], m.unit)}"
     return s + ". These files give all pupils only, not disadvantaged pupils."
 
 

@@ -52,15 +52,16 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from equity import db, stats
+from equity.cache import per_build
 from equity.measures import MEASURES
 from equity.safe_text import html as _esc
+from equity.words import fmt_tip
 from equity.years import label
 
 RADIUS_KM = 1.5
@@ -112,28 +113,28 @@ class NoLocation(LookupError):
 
 # ---- data ---------------------------------------------------------------------------------------
 
-def _key(path) -> tuple[str, str]:
-    p = Path(path).resolve() if path else db.default_path()
-    return str(p), db.build_id(p)
+def _key(path) -> str:
+    """The database a cached helper reads, spelt one way (the cache adds its build)."""
+    return str(Path(path).resolve() if path else db.default_path())
 
 
-@lru_cache(maxsize=4)
-def _lsoas(key) -> pd.DataFrame:
-    return db.query("neighbourhoods/lsoa_points", path=key[0])
+@per_build(maxsize=4)
+def _lsoas(path: str) -> pd.DataFrame:
+    return db.query("neighbourhoods/lsoa_points", path=path)
 
 
-@lru_cache(maxsize=4)
-def _schools(key) -> pd.DataFrame:
-    return db.query("neighbourhoods/schools", path=key[0])
+@per_build(maxsize=4)
+def _schools(path: str) -> pd.DataFrame:
+    return db.query("neighbourhoods/schools", path=path)
 
 
-@lru_cache(maxsize=4)
-def _lsoas21(key) -> pd.DataFrame:
-    if not db.table_exists("lsoa21", key[0]):
+@per_build(maxsize=4)
+def _lsoas21(path: str) -> pd.DataFrame:
+    if not db.table_exists("lsoa21", path):
         return pd.DataFrame(columns=["lsoa21", "name", "lad24cd", "lad24nm", "la_code", "lat", "lon", "area_km2",
                                      "imd_rank", "imd_decile", "idaci_rank", "idaci_decile", "idaopi_rank",
                                      "idaopi_decile", "imd_score", "idaci_score", "idaopi_score"])
-    return db.query("neighbourhoods/lsoa21_points", path=key[0])
+    return db.query("neighbourhoods/lsoa21_points", path=path)
 
 
 def available_2025(path=None) -> bool:
@@ -390,15 +391,15 @@ def neighbourhood_deciles(school_df: pd.DataFrame, lsoa21_df: pd.DataFrame, radi
     return out
 
 
-@lru_cache(maxsize=8)
-def _all_scores(key, radius_km: float, index: str = "iod2019") -> pd.DataFrame:
-    s = _schools(key)
+@per_build(maxsize=8)
+def _all_scores(path: str, radius_km: float, index: str = "iod2019") -> pd.DataFrame:
+    s = _schools(path)
     cols = ["urn", "name", "la_code", "la_name", "phase", "is_mainstream", "lat", "lon", "location_source",
             "lsoa_source"]
     if index == "iod2025":
-        sc = neighbourhood_deciles(s, _lsoas21(key), radius_km)
+        sc = neighbourhood_deciles(s, _lsoas21(path), radius_km)
         return s[cols + ["lsoa21_route"]].merge(sc, on="urn")
-    sc = neighbourhood_scores(s, _lsoas(key), radius_km)
+    sc = neighbourhood_scores(s, _lsoas(path), radius_km)
     return s[cols].merge(sc, on="urn")
 
 
@@ -740,11 +741,10 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
     if la_code:
         df = df[df.la_code == str(la_code)]
     m = MEASURES[measure]
-    fmt = (lambda v: f"{v:.1f}%") if m.unit == "percent" else (lambda v: f"{v:+.2f}" if m.unit == "score" else f"{v:.1f}")
     if colour_by == "disadvantaged":
         df = df[df.disadvantaged.notna()].copy()
         df["value"] = df.disadvantaged
-        df["value_text"] = [f"{m.label}, disadvantaged pupils: {fmt(v)}" for v in df.value]
+        df["value_text"] = [f"{m.label}, disadvantaged pupils: {fmt_tip(measure, v)}" for v in df.value]
     elif colour_by == "gap":
         df = df[df.disadvantaged.notna() & df.other.notna()].copy()
         df["value"] = df.other - df.disadvantaged
@@ -754,7 +754,7 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
                                 index=index)
         df = df.merge(p[["urn", "difference", "low", "high", "verdict"]], on="urn", how="inner")
         df["value"] = df.difference
-        df["value_text"] = [f"{fmt(a)} vs {v:+.1f} predicted difference ({lo:+.1f} to {hi:+.1f}): {vd}"
+        df["value_text"] = [f"{fmt_tip(measure, a)} vs {v:+.1f} predicted difference ({lo:+.1f} to {hi:+.1f}): {vd}"
                             for a, v, lo, hi, vd in zip(df.disadvantaged, df.difference, df.low, df.high, df.verdict)]
     elif colour_by == "ofsted":
         of = latest_ofsted(path)

@@ -71,7 +71,8 @@ import pandas as pd
 
 from equity import years
 from equity.db import ROOT
-from equity.measures import MEASURES
+from equity.measures import MEASURES, RULE_MEASURES
+from equity.words import fmt_short
 
 DEFAULT_USER_DB = ROOT / "data" / "user" / "partnerships.sqlite"
 BUSY_TIMEOUT_S = 30.0     # one wait inside SQLite for another writer's lock
@@ -1411,7 +1412,7 @@ class Progress:
     notes: list[str]
 
     def sentence(self) -> str:
-        from equity.analysis.keys_to_success import format_value as _fmt, measure_label
+        from equity.analysis.keys_to_success import measure_label
         lab = measure_label(self.measure)
         base = years.label(int(self.partnership["baseline_year"]))
         if self.status == "no baseline":
@@ -1428,8 +1429,8 @@ class Progress:
                 if len(g) < 2:
                     continue
                 first, last = g.iloc[0], g.iloc[-1]
-                parts.append(f"{first['name']} ({role}) went from {_fmt(self.measure, first.vs_family, True)} to "
-                             f"{_fmt(self.measure, last.vs_family, True)} against its family "
+                parts.append(f"{first['name']} ({role}) went from {fmt_short(self.measure, first.vs_family, True)} to "
+                             f"{fmt_short(self.measure, last.vs_family, True)} against its family "
                              f"({years.label(int(first.start_year))} to {years.label(int(last.start_year))})")
         text = f"Disadvantaged pupils' {lab}, school minus family average: " + "; ".join(parts) + "." if parts else \
             f"Too few family figures to compare {lab} with the families."
@@ -1452,7 +1453,7 @@ def progress(partnership: dict, *, size: int = 20, radius_km: float | None = Non
     p = dict(partnership)
     ks = int(p["key_stage"])
     base = int(p["baseline_year"])
-    measure = p.get("measure") or kts.OUTCOME_MEASURES[ks][0]
+    measure = p.get("measure") or RULE_MEASURES[ks][0]
     radius = families.DEFAULT_RADIUS_KM if radius_km is None else radius_km
     t = kts.measure_table(ks, measure, path)
     later = sorted(int(y) for y in t.loc[t.value.notna() & (t.start_year >= base), "start_year"].unique())
@@ -1525,7 +1526,7 @@ def progress(partnership: dict, *, size: int = 20, radius_km: float | None = Non
         status = "awaiting data"
     else:
         status = "tracking"
-    fmt = kts.format_value
+    fmt = fmt_short
     for r in table[(table.role == "supporting") & (table.start_year > base)].itertuples():
         if pd.notna(r.change_high) and r.change_high < 0:
             warnings.append(
@@ -1555,7 +1556,7 @@ def cohort_comparison(key_stage: int, *, status: str | None = None, n_boot: int 
         return None, f"No KS{key_stage} partnerships in the register yet."
     base = int(reg.baseline_year.mode().iloc[0])
     cohort = reg[reg.baseline_year == base]
-    measure = cohort.measure.dropna().mode().iloc[0] if cohort.measure.notna().any() else kts.OUTCOME_MEASURES[key_stage][0]
+    measure = cohort.measure.dropna().mode().iloc[0] if cohort.measure.notna().any() else RULE_MEASURES[key_stage][0]
     later = [y for y in kts.years_with(key_stage, measure, None, path) if y > base and not kts.comparable(base, y, key_stage, measure)]
     if not later:
         return None, (f"Awaiting data: the {len(cohort)} KS{key_stage} partnership(s) with baseline {years.label(base)} "

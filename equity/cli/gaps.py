@@ -17,6 +17,7 @@ import os
 import sys
 
 from equity import csv_export
+from equity.measures import GAP_MEASURES, HEADLINE_GAP
 
 FIELDS = ["academic_year", "area_code", "area_name", "measure", "disadvantaged", "other", "all", "gap",
           "gap_to_national_other", "gap_to_national_source", "n_disadvantaged", "n_other", "n_all", "status",
@@ -24,7 +25,6 @@ FIELDS = ["academic_year", "area_code", "area_name", "measure", "disadvantaged",
 
 
 def _epilog() -> str:
-    from equity.analysis.gaps import GAP_MEASURES, HEADLINE_GAP
     from equity.measures import MEASURES
     lines = ["measures (default: the headline ones, marked *):"]
     for ks in (4, 2):
@@ -76,7 +76,7 @@ def rows(la: str, key_stage: int, measure: str | None = None, estimates: bool = 
     import pandas as pd
 
     from equity.analysis import gaps
-    measures = [measure] if measure else gaps.HEADLINE_GAP[key_stage]
+    measures = [measure] if measure else HEADLINE_GAP[key_stage]
     parts = [gaps.area_gaps(la, key_stage, measures, estimates=estimates, path=path)]
     if la != "england":
         parts.append(gaps.area_gaps("england", key_stage, measures, estimates=estimates, path=path))
@@ -95,9 +95,9 @@ def run(args) -> int:
     if la != "england" and not (la.isdigit() and len(la) == 3):
         print(f"error: --la must be a DfE three-digit LA code such as 936, not {args.la!r}", file=sys.stderr)
         return 2
-    if args.measure and args.measure not in gaps.GAP_MEASURES[args.key_stage]:
+    if args.measure and args.measure not in GAP_MEASURES[args.key_stage]:
         print(f"error: {args.measure!r} is not a KS{args.key_stage} measure with a disadvantaged split; choose from "
-              + ", ".join(gaps.GAP_MEASURES[args.key_stage]), file=sys.stderr)
+              + ", ".join(GAP_MEASURES[args.key_stage]), file=sys.stderr)
         return 2
     try:
         if la != "england" and la not in gaps.la_names(args.db) and not gaps.area_long([la], args.key_stage, args.db).shape[0]:

@@ -24,14 +24,13 @@ SYMBOL = {"la": "circle", "england": "diamond", "school": "square"}
 
 
 def _unit_title(measure: str, view: str = "groups") -> str:
-    from equity.analysis.gaps import SHORT
     m = MEASURES[measure]
     unit = {"percent": "%", "points": "points", "score": "score"}.get(m.unit, m.unit)
     if view == "gap":
-        return f"Gap in {SHORT.get(measure, m.label)} ({'percentage points' if m.unit == 'percent' else unit})"
+        return f"Gap in {m.short_label} ({'percentage points' if m.unit == 'percent' else unit})"
     if view == "gap_to_national_other":
         return f"Disadvantaged minus England's other ({'% points' if m.unit == 'percent' else unit})"
-    return f"{SHORT.get(measure, m.label)} ({unit})"
+    return f"{m.short_label} ({unit})"
 
 
 def _short(text: str, n: int = 38) -> str:

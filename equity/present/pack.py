@@ -41,7 +41,6 @@ import string
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -53,14 +52,14 @@ from equity import breaks, db, safe_text, stats, years
 from equity.analysis import families, gaps, partnerships, profile
 from equity.analysis import keys_to_success as kts
 from equity.analysis.catalogue import sources as source_register
-from equity.measures import MEASURES
+from equity.cache import per_build
+from equity.measures import MEASURES, PACK_TREND
 from equity.present.pack_charts import RenderError, lead_figure, ranked_bar, render_png, trend_figure
-from equity.words import compare_words, fmt, fmt_diff
+from equity.words import compare_words, fmt, fmt_cell, fmt_diff
 
 KINDS = {"la": "Local authority", "family": "School and its family", "partnership": "Partnership",
          "keys_to_success": "Keys to Success cohort"}
 FORMATS = ("pdf", "pptx")
-HEADLINE_TREND = {4: ["att8", "p8"], 2: ["rwm_exp"]}
 MAX_TABLE_ROWS = 28  # rows drawn on a PDF page; the full table stays in meeting mode and its CSV
 SHORT_TABLE = 8  # a table this short shares the page with its chart
 PPTX_TABLE_ROWS = 15  # rows of a table on a slide
@@ -357,8 +356,8 @@ def scope_for(kind: str, key, path=None, user_db=None) -> Scope:
 
 # ---- since last meeting --------------------------------------------------------------------------
 
-@lru_cache(maxsize=8)
-def _rows_cached(urns: tuple, areas: tuple, path: str | None, build: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+@per_build(maxsize=8)
+def _rows_cached(urns: tuple, areas: tuple, path=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     sch = db.query("pack/school_results", {"urns": list(urns) or [-1]}, path=path)
     pub = db.query("pack/published_results", {"areas": list(areas)}, path=path)
     return sch, pub
@@ -366,9 +365,8 @@ def _rows_cached(urns: tuple, areas: tuple, path: str | None, build: str) -> tup
 
 def _scope_rows(scope: Scope, path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The scope's school results (small groups hidden) and its areas' and England's published
-    rows, all key stages (cached per database build: callers must not change them)."""
-    p = None if path is None else str(path)
-    return _rows_cached(tuple(int(u) for u in scope.urns), (*scope.la_codes, "england"), p, db.build_id(path))
+    rows, all key stages (cached per database build; each caller gets its own copy)."""
+    return _rows_cached(tuple(int(u) for u in scope.urns), (*scope.la_codes, "england"), path)
 
 
 def _comparable(a: int, b: int, ks: int, measure: str) -> bool:
@@ -381,7 +379,7 @@ def default_since(scope: Scope, path=None) -> dict[int, tuple[int, int]]:
     sch, pub = _scope_rows(scope, path)
     out = {}
     for ks in scope.key_stages:
-        m = HEADLINE_TREND[ks][0]
+        m = PACK_TREND[ks][0]
         src = sch if scope.kind != "la" else pub[pub.area_code.isin(scope.la_codes)]
         ys = sorted(set(src[(src.key_stage == ks) & (src.measure == m) & (src.pupil_group == "disadvantaged")
                             & src.value.notna()].start_year.astype(int)))
@@ -401,7 +399,7 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
     sch, pub = _scope_rows(scope, path)
     rows = []
     areas = {"england": "England", **{c: la_name(c, path) for c in scope.la_codes}}
-    for m in HEADLINE_TREND[key_stage]:
+    for m in PACK_TREND[key_stage]:
         if not _comparable(first, second, key_stage, m):
             continue
         for code, nm in areas.items():
@@ -440,7 +438,7 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
     if table.empty:
         return Slide(title, f"No comparable KS{key_stage} figures for {years.label(first)} and {years.label(second)}.")
     parts = []
-    for m in HEADLINE_TREND[key_stage]:
+    for m in PACK_TREND[key_stage]:
         la_rows = table[(table._m == m) & ~table._school & ~table.who.str.startswith("England")]
         for _, r in la_rows.iterrows():
             g1, g2 = r[f"gap {years.label(first)}"], r[f"gap {years.label(second)}"]
@@ -463,12 +461,12 @@ def since_years(scope: Scope, first: int, second: int, key_stage: int, namer: Na
         parts.append(f"Of {len(s0)} schools with {MEASURES[m0].label} for disadvantaged pupils in both years, "
                      f"{up} improved and {down} fell (small groups swing: most single-year changes are within noise).")
     elif scope.kind == "la" and len(scope.urns) > 40:
-        s = sch[(sch.key_stage == key_stage) & (sch.measure == HEADLINE_TREND[key_stage][0]) &
+        s = sch[(sch.key_stage == key_stage) & (sch.measure == PACK_TREND[key_stage][0]) &
                 (sch.pupil_group == "disadvantaged")]
         w = s.pivot_table(index="urn", columns="start_year", values="value")
         if first in w and second in w:
             both = w[[first, second]].dropna()
-            m0 = HEADLINE_TREND[key_stage][0]
+            m0 = PACK_TREND[key_stage][0]
             ch = both[second] - both[first]
             up, down = int((ch > 0).sum()), int((ch < 0).sum())
             if not MEASURES[m0].higher_is_better:
@@ -596,7 +594,7 @@ def _la_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
     la = scope.key
     name = scope.extra["la_name"]
     for ks in scope.key_stages:
-        for m in HEADLINE_TREND[ks]:
+        for m in PACK_TREND[ks]:
             d = _published_trend([la], ks, m, path)
             if d[d.area_code == la].value.notna().sum() == 0:
                 continue
@@ -993,6 +991,20 @@ def build(kind: str, key, *, anonymise: bool = False, since: tuple[int, int] | N
     return Pack(scope, slides, datetime.now().isoformat(timespec="seconds"), info, yrs, sources, anonymise, namer)
 
 
+
+@per_build(maxsize=12)
+def _built(kind: str, key: str, anonymise: bool, since_db: str | None, user_db: str | None, register: str,
+           path=None) -> Pack:
+    return build(kind, key, anonymise=anonymise, since_db=since_db, path=path, user_db=user_db)
+
+
+def meeting_pack(kind: str, key, *, anonymise: bool = False, since_db=None, path=None, user_db=None) -> Pack:
+    """:func:`build` for meeting mode, which asks again on every click: cached per database build and
+    per state of the partnership register (``partnerships.fingerprint``: an edited partnership is never
+    shown stale). Each call gets its own copy of the pack."""
+    return _built(kind, str(key), bool(anonymise), str(since_db) if since_db else None,
+                  str(user_db) if user_db else None, partnerships.fingerprint(user_db), path)
+
 # ---- rendering: PDF --------------------------------------------------------------------------------
 
 _FONTS_DONE = False
@@ -1016,14 +1028,6 @@ def _fonts() -> tuple[str, str]:
 def _plain(text: str) -> str:
     """Markdown emphasis and code marks removed, for print."""
     return re.sub(r"\*\*|__|`", "", text or "")
-
-
-def _cell(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.2f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
 
 
 def _images(pack: Pack) -> dict[int, bytes | str]:
@@ -1097,7 +1101,7 @@ def to_pdf(pack: Pack) -> bytes:
                 story += [PageBreak(), Paragraph(escape(f"{s.title}: the data"), st["h"])]
             t = s.table.head(MAX_TABLE_ROWS)
             data = [[Paragraph(escape(str(c)), st["head"]) for c in t.columns]]
-            data += [[Paragraph(escape(_cell(v)), st["cell"]) for v in row] for row in t.itertuples(index=False)]
+            data += [[Paragraph(escape(fmt_cell(v)), st["cell"]) for v in row] for row in t.itertuples(index=False)]
             tbl = Table(data, repeatRows=1, hAlign="LEFT", colWidths=[(W - 2 * margin) / len(t.columns)] * len(t.columns))
             tbl.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#bbbbbb")),
                                      ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
@@ -1173,7 +1177,7 @@ def to_pptx(pack: Pack) -> bytes:
             tab.cell(0, c).text = str(name)
         for r, row in enumerate(t.itertuples(index=False), start=1):
             for c, v in enumerate(list(row)[:cols]):
-                tab.cell(r, c).text = _cell(v)[:120]
+                tab.cell(r, c).text = fmt_cell(v)[:120]
         for r in range(rows):
             for c in range(cols):
                 for p in tab.cell(r, c).text_frame.paragraphs:
