@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import functools
 import inspect
 import threading
@@ -29,12 +30,15 @@ from equity import db
 
 def _freeze(v):
     """A hashable stand-in for an argument (lists, sets, dicts and arrays become tuples; a DataFrame
-    or Series its columns, dtypes, attrs and a hash of every value and index label)."""
+    or Series its columns, dtypes and a hash of every value and index label; a dataclass result its
+    fields)."""
     if isinstance(v, (pd.DataFrame, pd.Series)):
         cols = tuple(map(str, v.columns)) if isinstance(v, pd.DataFrame) else (str(v.name),)
         dtypes = tuple(map(str, v.dtypes)) if isinstance(v, pd.DataFrame) else (str(v.dtype),)
         values = pd.util.hash_pandas_object(v, index=True).to_numpy().tobytes() if len(v) else b""
-        return (type(v).__name__, cols, dtypes, _freeze(dict(v.attrs)), values)
+        return (type(v).__name__, cols, dtypes, values)
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return (type(v).__name__, tuple((f.name, _freeze(getattr(v, f.name))) for f in dataclasses.fields(v)))
     if isinstance(v, dict):
         return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
     if isinstance(v, (list, tuple)):
@@ -98,7 +102,16 @@ def _copy(result):
         return copy.deepcopy(result)
     if isinstance(result, tuple):
         return tuple(_copy(x) for x in result)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return _copy_fields(result)
     return result
+
+
+def _copy_fields(result):
+    """A typed result (a dataclass such as ``families.FamilyResult``) with its own copy of each field:
+    the one copy rule applied to every DataFrame, dict or list inside it."""
+    return dataclasses.replace(result, **{f.name: _copy(getattr(result, f.name))
+                                          for f in dataclasses.fields(result) if f.init})
 
 
 def per_build(maxsize: int = 32):
