@@ -211,7 +211,7 @@ def child_families(db: str) -> dict:
         families.all_families(key_stage=ks, path=db)
         warm = time.perf_counter() - t
         out[f"ks{ks}"] = {"cold_s": round(cold, 3), "warm_s": round(warm, 3), "schools": int(fam.urn.nunique()),
-                          "rows": len(fam), "year": fam.attrs.get("method", {}).get("start_year")}
+                          "rows": len(fam), "year": families.default_year(ks, db)}
     return out
 
 

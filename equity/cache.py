@@ -37,13 +37,13 @@ from equity import db
 
 
 def _freeze(v):
-    """A hashable stand-in for an argument (lists, sets, dicts, arrays and dataclasses become tuples;
-    a DataFrame or Series its columns, dtypes, attrs and a hash of every value and index label)."""
+    """A hashable stand-in for an argument (lists, sets, dicts and arrays become tuples; a DataFrame
+    or Series its columns, dtypes and a hash of every value and index label; a dataclass its fields)."""
     if isinstance(v, (pd.DataFrame, pd.Series)):
         cols = tuple(map(str, v.columns)) if isinstance(v, pd.DataFrame) else (str(v.name),)
         dtypes = tuple(map(str, v.dtypes)) if isinstance(v, pd.DataFrame) else (str(v.dtype),)
         values = pd.util.hash_pandas_object(v, index=True).to_numpy().tobytes() if len(v) else b""
-        return (type(v).__name__, cols, dtypes, _freeze(dict(v.attrs)), values)
+        return (type(v).__name__, cols, dtypes, values)
     if _is_dataclass(v):
         return (type(v).__qualname__, _freeze(tuple((f.name, getattr(v, f.name)) for f in dataclasses.fields(v))))
     if isinstance(v, dict):

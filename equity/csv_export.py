@@ -29,7 +29,6 @@ def neutralise(value):
 def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with every text cell and column name neutralised (numeric columns untouched)."""
     out = df.copy()
-    out.attrs = {}
     out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
     for i in range(out.shape[1]):
         col = out.iloc[:, i]

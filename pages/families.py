@@ -10,6 +10,7 @@ import pydeck as pdk
 import streamlit as st
 
 from equity.analysis import families as F
+from equity.analysis import neighbourhoods as nb
 from equity import codes, lookups
 from equity.present import style
 from equity import years as yrs
@@ -23,13 +24,6 @@ from pages._shared import chart_block, key_stage_filter, la_filter, url_choice, 
 import pages._shared as _frame  # noqa: E402
 
 _frame.route_through_frame()
-
-
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy without pandas ``attrs`` (they travel into Arrow metadata, where NaN is not valid JSON)."""
-    out = df.copy()
-    out.attrs = {}
-    return out
 
 
 st.title("Families of schools")
@@ -128,20 +122,19 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
                              key="fam_pick", on_change=_pick)
 
         urn = urn_from(urn_text)  # checked: digits only, in URN range; a bad one is explained
-        fo = None
+        result = None
         if urn is not None:
             try:
-                fo = F.family_outcomes(urn, measure, pooled=pooled, **settings)
+                result = F.family_outcomes(urn, measure, pooled=pooled, **settings)
             except F.FamilyUnavailable as exc:
                 st.warning(f"No family for URN {exc.urn} in KS{ks} {yrs.label(year)}: {md(exc.reason)}.")
         elif not urn_text.strip():
             st.info("Find a school above, or open the *Every school in an LA* tab.")
 
-        if fo is not None:
-            me = fo.attrs["school"]
-            used = fo.attrs["urn"]
-            if used != fo.attrs["requested_urn"]:
-                st.info(f"URN {fo.attrs['requested_urn']} has no KS{ks} data for {yrs.label(year)}; the same school is "
+        if result is not None:
+            fo, me, used = result.table, result.school, result.urn
+            if used != result.requested_urn:
+                st.info(f"URN {result.requested_urn} has no KS{ks} data for {yrs.label(year)}; the same school is "
                         f"URN {used} that year (academy conversion or merger), shown here.")
             loc = "" if str(me.get("location_source") or "").startswith("postcode") else (
                 f" Location: {md(me.get('location_source') or 'unknown (schools in its own LA are left out instead)')}.")
@@ -153,8 +146,8 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
                         + (f"; {int(me['cohort'])} pupils in the year group." if pd.notna(me.get("cohort")) else ".")
                         + loc)
 
-            median = fo.attrs["family_median"]
-            n_val = fo.attrs["members_with_value"]
+            median = result.family_median
+            n_val = result.members_with_value
             mine = fo.iloc[0]
             years_text = mine.years or yrs.label(year)
             if pd.notna(mine.value):
@@ -182,7 +175,7 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
                     "pct_sen": "% SEN", "urn": "URN", "la_code": "LA code"}
             if table.other_value.isna().all():  # DfE's gap measures have no 'other pupils' figure
                 cols.pop("other_value")
-            show = _plain(table[[c for c in cols if c in table.columns]].rename(columns=cols))
+            show = table[[c for c in cols if c in table.columns]].rename(columns=cols)
             st.dataframe(show, hide_index=True, width="stretch", column_config={
                 "School": st.column_config.TextColumn(width="large"),
                 res_col: st.column_config.NumberColumn(format=number_format, help=f"{MEASURES[measure].label}: "
@@ -209,12 +202,13 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
 
             # who to learn from
             st.markdown("#### Who to learn from")
-            lf = F.learn_from(fo, top=5)
+            learn = F.learn_from(result, top=5)
+            lf = learn.schools
             if lf.empty:
                 st.markdown(f"No family member did better than {'this school' if pd.notna(mine.value) else 'the median'} "
                             f"on {phrase} in {years_text}.")
             else:
-                ref = lf.attrs.get("reference")
+                ref = learn.reference
                 sure = int(lf.beyond_noise.sum())
                 st.markdown(f"Members whose disadvantaged pupils did better than {ref}, with an intake like this school's "
                             f"({sure} of {len(lf)} by more than the noise in small cohorts):")
@@ -243,11 +237,11 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
                 s_sentence = f"No family member has a published figure for {phrase} in {yrs.label(year)}."
             data = pts[pts.role != "other schools"][["role", "urn", "name", "la_name", x, "value", "cohort"]].rename(
                 columns={"value": MEASURES[measure].label, "cohort": "disadvantaged pupils"})
-            chart_block(fig, s_sentence, _plain(data), f"family_scatter_{used}.csv", key="fam-scatter")
+            chart_block(fig, s_sentence, data, f"family_scatter_{used}.csv", key="fam-scatter")
 
             # map of the family
             st.markdown("#### Where the family is")
-            geo = _plain(fo.dropna(subset=["lat", "lon"]))
+            geo = fo.dropna(subset=["lat", "lon"]).copy()
             far = fo[fo.role == "family"].km
             n_las = fo[fo.role == "family"].la_code.nunique()
             st.markdown(f"The {len(fo) - 1} members are {far.min():.0f} to {far.max():.0f} km away (median "
@@ -277,21 +271,16 @@ if tab_school.open:  # a tab's work runs only while it is the one shown (st.tabs
                               get_fill_color="colour", get_radius=3000, radius_min_pixels=5, pickable=True,
                               get_line_color=[40, 40, 40], stroked=True, line_width_min_pixels=1),
                 ]
-                # Fit the school and its family: Web Mercator zoom from the spans (map about 1,000 x 520 px).
-                lat0, lat1, lon0, lon1 = geo.lat.min(), geo.lat.max(), geo.lon.min(), geo.lon.max()
-                mid = np.radians((lat0 + lat1) / 2)
-                span_x = max(lon1 - lon0, 0.05)
-                span_y = max(lat1 - lat0, 0.05) / np.cos(mid)
-                zoom = float(np.log2(min(0.8 * 900 * 360 / (512 * span_x), 0.8 * 520 * 360 / (512 * span_y))))
-                view = pdk.ViewState(latitude=(lat0 + lat1) / 2, longitude=(lon0 + lon1) / 2,
-                                     zoom=min(max(zoom, 4.5), 11))
+                # Fit the school and its family, with a margin (a map 900 x 520 px, fitted to 80% of it).
+                view = pdk.ViewState(**nb.view_for(geo.lat, geo.lon, width_px=720, height_px=416,
+                                                   zoom_range=(4.5, 11.0)))
                 st.pydeck_chart(_frame.without_base_map(pdk.Deck(map_provider=None, layers=layers, initial_view_state=view,
                                                                  tooltip={"text": "{label}"})), height=520)
                 st.caption("No base map (the dashboard works offline): each dot is a school, placed at its postcode. "
                            "Hover for names; the table above has every member.")
 
             with st.expander("How this family was made"):
-                st.markdown(F.describe_method(fo.attrs["method"]))
+                st.markdown(F.describe_method(result.method))
 
 # ---- every school of an LA -----------------------------------------------------------------------
 if tab_la.open:  # a tab's work runs only while it is the one shown (st.tabs tracks it)
@@ -330,7 +319,7 @@ if tab_la.open:  # a tab's work runs only while it is the one shown (st.tabs tra
                               xaxis_title=f"School minus its family median ({MEASURES[measure].label}); right = {better_word}",
                               yaxis=dict(type="category", categoryorder="array", categoryarray=[html(n) for n in d.name]),
                               legend=dict(orientation="h", y=1.02, yanchor="bottom"))
-            data = _plain(pos.rename(columns={"value": "school value", "cohort": "disadvantaged pupils"}))
+            data = pos.rename(columns={"value": "school value", "cohort": "disadvantaged pupils"})
             chart_block(fig, sentence + " Bars: 95% range of the noise.", data,
                         f"families_{la}_ks{ks}_{yrs.file_label(year)}_{measure}.csv", key="fam-la")
 
@@ -374,15 +363,15 @@ if tab_method.open:  # a tab's work runs only while it is the one shown (st.tabs
                        + ", ".join(little.measure_label) + "." if len(little) else "")
                     + " Attainment follows intake, and prior attainment is one of the figures families are made of; "
                       "progress and KS2 results follow it much less.")
-        st.dataframe(_plain(vt.rename(columns={"measure_label": "outcome", "spread_ratio": "spread within families",
-                                               "la_ratio": "spread within LAs", "r2": "explained by the family median",
-                                               "strength": "families explain"})),
+        st.dataframe(vt.rename(columns={"measure_label": "outcome", "spread_ratio": "spread within families",
+                                        "la_ratio": "spread within LAs", "r2": "explained by the family median",
+                                        "strength": "families explain"}),
                      hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="percent") for c in
                                     ("spread within families", "spread within LAs", "explained by the family median")})
         sp = F.space(weights=weights, key_stage=ks, start_year=year)
         with st.expander(f"Schools left out of the families ({len(sp.excluded):,})"):
-            st.dataframe(_plain(sp.excluded), hide_index=True, width="stretch")
+            st.dataframe(sp.excluded, hide_index=True, width="stretch")
             st.download_button("Download (CSV)", to_csv_bytes(sp.excluded),
                                file_name=f"families_left_out_ks{ks}_{yrs.file_label(year)}.csv", mime="text/csv",
                                key="dl-excluded")

@@ -44,19 +44,13 @@ class CompactDeck(pdk.Deck):
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out.attrs = {}
-    return out
-
-
 def _family(urn: int):
     """The school's family (equity.analysis.families, cached there per build), or the reason there is none."""
     try:
         fam = families.family(int(urn))
     except LookupError as exc:  # FamilyUnavailable (and no context data) carries a plain reason
         return None, str(getattr(exc, "reason", exc))
-    return _plain(fam[["urn", "name", "la_name", "lat", "lon", "km"]]), ""
+    return fam.members[["urn", "name", "la_name", "lat", "lon", "km"]], ""
 
 
 def _pick_school() -> None:
@@ -280,10 +274,11 @@ if urn is not None:
         layers.append(pdk.Layer("PathLayer", [{"path": circle, "tip": f"{radius:g} km neighbourhood"}], id="radius",
                                 get_path="path", get_color=[0, 0, 0, 255], width_min_pixels=2, get_dash_array=[4, 2]))
 
-view_state = nb.view_for(view_lats, view_lons)
+focus = None
 if urn is not None and view == "la" and len(scores_all[scores_all.urn == int(urn)]):
     me = scores_all[scores_all.urn == int(urn)].iloc[0]
-    view_state = {"latitude": float(me.lat), "longitude": float(me.lon), "zoom": max(view_state["zoom"], 11.5)}
+    focus = (me.lat, me.lon)
+view_state = nb.view_for(view_lats, view_lons, focus=focus)
 base_style = os.environ.get("EQUITY_MAP_STYLE")  # an optional base map, only when configured
 deck_kw = {"map_style": base_style} if base_style else {"map_provider": None, "map_style": None}
 deck = CompactDeck(layers=layers, initial_view_state=pdk.ViewState(**view_state, pitch=0),
@@ -322,8 +317,8 @@ else:
                                   "idaci_score": f"neighbourhood IDACI score ({radius:g} km)",
                                   "imd_decile_nbhd": "neighbourhood IMD decile", "idaci_decile_nbhd": "neighbourhood IDACI decile"})
 with st.expander("Show map data (schools)"):
-    st.dataframe(_plain(table), hide_index=True, width="stretch")
-st.download_button("Download CSV", to_csv_bytes(_plain(table)),
+    st.dataframe(table, hide_index=True, width="stretch")
+st.download_button("Download CSV", to_csv_bytes(table),
                    file_name=f"neighbourhoods_{view}_{la}_{measure}_{year}.csv", mime="text/csv", key="dl-map")
 
 # ---- one school's neighbourhood -------------------------------------------------------------------
@@ -358,9 +353,9 @@ if urn is not None:
         chart_block(figd, (f"Of the {len(prof['lsoas'])} 2021 LSOAs in this neighbourhood, "
                            f"{prof['share_20']['idaci']:.0f}% are among England's most deprived 20% by IDACI and "
                            f"{prof['share_20']['imd']:.0f}% by IMD (IoD2025)."),
-                    _plain(dec), f"neighbourhood_deciles_{urn}_{radius:g}km.csv", key="nb_profile_deciles")
-        st.dataframe(_plain(prof["lsoas"]), hide_index=True, width="stretch")
-        st.download_button("Download CSV", to_csv_bytes(_plain(prof["lsoas"])),
+                    dec, f"neighbourhood_deciles_{urn}_{radius:g}km.csv", key="nb_profile_deciles")
+        st.dataframe(prof["lsoas"], hide_index=True, width="stretch")
+        st.download_button("Download CSV", to_csv_bytes(prof["lsoas"]),
                            file_name=f"neighbourhood_{urn}_{radius:g}km.csv", mime="text/csv", key="dl-profile")
     elif prof is not None:
         own = prof["own"]
@@ -373,8 +368,8 @@ if urn is not None:
         c.metric(f"Neighbourhood IMD score ({radius:g} km)", f"{prof['imd_score']:.1f}",
                  f"decile {prof['imd_decile']}", delta_color="off")
         st.caption(prof["method"] + " Deciles: where the average would fall among England's LSOAs (1 = most deprived).")
-        st.dataframe(_plain(prof["lsoas"]), hide_index=True, width="stretch")
-        st.download_button("Download CSV", to_csv_bytes(_plain(prof["lsoas"])),
+        st.dataframe(prof["lsoas"], hide_index=True, width="stretch")
+        st.download_button("Download CSV", to_csv_bytes(prof["lsoas"]),
                            file_name=f"neighbourhood_{urn}_{radius:g}km.csv", mime="text/csv", key="dl-profile")
 
 # ---- results by neighbourhood deprivation ----------------------------------------------------------
@@ -382,7 +377,7 @@ st.subheader("Results for disadvantaged pupils by neighbourhood deprivation")
 scope = url_choice(st.radio, "Schools", ["england", "la"], "scope", "england", horizontal=True,
                format_func=lambda v: "All of England" if v == "england" else f"{md(la_name)} only")
 byd = nb.outcomes_by_decile(ks, measure, int(year), radius_km=radius, score=score,
-                            la_code=la if scope == "la" else None, index=index)
+                            la_code=la if scope == "la" else None, index=index).table
 have = byd[byd.schools > 0]
 fig = go.Figure()
 fig.add_bar(x=have.decile, y=have.disadvantaged, name="Disadvantaged pupils",
@@ -414,16 +409,16 @@ if len(have) >= 2:
                  f"and {g.gap.iloc[-1]:.1f} in decile {int(g.decile.iloc[-1])}.")
 else:
     sent = f"Too few schools in {where} have a {yl} figure for disadvantaged pupils to compare neighbourhoods."
-chart_block(fig, sent, _plain(byd), f"by_neighbourhood_decile_{measure}_{year}.csv", key="nb_deciles")
+chart_block(fig, sent, byd, f"by_neighbourhood_decile_{measure}_{year}.csv", key="nb_deciles")
 
 # ---- better or worse than the neighbourhood predicts --------------------------------------------
 st.subheader("Schools doing better or worse than their neighbourhood predicts")
 try:
-    pva = nb.predicted_vs_actual(ks, measure, int(year), radius_km=radius, score=score, index=index)
+    prediction = nb.predicted_vs_actual(ks, measure, int(year), radius_km=radius, score=score, index=index)
 except ValueError as exc:
     st.info(md(exc))
 else:
-    mod = pva.attrs["model"]
+    pva, mod = prediction.table, prediction.model
     mine = pva[pva.la_code == la]
     fig2 = go.Figure()
     fig2.add_scatter(x=pva.neighbourhood_score, y=pva.actual, mode="markers", name=f"Schools {mod['scope']}",
@@ -459,5 +454,5 @@ else:
              f"{mod['flagged_share']:.0%} of all {mod['schools']:,}).")
     cols = ["urn", "name", "la_name", "neighbourhood_score", "cohort", "actual", "predicted", "difference", "low",
             "high", "verdict"]
-    chart_block(fig2, sent2, _plain(mine[cols]), f"neighbourhood_prediction_{la}_{measure}_{year}.csv", key="nb_pred")
+    chart_block(fig2, sent2, mine[cols], f"neighbourhood_prediction_{la}_{measure}_{year}.csv", key="nb_pred")
     st.caption("Method: " + mod["text"] + " " + nb.PROXY_NOTE)

@@ -117,15 +117,15 @@ else:
 
     # ---- family --------------------------------------------------------------------------------
     st.subheader("Position among similar schools")
-    fam, sentence = profile.family_position(urn, ks)
-    if fam is None:
+    fo, sentence = profile.family_position(urn, ks)
+    if fo is None:
         st.info(md(sentence))
     else:
-        m = fam.attrs["measure"]
+        m, fam = fo.measure, fo.table
         d = fam.assign(label=[("▶ " if r == "this school" else "") + str(n) for n, r in zip(fam.name, fam.role)],
                        key=fam.urn)
-        fig = ranked_bar(d, m, f"{fam.attrs['measure_label']}: {name} and its family",
-                         highlight=[fam.urn.iloc[0]], reference=fam.attrs.get("family_median"),
+        fig = ranked_bar(d, m, f"{fo.measure_label}: {name} and its family",
+                         highlight=[fam.urn.iloc[0]], reference=fo.family_median,
                          reference_label="family median")
         table = fam[["role", "urn", "name", "la_name", "closeness", "distance", "km", "value", "cohort", "years",
                      "position"]]

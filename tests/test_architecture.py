@@ -342,6 +342,51 @@ def test_number_formatters_live_in_words():
              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and pattern.match(n.name)]
     assert found == []
 
+
+def _attrs_uses(source: str) -> list[int]:
+    """Lines where an attribute named ``attrs`` is read or written, on anything (``df.attrs``, ``x.y.attrs``)."""
+    return sorted(n.lineno for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute) and n.attr == "attrs")
+
+
+def test_the_attrs_reader_sees_reads_and_writes():
+    code = "out.attrs['a'] = 1\nm = fam.attrs.get('m')\nx.frame.attrs = {}\nattrs = 2\ny.attrs_of = 3\n"
+    assert _attrs_uses(code) == [1, 2, 3]
+
+
+def test_results_travel_in_typed_fields_not_in_dataframe_attrs():
+    """A result's meta-data (a family's method, a median, a model) is a field of a dataclass defined where
+    it is made, not a hidden ``DataFrame.attrs`` entry that pandas may keep or drop on the way."""
+    files = sorted(PACKAGE.rglob("*.py")) + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]
+    found = [f"{p.relative_to(ROOT)}:{line}" for p in files for line in _attrs_uses(p.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def _query_param_writes(source: str) -> list[int]:
+    """Lines that change ``st.query_params``: an item set or deleted, or a changing method called."""
+    lines = []
+    for n in ast.walk(ast.parse(source)):
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, (ast.Store, ast.Del)) \
+                and ast.unparse(n.value) == "st.query_params":
+            lines.append(n.lineno)
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
+                and ast.unparse(n.func.value) == "st.query_params" and n.func.attr in ("update", "clear", "from_dict",
+                                                                                       "pop", "setdefault"):
+            lines.append(n.lineno)
+    return sorted(lines)
+
+
+def test_one_url_sync_helper():
+    """Only pages/_shared.py (``url_choice`` and the filters built on it) writes the page address; a page
+    binds a widget to it with ``bind="query-params"`` or goes through the helper."""
+    assert _query_param_writes("st.query_params['a'] = '1'\ndel st.query_params['b']\nst.query_params.clear()\n"
+                               "x = st.query_params.get('c')\n") == [1, 2, 3]
+    files = sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]
+    found = [f"{p.relative_to(ROOT)}:{line}" for p in files if p.name != "_shared.py"
+             for line in _query_param_writes(p.read_text(encoding="utf-8"))]
+    assert found == []
+    assert _query_param_writes((ROOT / "pages" / "_shared.py").read_text(encoding="utf-8"))
+
+
 def test_architecture_md_carries_the_same_table():
     text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\|\s*`([\w.]+)`\s*\|\s*([^|]+?)\s*\|", text, re.M)

@@ -354,3 +354,43 @@ def test_the_meeting_pack_is_cached_per_build_and_per_register_state(small_db, t
                       path=register)
     pack.meeting_pack("la", SURREY, path=small_db, user_db=register)
     assert len(builds) == 3  # the register changed: built again, never answered from the old copy
+
+
+def test_a_typed_result_is_handed_out_with_its_own_copy_of_each_field(tmp_path):
+    """A dataclass result (families.FamilyOutcomes and the like): each caller gets its own table and
+    dicts; a per_content function taking one is keyed on its fields."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Result:
+        table: pd.DataFrame
+        method: dict
+        median: float
+
+    dbfile = tmp_path / "x.duckdb"
+    dbfile.write_bytes(b"build")
+    calls = []
+
+    @per_build(maxsize=4)
+    def result(la: str, path=None):
+        calls.append(la)
+        return Result(pd.DataFrame({"urn": [1, 2]}), {"variables": ["a"]}, 0.5)
+
+    a = result("936", path=dbfile)
+    a.table.loc[0, "urn"] = 99
+    a.method["variables"].append("changed by a caller")
+    b = result("936", path=dbfile)
+    assert len(calls) == 1 and isinstance(b, Result)
+    assert list(b.table.urn) == [1, 2] and b.method == {"variables": ["a"]} and b.median == 0.5
+    assert b.table is not a.table
+
+    seen = []
+
+    @per_content(maxsize=4)
+    def summary(r: Result) -> float:
+        seen.append(r.median)
+        return float(r.table.urn.sum())
+
+    assert summary(b) == summary(result("936", path=dbfile)) == 3.0
+    assert len(seen) == 1  # the same fields: the same key
+    assert summary(Result(pd.DataFrame({"urn": [1, 3]}), {"variables": ["a"]}, 0.5)) == 4.0 and len(seen) == 2

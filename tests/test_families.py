@@ -129,7 +129,8 @@ def test_ties_are_broken_by_urn():
 def test_distance_is_a_weighted_mahalanobis_distance_of_z_scores(built_db):
     from scipy.spatial.distance import mahalanobis
     sp = F.space(path=built_db)
-    fam = F.family(int(sp.schools.urn.iloc[100]), path=built_db)
+    result = F.family(int(sp.schools.urn.iloc[100]), path=built_db)
+    fam = result.members
     a = sp.schools.iloc[100]
     b = sp.schools[sp.schools.urn == fam.urn.iloc[0]].iloc[0]
     # independently: correlations of the raw figures across the pool, the weights as the page states them
@@ -143,7 +144,7 @@ def test_distance_is_a_weighted_mahalanobis_distance_of_z_scores(built_db):
     # prior attainment and % disadvantaged move together, so the plain weighted distance would differ
     i, j = sp.variables.index("prior_attainment"), sp.variables.index("pct_disadvantaged")
     assert -0.7 < R[i, j] < -0.5
-    assert fam.attrs["method"]["correlations"]["prior_attainment~pct_disadvantaged"] == pytest.approx(R[i, j], abs=1e-3)
+    assert result.method["correlations"]["prior_attainment~pct_disadvantaged"] == pytest.approx(R[i, j], abs=1e-3)
     euclid = np.sqrt(((w * (za - zb)) ** 2).sum())
     assert abs(euclid - fam.distance.iloc[0]) > 1e-3
     # z-scores are standardised within the pool
@@ -177,13 +178,14 @@ def test_found_by_a_predecessor_urn(built_db):
         assert F.resolve_urn(int(old), path=built_db) == new
         by_old = F.family(int(old), path=built_db)
         by_new = F.family(int(new), path=built_db)
-        assert by_old.attrs["urn"] == new and by_old.attrs["requested_urn"] == old
-        assert list(by_old.urn) == list(by_new.urn)
+        assert by_old.urn == new and by_old.requested_urn == old
+        assert by_new.urn == new and by_new.requested_urn == new
+        assert list(by_old.members.urn) == list(by_new.members.urn)
     # and the other way round: the new URN finds the old one in an earlier year
     old_year = F.family(int(pairs.new_urn.iloc[0]), start_year=2017, path=built_db) \
         if F.resolve_urn(int(pairs.new_urn.iloc[0]), start_year=2017, path=built_db) != pairs.new_urn.iloc[0] else None
     if old_year is not None:
-        assert old_year.attrs["urn"] != old_year.attrs["requested_urn"]
+        assert old_year.urn != old_year.requested_urn
 
 
 def test_missing_figures_are_not_imputed_and_say_why(built_db):
@@ -203,11 +205,13 @@ def test_missing_figures_are_not_imputed_and_say_why(built_db):
     assert "% special educational needs is not used" in F.describe_method(ks2)
 
 
-def test_closeness_ratings_split_distances_in_thirds(fams):
+def test_closeness_ratings_split_distances_in_thirds(built_db, fams):
     counts = fams.closeness.value_counts(normalize=True)
     for label in F.CLOSENESS:
         assert counts[label] == pytest.approx(1 / 3, abs=0.02)
-    q1, q2 = fams.attrs["method"]["closeness_thresholds"]
+    q1, q2 = F.method(path=built_db)["closeness_thresholds"]
+    # a school's family carries the same thresholds
+    assert F.family(int(fams.urn.iloc[0]), path=built_db).closeness_thresholds == (q1, q2)
     assert (fams.loc[fams.closeness == "very close", "distance"] <= q1).all()
     assert (fams.loc[fams.closeness == "fair", "distance"] > q2).all()
 
@@ -235,7 +239,7 @@ def test_validation_per_key_stage_and_measure_says_where_families_explain_little
     # each row is the validation of its own measure, independently recomputed for one of them
     one = t.iloc[-1]
     fams = F.all_families(key_stage=ks, start_year=year, path=built_db)
-    res = F.school_outcomes(one.measure, key_stage=ks, start_year=year, path=built_db).set_index("urn").value
+    res = F.school_outcomes(one.measure, key_stage=ks, start_year=year, path=built_db).table.set_index("urn").value
     med = fams.assign(v=fams.member_urn.map(res)).dropna(subset=["v"]).groupby("urn").v.agg(["median", "count"])
     med = med[med["count"] >= 3].assign(own=lambda d: d.index.map(res)).dropna(subset=["own"])
     assert one.r2 == pytest.approx(np.corrcoef(med.own, med["median"])[0, 1] ** 2, abs=1e-9)
@@ -260,10 +264,12 @@ def test_p8_noise_matches_dfe_confidence_intervals(built_db):
 
 def test_family_outcomes_median_and_small_groups(built_db):
     urn = int(F.space(path=built_db).schools.urn.iloc[0])
-    fo = F.family_outcomes(urn, path=built_db)
+    result = F.family_outcomes(urn, path=built_db)
+    fo = result.table
     assert fo.role.iloc[0] == "this school" and (fo.role.iloc[1:] == "family").all()
     members = fo[fo.role == "family"]
-    assert fo.attrs["family_median"] == pytest.approx(members.value.median())
+    assert result.family_median == pytest.approx(members.value.median())
+    assert result.members_with_value == members.value.notna().sum()
     assert (fo.cohort.dropna() >= 6).all()
     ranked = fo.dropna(subset=["value"]).sort_values("position")
     assert ranked.value.is_monotonic_decreasing  # higher is better for this measure
@@ -272,6 +278,12 @@ def test_family_outcomes_median_and_small_groups(built_db):
     assert F.outcome_years("p8", 4, 2017, span=3, path=built_db) == [2017]
     assert F.outcome_years("p8", 4, 2016, span=3, path=built_db) == [2016, 2015]
     assert F.outcome_years("att8", 4, 2016, span=3, path=built_db) == [2016]  # 2015/16 Att8 is the old scale
+    # cached per build: each caller has its own table and method to change
+    result.table.loc[0, "value"] = -999.0
+    result.method["variables"].clear()
+    again = F.family_outcomes(urn, path=built_db)
+    assert again.table.value.iloc[0] != -999.0 and again.method["variables"]
+    assert again.family_median == result.family_median and again.urn == result.urn
 
 
 def test_learn_from_names_better_members_with_reasons(built_db):
@@ -282,14 +294,16 @@ def test_learn_from_names_better_members_with_reasons(built_db):
             fo = F.family_outcomes(int(urn), path=built_db)
         except F.FamilyUnavailable:
             continue
-        lf = F.learn_from(fo)
+        learn = F.learn_from(fo)
+        lf = learn.schools
         if lf.empty:
             continue
+        assert learn.reference == ("this school" if pd.notna(fo.school_value) else "the family median")
         found += 1
         assert (lf.margin > 0).all()
         assert ((lf.margin > F.Z95 * lf.se_diff) == lf.beyond_noise).all()
         assert lf.why.str.contains("2023/24").all()
-        assert lf.urn.isin(fo.urn[fo.role == "family"]).all()
+        assert lf.urn.isin(fo.table.urn[fo.table.role == "family"]).all()
     assert found > 0
 
 
@@ -328,7 +342,7 @@ def test_neighbourhood_deprivation_is_optional_and_off_by_default(built_db):
     if F.idaci_available(built_db):
         assert "idaci" in m["variables"]
         fam = F.family(125311, weights={"idaci": 1}, path=built_db)
-        assert fam.idaci.notna().all()
+        assert fam.members.idaci.notna().all()
     else:
         assert "idaci" in m["dropped_variables"]
 

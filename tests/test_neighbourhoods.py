@@ -261,7 +261,7 @@ def test_radius_outside_the_allowed_range_is_refused(built_db, surrey_school):
 # ---- outcomes by neighbourhood ------------------------------------------------------------------------
 
 def test_outcomes_by_decile_count_every_school_with_a_figure(built_db):
-    byd = nb.outcomes_by_decile(4, "att8_vs_national_other", 2023, radius_km=1.5, score="idaci")
+    byd = nb.outcomes_by_decile(4, "att8_vs_national_other", 2023, radius_km=1.5, score="idaci").table
     shown = _sql(built_db, """select count(*) n from school_result_shown r join school s using (urn)
                               where r.key_stage = 4 and r.start_year = 2023 and r.measure = 'att8_vs_national_other'
                                 and r.pupil_group = 'disadvantaged' and r.value is not null and s.lat is not null""").n[0]
@@ -276,7 +276,7 @@ def test_outcomes_by_decile_count_every_school_with_a_figure(built_db):
 
 
 def test_gap_by_decile_where_the_measure_has_both_groups(built_db):
-    byd = nb.outcomes_by_decile(4, "att8", 2017, la_code="936")
+    byd = nb.outcomes_by_decile(4, "att8", 2017, la_code="936").table
     have = byd[byd.schools_with_other > 0]
     assert len(have) >= 3
     assert np.allclose(have.gap, (have.other - have.disadvantaged).round(2), atol=0.011)
@@ -309,8 +309,8 @@ def _hand_random_effects(x, y, v):
 
 
 def test_prediction_is_a_random_effects_line_with_a_robust_interval(built_db):
-    p = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, radius_km=1.5, score="idaci")
-    m = p.attrs["model"]
+    pred = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, radius_km=1.5, score="idaci")
+    p, m = pred.table, pred.model
     # independent: the school's raw figure and cohort from the database, its unrounded neighbourhood score
     raw = _sql(built_db, """select urn, value, cohort from school_result_shown where key_stage = 4 and start_year = 2023
                             and measure = 'att8_vs_national_other' and pupil_group = 'disadvantaged'
@@ -334,7 +334,7 @@ def test_prediction_is_a_random_effects_line_with_a_robust_interval(built_db):
     assert ((p.verdict == "in line") == ((p.low <= 0) & (p.high >= 0))).all()
     assert np.allclose(p.difference, (p.actual - p.predicted), atol=0.011)
     surrey = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, la_code="936")
-    assert set(surrey.la_code) == {"936"} and surrey.attrs["model"]["schools"] == m["schools"]
+    assert set(surrey.table.la_code) == {"936"} and surrey.model["schools"] == m["schools"]
 
 
 @pytest.mark.parametrize("ks, measure, year", [(4, "att8_vs_national_other", 2023), (4, "p8", 2018),
@@ -342,23 +342,24 @@ def test_prediction_is_a_random_effects_line_with_a_robust_interval(built_db):
 def test_flags_mean_the_same_on_every_measure(built_db, ks, measure, year):
     """Outside the range where 95% of schools fall: about 5% flagged whatever the measure's noise
     (before, 7% on the A8 gap, 21% on KS2 RWM and 28% on P8, only because their noise differs)."""
-    p = nb.predicted_vs_actual(ks, measure, year)
-    m = p.attrs["model"]
+    pred = nb.predicted_vs_actual(ks, measure, year)
+    p, m = pred.table, pred.model
     assert m["flagged_share"] == pytest.approx((p.verdict != "in line").mean())
     assert 0.02 <= m["flagged_share"] <= 0.12
 
 
 def test_a_fit_on_one_or_two_las_says_so(built_db):
-    surrey = nb.predicted_vs_actual(4, "p8", 2018).attrs["model"]
+    surrey = nb.predicted_vs_actual(4, "p8", 2018).model
     assert surrey["scope"] == "in Surrey" and surrey["las"] == 1 and surrey["schools"] == 58
     assert "58 schools in Surrey" in surrey["text"] and "England" not in surrey["text"]
-    ks2 = nb.predicted_vs_actual(2, "rwm_exp", 2018).attrs["model"]
+    ks2 = nb.predicted_vs_actual(2, "rwm_exp", 2018).model
     assert ks2["scope"] == "in Hampshire and Surrey"
 
 
 def test_progress_measures_use_the_published_confidence_interval(built_db):
-    p = nb.predicted_vs_actual(2, "read_prog", 2018)
-    assert "published 95% confidence interval" in p.attrs["model"]["noise"]
+    pred = nb.predicted_vs_actual(2, "read_prog", 2018)
+    p = pred.table
+    assert "published 95% confidence interval" in pred.model["noise"]
     ci = _sql(built_db, """select urn, (ci_high - ci_low) / (2 * 1.959964) se from school_result_shown
                            where key_stage = 2 and start_year = 2018 and measure = 'read_prog'
                              and pupil_group = 'disadvantaged' and value is not null""")
@@ -614,15 +615,17 @@ def test_hertfordshire_neighbourhoods_on_iod2025_by_decile_shares(built_db, raw_
     assert set(rows.lsoa21) == set(raw_iod25[raw_iod25.lad.isin(HERTS_DISTRICTS)].lsoa21)
     assert rows.lsoa21.nunique() == 713
     by_decile = nb.outcomes_by_decile(4, "att8_vs_national_other", 2023, la_code="919", index="iod2025")
-    assert by_decile.attrs["index"] == "iod2025" and by_decile.schools.sum() > 40
+    assert by_decile.index == "iod2025" and by_decile.table.schools.sum() > 40
+    assert by_decile.schools == by_decile.table.schools.sum() and by_decile.la_code == "919"
 
 
 def test_the_prediction_on_iod2025_receives_the_share_in_deciles_1_and_2(built_db):
-    p = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, score="idaci", index="iod2025")
+    pred = nb.predicted_vs_actual(4, "att8_vs_national_other", 2023, score="idaci", index="iod2025")
+    p = pred.table
     sc = nb.all_scores(1.5, index="iod2025").set_index("urn")
     assert np.allclose(p.neighbourhood_score, sc.loc[p.urn, "idaci_share_20"].round(4))
     assert p.neighbourhood_score.between(0, 100).all()
-    assert "most deprived 20%" in p.attrs["model"]["text"] and p.attrs["model"]["index"] == "iod2025"
+    assert "most deprived 20%" in pred.model["text"] and pred.model["index"] == "iod2025"
 
 
 def _xlsx(path: Path, rows: list[list], sheet: str = "IMD25") -> Path:
@@ -702,12 +705,12 @@ def test_beyond_school_analysis_runs_on_2024_25_results_with_iod2025(herts_db, k
                               where r.key_stage = ? and r.start_year = 2024 and r.measure = ?
                                 and r.pupil_group = 'disadvantaged' and r.value is not null and r.cohort > 0
                                 and s.lat is not null""", [ks, measure])
-    p = nb.predicted_vs_actual(ks, measure, 2024, score="idaci", index="iod2025", path=herts_db)
+    p = nb.predicted_vs_actual(ks, measure, 2024, score="idaci", index="iod2025", path=herts_db).table
     assert set(p.urn) == set(shown.urn) and len(p) > 50
     assert set(p.la_code) == {"919"}
     sc = nb.all_scores(1.5, path=herts_db, index="iod2025").set_index("urn")
     assert np.allclose(p.neighbourhood_score, sc.loc[p.urn, "idaci_share_20"].round(4))
-    byd = nb.outcomes_by_decile(ks, measure, 2024, la_code="919", index="iod2025", path=herts_db)
+    byd = nb.outcomes_by_decile(ks, measure, 2024, la_code="919", index="iod2025", path=herts_db).table
     assert byd.schools.sum() == len(p)
     d = sc.loc[p.urn, "idaci_decile_nbhd"]
     assert list(byd.schools) == [int((d == k).sum()) for k in range(1, 11)]

@@ -366,7 +366,9 @@ def _nearest(X: np.ndarray, lat: np.ndarray, lon: np.ndarray, la: np.ndarray, ur
 
 @per_build(maxsize=32)
 def _families_cached(key_stage: int, start_year: int, weights: tuple, size: int, radius_km: float,
-                     include_special: bool, include_independent: bool, path: str) -> pd.DataFrame:
+                     include_special: bool, include_independent: bool,
+                     path: str) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """Every family link at these settings, and the closeness thresholds (the thirds of all member distances)."""
     sp = _space_cached(key_stage, start_year, weights, include_special, include_independent, path)
     s = sp.schools
     urns = s.urn.to_numpy(np.int64)
@@ -380,8 +382,7 @@ def _families_cached(key_stage: int, start_year: int, weights: tuple, size: int,
     else:
         q1 = q2 = np.nan
     out["closeness"] = np.where(out.distance <= q1, CLOSENESS[0], np.where(out.distance <= q2, CLOSENESS[1], CLOSENESS[2]))
-    out.attrs["closeness_thresholds"] = (float(q1), float(q2))
-    return out
+    return out, (float(q1), float(q2))
 
 
 def all_families(*, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None,
@@ -392,15 +393,13 @@ def all_families(*, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_
     Columns: ``urn`` (the school), ``member_urn``, ``rank`` (1 = nearest in context), ``distance``
     (weighted Mahalanobis distance of the z-scores, see the module's method), ``km`` (straight-line
     distance between the two schools; NaN where either has no location), ``closeness``.
-    ``attrs['method']`` describes the settings (see :func:`method`).
+    The settings and the closeness thresholds are :func:`method`'s.
     """
     _check(size, radius_km)
     year = _family_year(key_stage, start_year, path)
     args = (int(key_stage), year, _weights(weights), int(size), float(radius_km), bool(include_special),
             bool(include_independent), _key(path))
-    out = _families_cached(*args).copy()
-    out.attrs["method"] = _method(*args)
-    return out
+    return _families_cached(*args)[0].copy()
 
 
 def family_members(urns, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_KM,
@@ -427,7 +426,8 @@ def family_members(urns, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT
 
 def _method(key_stage, start_year, weights, size, radius_km, include_special, include_independent, key) -> dict:
     sp = _space_cached(key_stage, start_year, weights, include_special, include_independent, key)
-    fam = _families_cached(key_stage, start_year, weights, size, radius_km, include_special, include_independent, key)
+    fam, thresholds = _families_cached(key_stage, start_year, weights, size, radius_km, include_special,
+                                       include_independent, key)
     counts = fam.groupby("urn").size() if len(fam) else pd.Series(dtype=int)
     small = int((counts < MIN_SIZE).sum()) + int(len(sp.schools) - len(counts))
     return {
@@ -444,7 +444,7 @@ def _method(key_stage, start_year, weights, size, radius_km, include_special, in
         "means": dict(sp.means), "sds": dict(sp.sds),
         "correlations": {f"{a}~{b}": round(float(sp.corr[i, j]), 3) for i, a in enumerate(sp.variables)
                          for j, b in enumerate(sp.variables) if i < j},
-        "closeness_thresholds": fam.attrs.get("closeness_thresholds"),
+        "closeness_thresholds": thresholds,
         "idaci_available": bool(sp.schools.idaci.notna().any()) if "idaci" in sp.schools else False,
         "prior_scale": str(sp.schools.prior_scale.dropna().iloc[0]) if sp.schools.prior_scale.notna().any() else None,
     }
@@ -520,22 +520,40 @@ _MEMBER_COLS = ["rank", "urn", "name", "la_code", "la_name", "distance", "closen
                 "cohort", "type_group"]
 
 
+@dataclass(frozen=True)
+class FamilyResult:
+    """A school's family (:func:`family`).
+
+    ``members``: one row per member, nearest in context first, with rank (1 = nearest), urn, name,
+    la_code (DfE 3-digit), la_name, distance (the context distance: 0 = the same intake, see the
+    module's method), closeness ('very close', 'close', 'fair': thirds of all member distances),
+    km (straight line from the school; NaN where either has no location), lat, lon,
+    location_source, the raw context variables (prior attainment on the year's scale, percentages
+    0-100), cohort (pupils in the year group) and type_group.
+    """
+    members: pd.DataFrame
+    urn: int  # the URN the family was built for: ``requested_urn`` or the same school's URN that year (:func:`resolve_urn`)
+    requested_urn: int  # the URN asked for
+    school: dict  # the school's own row: name, LA, location, raw context variables (no z-scores)
+    method: dict  # the method at these settings (:func:`method`)
+
+    @property
+    def closeness_thresholds(self) -> tuple[float, float]:
+        """The largest distance rated 'very close' and the largest rated 'close' (thirds of all member distances)."""
+        return self.method["closeness_thresholds"]
+
+
 @per_build(maxsize=32)
 def family(urn: int, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None,
            key_stage: int = 4, start_year: int | None = None, include_special: bool = False,
-           include_independent: bool = False, path=None) -> pd.DataFrame:
-    """A school's family: its members, nearest in context first.
-
-    Columns: rank, urn, name, la_code (DfE 3-digit), la_name, distance (context distance),
-    closeness, km (from the school), lat, lon, location_source, the raw context variables, cohort
-    and type. ``attrs``: ``urn`` (the URN used, after :func:`resolve_urn`), ``requested_urn``,
-    ``school`` (the school's own row as a dict, with its location) and ``method``.
+           include_independent: bool = False, path=None) -> FamilyResult:
+    """A school's family: its members, nearest in context first (see :class:`FamilyResult`).
     Raises :class:`FamilyUnavailable` (with the reason) when the school has no family.
     """
-    fams = all_families(size=size, radius_km=radius_km, weights=weights, key_stage=key_stage,
-                        start_year=start_year, include_special=include_special,
-                        include_independent=include_independent, path=path)
-    m = fams.attrs["method"]
+    settings = dict(size=size, radius_km=radius_km, weights=weights, key_stage=key_stage, start_year=start_year,
+                    include_special=include_special, include_independent=include_independent, path=path)
+    fams = all_families(**settings)
+    m = method(**settings)
     year = m["start_year"]
     used = resolve_urn(urn, key_stage=key_stage, start_year=year, path=path)
     sp = space(weights=weights, key_stage=key_stage, start_year=year, include_special=include_special,
@@ -556,9 +574,8 @@ def family(urn: int, *, size: int = DEFAULT_SIZE, radius_km: float = DEFAULT_RAD
     out = out[[c for c in _MEMBER_COLS if c in out.columns]].reset_index(drop=True)
     if "idaci" not in m["variables"] and out["idaci"].isna().all():
         out = out.drop(columns="idaci")
-    out.attrs.update(urn=used, requested_urn=int(urn), method=m,
-                     school=me.iloc[0].drop([c for c in me.columns if c.startswith("z_")]).to_dict())
-    return out
+    return FamilyResult(out, urn=used, requested_urn=int(urn), method=m,
+                        school=me.iloc[0].drop([c for c in me.columns if c.startswith("z_")]).to_dict())
 
 
 # ---- outcomes ----------------------------------------------------------------------------------
@@ -615,9 +632,18 @@ def _outcomes_cached(key_stage: int, measure: str, years: tuple[int, ...], path:
                     path=path)
 
 
+@dataclass(frozen=True)
+class SchoolOutcomes:
+    """Every school's result for disadvantaged pupils on one measure (:func:`school_outcomes`)."""
+    table: pd.DataFrame  # one row per URN: value, cohort, se, n_years, years, other_value, status
+    measure: str  # the measure (a key of equity.measures.MEASURES)
+    years: list[int]  # the start years the values may come from, newest first (one year unless pooled)
+    pooled: bool  # whether values are pooled over up to three comparable years
+
+
 def school_outcomes(measure: str | None = None, *, key_stage: int = 4, start_year: int | None = None,
-                    pooled: bool = False, path=None) -> pd.DataFrame:
-    """Every school's result for disadvantaged pupils on ``measure``: one row per URN.
+                    pooled: bool = False, path=None) -> SchoolOutcomes:
+    """Every school's result for disadvantaged pupils on ``measure`` (``table``: one row per URN).
 
     ``value`` is the year's figure (``pooled=False``) or the mean over the year and up to two
     earlier comparable years weighted by the number of disadvantaged pupils (``pooled=True``;
@@ -654,30 +680,48 @@ def school_outcomes(measure: str | None = None, *, key_stage: int = 4, start_yea
                     if pd.notna(a) else None for a, b in zip(first, last)]
     out["other_value"] = out.urn.map(oth.value)
     out["status"] = out.urn.map(status)
-    out.attrs.update(measure=measure, years=use, pooled=pooled)
-    return out
+    return SchoolOutcomes(out, measure=measure, years=list(use), pooled=bool(pooled))
+
+
+@dataclass(frozen=True)
+class FamilyOutcomes:
+    """A school and its family with their results for disadvantaged pupils (:func:`family_outcomes`).
+
+    ``table``: one row for the school (``role`` 'this school', rank 0) and one per member
+    ('family'), with the member columns of :class:`FamilyResult` and ``value`` (the measure for
+    disadvantaged pupils), ``cohort`` (disadvantaged pupils), ``se`` (its standard error),
+    ``years``, ``other_value`` (other pupils in the same school), ``status`` (why a value is
+    missing), ``position`` (1 = best result for disadvantaged pupils among the school and its
+    family; no value, no position) and ``vs_median`` (value minus the family median, in the
+    measure's units).
+    """
+    table: pd.DataFrame
+    family_median: float  # median of the members' values (the school itself not included); NaN when none has one
+    members_with_value: int  # members with a value for the measure
+    school_value: float  # the school's own value (NaN when it has none)
+    measure: str  # the measure (a key of equity.measures.MEASURES)
+    measure_label: str  # its label
+    years: list[int]  # the start years the values may come from, newest first
+    pooled: bool  # whether values are pooled over up to three comparable years
+    urn: int  # the URN the family was built for (see :class:`FamilyResult`)
+    requested_urn: int  # the URN asked for
+    school: dict  # the school's own row (see :class:`FamilyResult`)
+    method: dict  # the family method at these settings (:func:`method`)
 
 
 @per_build(maxsize=32)
 def family_outcomes(urn: int, measure: str | None = None, *, size: int = DEFAULT_SIZE,
                     radius_km: float = DEFAULT_RADIUS_KM, weights: dict | None = None, key_stage: int = 4,
-                    start_year: int | None = None, pooled: bool = False, path=None) -> pd.DataFrame:
-    """The school and its family with their results for disadvantaged pupils.
-
-    One row for the school (``role`` 'this school', rank 0) and one per member ('family'), with
-    distance, closeness, km, ``value``, ``cohort`` (disadvantaged pupils), ``se``, ``years``,
-    ``other_value``, ``position`` (1 = best result for disadvantaged pupils among the school and its
-    family, members without a value not ranked) and ``vs_median`` (value minus the family median).
-    ``attrs``: ``family_median`` (median of the members' values; the school itself not included),
-    ``members_with_value``, ``school_value``, ``measure``, ``years``, ``method``, ``school``.
-    """
-    fam = family(urn, size=size, radius_km=radius_km, weights=weights, key_stage=key_stage,
-                 start_year=start_year, path=path)
-    m = fam.attrs["method"]
+                    start_year: int | None = None, pooled: bool = False, path=None) -> FamilyOutcomes:
+    """The school and its family with their results for disadvantaged pupils (see :class:`FamilyOutcomes`)."""
+    result = family(urn, size=size, radius_km=radius_km, weights=weights, key_stage=key_stage,
+                    start_year=start_year, path=path)
+    fam, m = result.members, result.method
     year = m["start_year"]
     measure = measure or default_measure(key_stage, year, path)
-    res = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path).set_index("urn")
-    me = fam.attrs["school"]
+    so = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path)
+    res = so.table.set_index("urn")
+    me = result.school
     head = pd.DataFrame([{**{c: me.get(c) for c in fam.columns if c in me}, "rank": 0, "distance": 0.0, "km": 0.0,
                           "closeness": "—"}])
     out = pd.concat([head.assign(role="this school"), fam.assign(role="family")], ignore_index=True)
@@ -688,11 +732,10 @@ def family_outcomes(urn: int, measure: str | None = None, *, size: int = DEFAULT
     members = out[out.role == "family"]
     median = float(members.value.median()) if members.value.notna().any() else float("nan")
     out["vs_median"] = out.value - median
-    out.attrs.update(family_median=median, members_with_value=int(members.value.notna().sum()),
-                     school_value=out.value.iloc[0], measure=measure, measure_label=MEASURES[measure].label,
-                     years=res.attrs.get("years", [year]), pooled=pooled, method=m, school=me,
-                     urn=fam.attrs["urn"], requested_urn=fam.attrs["requested_urn"])
-    return out
+    return FamilyOutcomes(out, family_median=median, members_with_value=int(members.value.notna().sum()),
+                          school_value=out.value.iloc[0], measure=measure, measure_label=MEASURES[measure].label,
+                          years=so.years, pooled=pooled, urn=result.urn, requested_urn=result.requested_urn,
+                          school=me, method=m)
 
 
 def outcome_phrase(measure: str) -> str:
@@ -707,26 +750,39 @@ def outcome_phrase(measure: str) -> str:
 
 
 
+@dataclass(frozen=True)
+class LearnFrom:
+    """Family members to learn from (:func:`learn_from`).
+
+    ``schools``: best first, with urn, name, la_name, closeness, distance, km, value, cohort, years,
+    margin (member minus the reference, in the measure's units; positive = better even for measures
+    where lower is better), se_diff (standard error of that difference), beyond_noise (the margin is
+    more than 1.96 standard errors of the difference), why (a sentence). Empty when no member did better.
+    """
+    schools: pd.DataFrame
+    reference: str  # what the members are compared with: 'this school' or 'the family median'
+    reference_value: float  # its value (NaN when neither the school nor any member has one)
+    measure: str  # the measure (a key of equity.measures.MEASURES)
+
+
 @per_content(maxsize=32)
-def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+def learn_from(outcomes: FamilyOutcomes, top: int = 5) -> LearnFrom:
     """Who to learn from: family members whose disadvantaged pupils do better than the school's
     (or, when the school has no figure, better than the family median), best first.
 
-    Takes :func:`family_outcomes`' result. Columns: urn, name, la_name, closeness, distance, km,
-    value, cohort, years, margin (member minus the reference, in the measure's units; positive =
-    better even for measures where lower is better), se_diff, beyond_noise (the margin is more than
-    1.96 standard errors of the difference), why (a sentence).
+    Takes :func:`family_outcomes`' result; see :class:`LearnFrom`.
     """
-    measure = outcomes.attrs["measure"]
+    measure = outcomes.measure
     better = MEASURES[measure].higher_is_better
     sign = 1 if better else -1
-    me = outcomes.iloc[0]
-    fam = outcomes[(outcomes.role == "family") & outcomes.value.notna()].copy()
+    table = outcomes.table
+    me = table.iloc[0]
+    fam = table[(table.role == "family") & table.value.notna()].copy()
     if pd.notna(me.value):
         ref, ref_se, ref_name = float(me.value), float(me.se) if pd.notna(me.se) else 0.0, "this school"
         ref_text = f"this school's {fmt(measure, ref)} ({int(me.cohort)} pupils)"
     else:
-        ref = outcomes.attrs["family_median"]
+        ref = outcomes.family_median
         vals = fam.value.to_numpy(float)
         m = len(vals)
         ref_se = 1.2533 * float(np.std(vals, ddof=1)) / math.sqrt(m) if m > 1 else float("nan")
@@ -735,7 +791,7 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     cols = ["urn", "name", "la_name", "closeness", "distance", "km", "value", "cohort", "years", "margin",
             "se_diff", "beyond_noise", "why"]
     if not np.isfinite(ref):
-        return pd.DataFrame(columns=cols)
+        return LearnFrom(pd.DataFrame(columns=cols), reference=ref_name, reference_value=ref, measure=measure)
     fam["margin"] = sign * (fam.value - ref)
     fam["se_diff"] = np.sqrt(fam.se.astype(float) ** 2 + ref_se ** 2)
     fam["beyond_noise"] = (fam.margin > 0) & stats.beyond_noise(fam.margin, fam.se_diff)
@@ -751,8 +807,7 @@ def learn_from(outcomes: pd.DataFrame, top: int = 5) -> pd.DataFrame:
                     f"({int(r.cohort)} pupils) against {ref_text}: {fmt_diff(measure, r.margin)} better, {noise}. "
                     f"Context {r.closeness} (distance {r.distance:.2f}), {where}.")
     fam["why"] = whys
-    fam.attrs.update(reference=ref_name, reference_value=ref, measure=measure)
-    return fam[cols].reset_index(drop=True)
+    return LearnFrom(fam[cols].reset_index(drop=True), reference=ref_name, reference_value=ref, measure=measure)
 
 
 # ---- validation --------------------------------------------------------------------------------
@@ -775,10 +830,11 @@ def validation(measure: str | None = None, *, size: int = DEFAULT_SIZE, radius_k
     """
     fams = all_families(size=size, radius_km=radius_km, weights=weights, key_stage=key_stage,
                         start_year=start_year, path=path)
-    m = fams.attrs["method"]
+    m = method(size=size, radius_km=radius_km, weights=weights, key_stage=key_stage, start_year=start_year, path=path)
     year = m["start_year"]
     measure = measure or default_measure(key_stage, year, path)
-    res = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path)
+    so = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path)
+    res = so.table
     sp = space(weights=weights, key_stage=key_stage, start_year=year, path=path)
     vals = res.set_index("urn").value
     pool = sp.schools[["urn", "la_code"]].assign(value=lambda d: d.urn.map(vals)).dropna(subset=["value"])
@@ -793,7 +849,7 @@ def validation(measure: str | None = None, *, size: int = DEFAULT_SIZE, radius_k
     within_la = float(la["std"].mean()) if len(la) else float("nan")
     within = float(g["std"].mean()) if len(g) else float("nan")
     r2 = float(np.corrcoef(g.own, g["median"])[0, 1] ** 2) if len(g) > 2 else float("nan")
-    return {"measure": measure, "measure_label": MEASURES[measure].label, "years": res.attrs["years"],
+    return {"measure": measure, "measure_label": MEASURES[measure].label, "years": so.years,
             "key_stage": int(key_stage), "schools": int(len(g)), "overall_sd": overall, "within_family_sd": within,
             "within_la_sd": within_la, "spread_ratio": within / overall if overall else float("nan"),
             "la_ratio": within_la / overall if overall else float("nan"), "las": int(len(la)), "r2": r2,
@@ -837,7 +893,6 @@ def validation_table(key_stage: int = 4, start_year: int | None = None, *, size:
                                        "strength")})
     out = pd.DataFrame(rows, columns=["measure", "measure_label", "schools", "spread_ratio", "la_ratio", "r2",
                                       "strength"])
-    out.attrs.update(key_stage=int(key_stage), start_year=year)
     return out
 
 
@@ -875,12 +930,11 @@ def la_positions(la_code: str, measure: str | None = None, *, size: int = DEFAUL
     """
     fams = all_families(size=size, radius_km=radius_km, weights=weights, key_stage=key_stage,
                         start_year=start_year, path=path)
-    m = fams.attrs["method"]
-    year = m["start_year"]
+    year = _family_year(key_stage, start_year, path)
     measure = measure or default_measure(key_stage, year, path)
     sign = 1 if MEASURES[measure].higher_is_better else -1
     sp = space(weights=weights, key_stage=key_stage, start_year=year, path=path)
-    res = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path).set_index("urn")
+    res = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path).table.set_index("urn")
     mine = sp.schools[sp.schools.la_code == str(la_code)][["urn", "name", "la_code", "la_name", "pct_disadvantaged",
                                                             "prior_attainment"]].copy()
     f = fams[fams.urn.isin(mine.urn)].assign(value=lambda d: d.member_urn.map(res.value)).dropna(subset=["value"])
@@ -904,9 +958,7 @@ def la_positions(la_code: str, measure: str | None = None, *, size: int = DEFAUL
                                np.where(beyond & (mine.difference > 0), "above its family",
                                         np.where(beyond & (mine.difference < 0), "below its family",
                                                  "in line with its family")))
-    out = mine.sort_values(["difference", "urn"], ascending=[False, True], na_position="last").reset_index(drop=True)
-    out.attrs.update(measure=measure, measure_label=MEASURES[measure].label, years=res.attrs.get("years"), method=m)
-    return out
+    return mine.sort_values(["difference", "urn"], ascending=[False, True], na_position="last").reset_index(drop=True)
 
 
 @per_build(maxsize=32)
@@ -920,7 +972,7 @@ def scatter_data(urn: int | None, measure: str | None = None, *, size: int = DEF
     sp = space(weights=weights, key_stage=key_stage, start_year=start_year, path=path)
     year = sp.start_year
     measure = measure or default_measure(key_stage, year, path)
-    res = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path).set_index("urn")
+    res = school_outcomes(measure, key_stage=key_stage, start_year=year, pooled=pooled, path=path).table.set_index("urn")
     cols = ["urn", "name", "la_name", *sp.variables, *[v for v in ("prior_attainment", "pct_disadvantaged", "pct_eal",
                                                                      "pct_sen") if v not in sp.variables]]
     out = sp.schools[cols].copy()
@@ -932,10 +984,9 @@ def scatter_data(urn: int | None, measure: str | None = None, *, size: int = DEF
     if urn is not None:
         fam = family(urn, size=size, radius_km=radius_km, weights=weights, key_stage=key_stage, start_year=year,
                      path=path)
-        used = fam.attrs["urn"]
+        used = fam.urn
         i = np.flatnonzero(sp.schools.urn.to_numpy() == used)[0]
         out["distance"] = np.sqrt(((sp.X - sp.X[i]) ** 2).sum(axis=1))  # Mahalanobis: X is transformed
-        out.loc[out.urn.isin(fam.urn), "role"] = "family"
+        out.loc[out.urn.isin(fam.members.urn), "role"] = "family"
         out.loc[out.urn == used, "role"] = "this school"
-    out.attrs.update(measure=measure, measure_label=MEASURES[measure].label)
     return out

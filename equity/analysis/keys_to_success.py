@@ -695,7 +695,7 @@ def _family_edges(selected: pd.DataFrame, rule: Rule, settings: MatchSettings, r
     for urn in selected.urn:
         try:
             f = fam.family(int(urn), size=settings.family_size, radius_km=radius, weights=settings.weights,
-                           key_stage=rule.key_stage, start_year=rule.year, path=path)
+                           key_stage=rule.key_stage, start_year=rule.year, path=path).members
         except (KeyError, ValueError, LookupError):
             continue
         if f is None or f.empty:

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -498,13 +499,28 @@ def _frame(key_stage, measure, start_year, radius_km, la_code, path, index="iod2
     return df
 
 
+@dataclass(frozen=True)
+class DecileOutcomes:
+    """Results for disadvantaged pupils by neighbourhood deprivation decile (:func:`outcomes_by_decile`)."""
+    table: pd.DataFrame  # one row per decile, 1 (most deprived) to 10: see outcomes_by_decile
+    key_stage: int
+    measure: str  # the measure (a key of equity.measures.MEASURES)
+    start_year: int
+    academic_year: str  # the start year as written, e.g. '2023/24'
+    score: str  # the deprivation score deciles are of (one of SCORES)
+    radius_km: float  # a school's neighbourhood: the LSOAs within this distance
+    la_code: str | None  # the one LA whose schools count, or None for England
+    schools: int  # schools counted, over all deciles
+    index: str  # the deprivation index: 'iod2019' or 'iod2025'
+
+
 def outcomes_by_decile(key_stage: int, measure: str, start_year: int, *, radius_km: float = RADIUS_KM,
                        score: str = "idaci", la_code: str | None = None, path=None,
-                       index: str = "iod2019") -> pd.DataFrame:
+                       index: str = "iod2019") -> DecileOutcomes:
     """Disadvantaged (and other) pupils' results by the deprivation decile of the school's
     neighbourhood (1 = as deprived as England's most deprived 10% of LSOAs).
 
-    One row per decile with schools, disadvantaged pupils, the pupil-weighted mean for
+    ``table``: one row per decile with schools, disadvantaged pupils, the pupil-weighted mean for
     disadvantaged pupils (each school counts by its number of disadvantaged pupils), the same
     for other pupils where the measure has them, and the gap (other minus disadvantaged).
     Only schools showing a disadvantaged figure (6 or more pupils) count. ``la_code`` limits
@@ -528,10 +544,9 @@ def outcomes_by_decile(key_stage: int, measure: str, start_year: int, *, radius_
                      "other": round(oth, 2) if len(go) else np.nan})
     out = pd.DataFrame(rows)
     out["gap"] = (out.other - out.disadvantaged).round(2)
-    out.attrs.update({"key_stage": key_stage, "measure": measure, "start_year": start_year,
-                      "academic_year": label(int(start_year)), "score": score, "radius_km": radius_km,
-                      "la_code": la_code, "schools": int(out.schools.sum()), "index": index})
-    return out
+    return DecileOutcomes(out, key_stage=key_stage, measure=measure, start_year=start_year,
+                          academic_year=label(int(start_year)), score=score, radius_km=radius_km, la_code=la_code,
+                          schools=int(out.schools.sum()), index=index)
 
 
 def _sampling_se(measure: str, value, cohort, ci_low, ci_high) -> tuple[np.ndarray, str]:
@@ -571,9 +586,26 @@ def fit_scope(la_codes, la_names) -> str:
     return f"in England ({len(names)} LAs)" if len(names) >= 100 else f"in {len(names)} LAs"
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """Schools against what their neighbourhood predicts (:func:`predicted_vs_actual`).
+
+    ``table``: one row per school (see :func:`predicted_vs_actual`). ``model``: the line and what it
+    says: intercept, slope (change in the measure per unit of the deprivation variable), slope_se
+    (robust, sandwich), slope_se_model, slope_low and slope_high (its 95% interval), r2 and explained
+    (shares of the variation between schools the line accounts for), tau (real spread of schools'
+    true results around the line), tau_null, noise_share, schools and las (fitted on), scope (where,
+    in words), pupils, score, radius_km, noise (how a school's noise was found), better ('higher' or
+    'lower'), flagged_share (share of schools outside their 95% range), index, variable (the
+    deprivation variable in words) and text (the method in a paragraph).
+    """
+    table: pd.DataFrame
+    model: dict
+
+
 def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius_km: float = RADIUS_KM,
                         score: str = "idaci", la_code: str | None = None, path=None,
-                        index: str = "iod2019") -> pd.DataFrame:
+                        index: str = "iod2019") -> Prediction:
     """Schools doing better or worse for disadvantaged pupils than their neighbourhood predicts.
 
     The line (:func:`equity.stats.random_effects_line`) is fitted across every school with a
@@ -588,8 +620,8 @@ def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius
     that neighbourhood score would fall in) and verdict ('above prediction' / 'below prediction'
     when the result is outside that range, else 'in line'). So about 5% of schools are flagged on
     any measure when the neighbourhood and chance are all there is; more means some schools
-    really stand out. ``attrs['model']`` holds the line, its interval, what it explains, tau,
-    the number of schools and LAs, the scope in words and the noise method.
+    really stand out. ``model`` holds the line, its interval, what it explains, tau,
+    the number of schools and LAs, the scope in words and the noise method (see :class:`Prediction`).
     The deprivation it receives is :func:`deprivation_variable`: the IoD2019 score, or with
     ``index='iod2025'`` the % of neighbourhood LSOAs in England's most deprived 20%.
     """
@@ -627,7 +659,7 @@ def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius
     better = "higher" if MEASURES[measure].higher_is_better else "lower"
     out = out.sort_values("difference", ascending=not MEASURES[measure].higher_is_better).reset_index(drop=True)
     slope_low, slope_high = m.slope - Z95 * m.slope_se, m.slope + Z95 * m.slope_se
-    out.attrs["model"] = {
+    model = {
         "intercept": m.intercept, "slope": m.slope, "slope_se": m.slope_se, "slope_se_model": m.slope_se_model,
         "slope_low": slope_low, "slope_high": slope_high, "r2": m.r2, "explained": m.explained,
         "tau": math.sqrt(m.tau2), "tau_null": math.sqrt(m.tau2_null), "noise_share": m.noise_share,
@@ -643,7 +675,7 @@ def predicted_vs_actual(key_stage: int, measure: str, start_year: int, *, radius
                  f"when its result lies outside the range where 95% of schools in such a neighbourhood fall "
                  f"(its noise, the real spread between schools and the line's uncertainty), so about 5% are flagged "
                  f"on any measure by chance; here {flagged:.0%}. For this measure {better} is better.")}
-    return out
+    return Prediction(out, model)
 
 
 # ---- maps ---------------------------------------------------------------------------------------
@@ -751,7 +783,7 @@ def school_values(key_stage: int, measure: str, start_year: int, colour_by: str,
         df["value_text"] = [f"Gap (other minus disadvantaged): {v:.1f}" for v in df.value]
     elif colour_by == "prediction":
         p = predicted_vs_actual(key_stage, measure, start_year, radius_km=radius_km, score=score, path=path,
-                                index=index)
+                                index=index).table
         df = df.merge(p[["urn", "difference", "low", "high", "verdict"]], on="urn", how="inner")
         df["value"] = df.difference
         df["value_text"] = [f"{fmt_tip(measure, a)} vs {v:+.1f} predicted difference ({lo:+.1f} to {hi:+.1f}): {vd}"
@@ -860,15 +892,31 @@ def la_outline_rows(bbox: tuple[float, float, float, float] | None = None, path=
     return pd.DataFrame(rows, columns=["la_code", "la_name", "method", "path", "tip"])
 
 
-def view_for(lats, lons, width_px: int = 900) -> dict:
-    """Centre and zoom (web-Mercator) that fit the points in a map about ``width_px`` wide."""
+FOCUS_ZOOM = 11.5  # a map centred on one school shows at least its streets
+
+
+def view_for(lats, lons, width_px: int = 900, height_px: int | None = None,
+             zoom_range: tuple[float, float] = (4.0, 14.0), focus: tuple[float, float] | None = None) -> dict:
+    """Centre and zoom (web-Mercator) that fit the points in a map about ``width_px`` wide (and, when
+    given, ``height_px`` high), the zoom kept within ``zoom_range``. With ``focus`` (lat, lon) the map
+    is centred on that point instead, at the fitted zoom or :data:`FOCUS_ZOOM`, whichever is closer.
+    The one map-view rule of the app (the Neighbourhoods and Families maps)."""
     lats = np.asarray(lats, dtype=float)
     lons = np.asarray(lons, dtype=float)
     ok = np.isfinite(lats) & np.isfinite(lons)
     if not ok.any():
-        return {"latitude": 52.8, "longitude": -1.6, "zoom": 5.2}
-    lats, lons = lats[ok], lons[ok]
-    mid = float((lats.min() + lats.max()) / 2)
-    span = max(float(lats.max() - lats.min()) / max(math.cos(math.radians(mid)), 0.2), float(lons.max() - lons.min()), 0.02)
-    zoom = math.log2(width_px * 360 / (512 * span)) - 0.15  # deck.gl's world is 512 px wide at zoom 0
-    return {"latitude": mid, "longitude": float((lons.min() + lons.max()) / 2), "zoom": round(min(max(zoom, 4.0), 14), 2)}
+        view = {"latitude": 52.8, "longitude": -1.6, "zoom": 5.2}
+    else:
+        lats, lons = lats[ok], lons[ok]
+        mid = float((lats.min() + lats.max()) / 2)
+        span_y = max(float(lats.max() - lats.min()) / max(math.cos(math.radians(mid)), 0.2), 0.02)
+        span_x = max(float(lons.max() - lons.min()), 0.02)
+        # deck.gl's world is 512 px wide at zoom 0
+        fit = (width_px * 360 / (512 * max(span_x, span_y)) if height_px is None else
+               min(width_px * 360 / (512 * span_x), height_px * 360 / (512 * span_y)))
+        zoom = math.log2(fit) - 0.15
+        view = {"latitude": mid, "longitude": float((lons.min() + lons.max()) / 2),
+                "zoom": round(min(max(zoom, zoom_range[0]), zoom_range[1]), 2)}
+    if focus is not None:
+        view = {"latitude": float(focus[0]), "longitude": float(focus[1]), "zoom": max(view["zoom"], FOCUS_ZOOM)}
+    return view

@@ -1470,7 +1470,7 @@ def progress(partnership: dict, *, size: int = 20, radius_km: float | None = Non
         try:
             fam = families.family(urn, size=size, radius_km=radius, weights=weights, key_stage=ks, start_year=base,
                                   path=path)
-            members = [int(u) for u in fam.urn]
+            members = [int(u) for u in fam.members.urn]
         except (LookupError, ValueError) as exc:
             members = []
             notes.append(f"URN {urn} has no family for {years.label(base)} ({getattr(exc, 'reason', exc)}).")

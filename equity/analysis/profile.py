@@ -366,28 +366,28 @@ def outcome_sentence(df, measure: str, name: str, key_stage: int) -> str:
 
 @per_build(maxsize=32)
 def family_position(urn: int, key_stage: int, measure: str | None = None, start_year: int | None = None,
-                    path=None) -> tuple[pd.DataFrame | None, str]:
+                    path=None) -> tuple[families.FamilyOutcomes | None, str]:
     """The school and its family of similar schools with results for disadvantaged pupils
-    (``equity.analysis.families.family_outcomes``): (table, sentence) or (None, reason)."""
+    (:class:`equity.analysis.families.FamilyOutcomes`) and a sentence: (outcomes, sentence) or (None, reason)."""
     try:
         out = families.family_outcomes(int(urn), measure, key_stage=key_stage, start_year=start_year, path=path)
     except (LookupError, ValueError) as exc:  # FamilyUnavailable (no context data, not that phase...), no outcomes
         return None, f"No family for this school: {getattr(exc, 'reason', None) or exc}."
-    a = out.attrs
-    msr = a["measure"]
-    yrs_ = a.get("years") or []
+    msr = out.measure
+    yrs_ = out.years or []
     when = years.label(int(max(yrs_))) if yrs_ else ""
-    me = out.iloc[0]
-    n = int(a.get("members_with_value", 0))
-    what = a["measure_label"] + ("" if "disadvantaged" in a["measure_label"].lower() else " for disadvantaged pupils")
+    table = out.table
+    me = table.iloc[0]
+    n = int(out.members_with_value)
+    what = out.measure_label + ("" if "disadvantaged" in out.measure_label.lower() else " for disadvantaged pupils")
     if pd.isna(me.value):
         sent = (f"{what}, {when}: this school has no published figure"
                 f"{' (' + str(me.status) + ')' if isinstance(me.status, str) else ''}; the family median is "
-                f"{fmt(msr, a['family_median'])} ({n} of {len(out) - 1} similar schools with a figure).")
+                f"{fmt(msr, out.family_median)} ({n} of {len(table) - 1} similar schools with a figure).")
     else:
         pos = int(me.position) if pd.notna(me.position) else None
         sent = (f"{what}, {when}: this school {fmt(msr, me.value)} "
-                f"({int(me.cohort)} pupils), family median {fmt(msr, a['family_median'])}; "
+                f"({int(me.cohort)} pupils), family median {fmt(msr, out.family_median)}; "
                 f"{'position ' + str(pos) + ' of ' + str(n + 1) if pos else 'not ranked'} "
                 f"(1 = best) among similar schools outside its competition radius.")
     return out, sent

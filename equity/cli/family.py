@@ -83,16 +83,15 @@ def run(args) -> int:
     return 0
 
 
-def _write(fam, args) -> None:
+def _write(result, args) -> None:
     from equity.analysis import families
-    m = fam.attrs["method"]
+    fam, m, me = result.members, result.method, result.school
     cols = [c for c in fam.columns if c not in ("lat", "lon")]
     if args.format == "csv":
         sys.stdout.write(csv_export.to_csv(fam[cols]))
     elif args.format == "json":
-        me = fam.attrs["school"]
         out = {
-            "urn": fam.attrs["urn"], "requested_urn": fam.attrs["requested_urn"],
+            "urn": result.urn, "requested_urn": result.requested_urn,
             "school": {k: _clean(me.get(k)) for k in ("name", "la_code", "la_name", "postcode", "prior_attainment",
                                                        "pct_disadvantaged", "pct_eal", "pct_sen")},
             "method": {"key_stage": m["key_stage"], "academic_year": m["academic_year"], "variables": m["variables"],
@@ -104,9 +103,8 @@ def _write(fam, args) -> None:
         json.dump(out, sys.stdout, indent=2)
         print()
     else:
-        me = fam.attrs["school"]
-        note = f", found from URN {args.urn}" if fam.attrs["urn"] != args.urn else ""
-        print(f"{me['name']} (URN {fam.attrs['urn']}{note}), {me.get('la_name')}: KS{m['key_stage']} family, "
+        note = f", found from URN {args.urn}" if result.urn != args.urn else ""
+        print(f"{me['name']} (URN {result.urn}{note}), {me.get('la_name')}: KS{m['key_stage']} family, "
               f"{m['academic_year']}, {len(fam)} schools outside {m['radius_km']:g} km, on "
               + ", ".join(f"{families.IN_TEXT[v]} x{m['weights'][v]:g}" for v in m["variables"]))
         show = fam[["rank", "urn", "name", "la_code", "distance", "closeness", "km"]].copy()

@@ -286,7 +286,7 @@ def scope_family(urn: int, key_stage: int | None = None, path=None) -> Scope:
     kss = profile.key_stages(urn, path)
     ks = int(key_stage) if key_stage else (kss[0] if kss else (2 if s.get("phase") == "primary" else 4))
     fam, sentence = profile.family_position(int(urn), ks, path=path)
-    members = [] if fam is None else [int(u) for u in fam.urn.iloc[1:]]
+    members = [] if fam is None else [int(u) for u in fam.table.urn.iloc[1:]]
     return Scope("family", str(int(urn)), f"{s['name']} and its family", [str(s["la_code"])],
                  [int(urn), *members], [int(urn)], [ks],
                  {"school": s, "family": fam, "family_sentence": sentence})
@@ -683,24 +683,25 @@ def _family_slides(scope: Scope, namer: Namer, path) -> list[Slide]:
     ctx = profile.context_table(urn, path)
     slides.append(Slide(f"{name}: context", f"{name} at a glance: {len(ctx)} facts from GIAS, the performance tables "
                         "and the school census (latest year of each).", table=ctx))
-    fam = scope.extra.get("family")
-    if fam is None:
+    fo = scope.extra.get("family")
+    if fo is None:
         slides.append(Slide(f"{name}: family of similar schools", scope.extra.get("family_sentence", "")))
     else:
-        m = fam.attrs["measure"]
+        m, fam = fo.measure, fo.table
         d = fam.assign(label=[namer(u) for u in fam.urn], key=fam.urn)
         fig = ranked_bar(d, m, f"{MEASURES[m].label}: {name} and its family", highlight=[urn, int(fam.urn.iloc[0])],
-                         reference=fam.attrs.get("family_median"), reference_label="family median")
+                         reference=fo.family_median, reference_label="family median")
         table = d[["label", "role", "la_name", "closeness", "km", "value", "cohort", "years"]].rename(
             columns={"label": "school"}).round(2)
         slides.append(Slide(f"{name}: position in its family", scope.extra.get("family_sentence", ""), figure=fig,
-                            table=table, note=_family_note(fam.attrs.get("method") or {})))
-        lf = families.learn_from(fam)
+                            table=table, note=_family_note(fo.method)))
+        learn = families.learn_from(fo)
+        lf = learn.schools
         if len(lf):
             lf = lf.assign(school=[namer(u) for u in lf.urn])
             why = [namer.scrub(w) for w in lf.why]
             slides.append(Slide(f"{name}: who to learn from", f"{len(lf)} similar schools do better for "
-                                f"disadvantaged pupils than {lf.attrs.get('reference', 'this school')}.",
+                                f"disadvantaged pupils than {learn.reference}.",
                                 bullets=[f"{s}: {w}" for s, w in zip(lf.school, why)][:6]))
     of = profile.ofsted_history(urn, path)
     of = of.assign(school=[("this school" if s == "this school" else f"{s.split(':')[0]}: {namer(u)}")
@@ -954,7 +955,7 @@ def build(kind: str, key, *, anonymise: bool = False, since: tuple[int, int] | N
             if r.depth == 1 and isinstance(r.link_type, str) and "merged" not in r.link_type.lower():
                 namer.link(u, r.related_urn)
     if kind == "family" and scope.extra.get("family") is not None:
-        for u in scope.extra["family"].urn:
+        for u in scope.extra["family"].table.urn:
             namer(u)
     info = build_info(path)
     body: list[Slide] = []
