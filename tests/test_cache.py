@@ -188,7 +188,7 @@ def _calls():
             lambda p: pack_charts.trend_figure(P.published_comparison(SURREY, 4, "att8", path=p), 4, "att8", "t"),
         "equity.present.pack_charts.ranked_bar":
             lambda p: pack_charts.ranked_bar(F.family_outcomes(u, "p8", start_year=2018, path=p)
-                                             .assign(label=lambda d: d.name, key=lambda d: d.urn), "p8", "t",
+                                             .table.assign(label=lambda d: d.name, key=lambda d: d.urn), "p8", "t",
                                              highlight=[u]),
         "equity.present.pack_charts.lead_figure": lambda p: pack_charts.lead_figure(hub_table(p), 4, "p8", "t"),
         "equity.present.pack_charts.ofsted_timeline":
