@@ -2,41 +2,28 @@
 -- measure x group. Where the same figure arrives more than once, the file's own year beats a
 -- history column, final beats provisional, a newer file beats an older one, and a full file
 -- beats DfE's headline extract. The losing copies stay in the *_all tables.
--- The order is a property of the file a copy came from (its kind of column, version and year), so it
--- is ranked once over the few distinct (file, kind, version) triples; each figure then keeps the copy
--- whose triple ranks first, found by one grouped min over (rank, row id) packed in a bigint (no sort
--- of the millions of rows), and the winning rows are kept with a semi-join.
+-- (Only the keys and row ids are ranked; the winning rows are then kept with a semi-join.)
 create table school_result as
-with pri as (
-    select f.source_file, f.kind, f.version, dense_rank() over (
-        order by case f.kind when 'current' then 0 when 'history' then 1 else 2 end,
-                 version_rank(f.version), sf.start_year desc nulls last, f.source_file desc) as p
-    from (select distinct source_file, kind, version from school_result_all) f
-    left join source_file sf on sf.file = f.source_file),
-best as (
-    select min(p.p * 4294967296 + r.rowid) as k
-    from school_result_all r join pri p
-      on p.source_file is not distinct from r.source_file and p.kind is not distinct from r.kind
-     and p.version is not distinct from r.version
-    where r.urn is not null
-    group by r.urn, r.key_stage, r.start_year, r.measure, r.pupil_group)
-select r.* from school_result_all r semi join best w on r.rowid = w.k % 4294967296;
+with ranked as (
+    select r.rowid as rid, row_number() over (
+        partition by r.urn, r.key_stage, r.start_year, r.measure, r.pupil_group
+        order by case r.kind when 'current' then 0 when 'history' then 1 else 2 end,
+                 version_rank(r.version),
+                 sf.start_year desc nulls last, r.source_file desc) as rk
+    from school_result_all r left join source_file sf on sf.file = r.source_file
+    where r.urn is not null)
+select r.* from school_result_all r semi join (select rid from ranked where rk = 1) w on r.rowid = w.rid;
 
 create table published_result as
-with pri as (
-    select f.source_file, f.kind, f.version, dense_rank() over (
-        order by case f.kind when 'current' then 0 when 'history' then 1 else 2 end,
-                 version_rank(f.version), sf.start_year desc nulls last, f.source_file desc) as p
-    from (select distinct source_file, kind, version from published_result_all) f
-    left join source_file sf on sf.file = f.source_file),
-best as (
-    select min(p.p * 4294967296 + r.rowid) as k
-    from published_result_all r join pri p
-      on p.source_file is not distinct from r.source_file and p.kind is not distinct from r.kind
-     and p.version is not distinct from r.version
-    where r.area_code is not null and r.area_code <> ''
-    group by r.area_code, r.key_stage, r.start_year, r.measure, r.pupil_group)
-select r.* from published_result_all r semi join best w on r.rowid = w.k % 4294967296;
+with ranked as (
+    select r.rowid as rid, row_number() over (
+        partition by r.area_code, r.key_stage, r.start_year, r.measure, r.pupil_group
+        order by case r.kind when 'current' then 0 when 'history' then 1 else 2 end,
+                 version_rank(r.version),
+                 sf.start_year desc nulls last, r.source_file desc) as rk
+    from published_result_all r left join source_file sf on sf.file = r.source_file
+    where r.area_code is not null and r.area_code <> '')
+select r.* from published_result_all r semi join (select rid from ranked where rk = 1) w on r.rowid = w.rid;
 
 -- What the app may show (the size rule and DfE's secondary suppression, in one place):
 -- * a value for a group of 0 pupils is no value (status 'no_pupils'): e.g. DfE's KS2 2015/16 history
