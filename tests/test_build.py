@@ -308,12 +308,12 @@ def test_final_beats_revised_beats_provisional(tmp_path):
 
 
 def test_statements_built_from_a_files_columns_keep_their_shape_in_sql_files():
-    # the unpivot of a performance table: only its column lists are generated, into named slots
-    text = db.sql_with("build/results_tokens", table="raw_1", names="'ATT8SCR'",
-                       tokens="list(distinct coalesce(\"ATT8SCR\", ''))")
+    # the screen's distinct cells of each column: only its column lists are generated, into named slots
+    text = db.sql_with("build/screen_tokens", table="raw_1", names="'ATT8SCR'",
+                       tokens="list(distinct \"ATT8SCR\")")
     assert "from raw_1" in text and "['ATT8SCR']" in text and "{" not in text
     with pytest.raises(KeyError, match="no slot"):
-        db.sql_with("build/results_tokens", where="true")
+        db.sql_with("build/screen_tokens", where="true")
     assert db.sql_literal("ATT8SCR_FSM6CLA1A") == "'ATT8SCR_FSM6CLA1A'"
     with pytest.raises(ValueError):
         db.sql_literal("x' or 1=1 --")

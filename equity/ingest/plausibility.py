@@ -87,7 +87,7 @@ def for_field(name: str) -> Range:
 
 
 def screen(ctx, table: str, fname: str, columns: dict[str, Range], urn: str | None = None,
-           rows: str = "true") -> int:
+           rows: str = "true", keep_tokens: bool = False) -> int:
     """Record and keep out the implausible cells of a staging table; returns how many.
 
     ``columns`` maps a header column (as written in the file) to its range. Out-of-range cells are
@@ -95,33 +95,36 @@ def screen(ctx, table: str, fname: str, columns: dict[str, Range], urn: str | No
     ``bad_number`` cells need no marker (``cell_status`` says so itself). ``urn`` names the URN
     column: a row whose URN is a whole number of 0 or less is deleted from the staging table.
     ``rows`` is an SQL condition on the staging table limiting the URN check (school rows).
+    ``keep_tokens`` leaves the temp table ``screen_token`` (each screened column's distinct cells with
+    their ``cell_status`` and ``cell_value``, as read before the screen) for the caller, who drops it.
     """
     w = ctx.writer
     q = db.quote_ident
+    table = db.table_name(table)
     found = []
     cols = {c: r for c, r in columns.items() if c}
     if cols:
+        # each column's distinct cells classified once (a national file: millions of cells, few tokens);
+        # only the columns holding an implausible token are then unpivoted to find its rows
+        w.execute_text(db.sql_with("build/screen_tokens", table=table,
+                                   names=", ".join(db.sql_literal(c) for c in cols),
+                                   tokens=", ".join(f"list(distinct {q(c)})" for c in cols)))
         ranges = pd.DataFrame([(c, r.lo, r.hi, r.rule) for c, r in cols.items()],
                               columns=["col", "lo", "hi", "rule"]).astype({"lo": "float64", "hi": "float64"})
         w.register("_ranges", ranges)
-        names = ", ".join(q(c) for c in cols)
-        bad = w.fetch_text(f"""
-            with u as (unpivot (select _row, {names} from {table}) on {names} into name col value raw)
-            select u._row as row, u.col as "column", u.raw,
-                   case when cell_status(u.raw) = 'bad_number' then 'bad_number' else 'out_of_range' end as problem,
-                   case when cell_status(u.raw) = 'bad_number'
-                        then 'a plain number: no thousands separator, decimal comma or exponent'
-                        else r.rule end as rule
-            from u join _ranges r on r.col = u.col
-            where cell_status(u.raw) = 'bad_number'
-               or (cell_status(u.raw) = 'ok' and (cell_value(u.raw) < r.lo or cell_value(u.raw) > r.hi))
-            order by u._row, u.col""")
+        tokens = w.fetch("build/screen_bad")
         w.con.unregister("_ranges")
-        if len(bad):
+        if len(tokens):
+            w.register("_bad_tokens", tokens)
+            bad = w.fetch_text(db.sql_with("build/screen_cells", table=table,
+                                           names=", ".join(q(c) for c in sorted(set(tokens.col)))))
+            w.con.unregister("_bad_tokens")
             found.append(bad)
             for col, part in bad[bad.problem == "out_of_range"].groupby("column"):
                 w.execute_text(f"update {table} set {q(col)} = ? where _row in (select unnest(?::integer[]))",
                                [OUT_OF_RANGE_MARK, [int(r) for r in part.row]])
+        if not keep_tokens:
+            w.drop("screen_token")
     if urn:
         u = q(urn)
         bad = w.fetch_text(f"""

@@ -193,6 +193,7 @@ class PerformanceTables:
             ctx.report.warn("measures", "no measure columns recognised: only the school list was read", file=fname)
         else:
             self._load_long(ctx, table, cols, mapped, ks, version, fname, codes)
+        ctx.writer.drop("screen_token")
         self._load_context(ctx, table, cols, ks, start_year, version, fname, codes)
         ctx.record_file(s, f"KS{ks} performance table", key_stage=ks, start_year=start_year, version=version,
                         rows=n_rows, year_evidence=evidence)
@@ -205,7 +206,7 @@ class PerformanceTables:
             if target not in TEXT_FIELDS:
                 ranges.update({cols[c]: plausibility.for_field(target) for c in sources if c in cols})
         ranges.update({cols[c]: plausibility.PERCENT for c in ("PSENSE4", "PSENAPK4") if c in cols})
-        plausibility.screen(ctx, table, fname, ranges, urn=cols["URN"], rows=school_rows)
+        plausibility.screen(ctx, table, fname, ranges, urn=cols["URN"], rows=school_rows, keep_tokens=True)
 
     FIELDS = ("value", "ci_low", "ci_high", "cohort", "share")
 
@@ -244,13 +245,12 @@ class PerformanceTables:
             ctx.writer.execute_text(db.sql_with("build/results_published", **{k: v for k, v in slots.items() if k != "urn"}),
                                     {**base, "la": list(codes["la"]), "england_all": list(codes["england_all"]),
                                      "england": list(codes["england"])})
-        # unknown tokens: every mapped column, every row (whatever its RECTYPE)
-        names = sorted({c for c, *_ in mapped})
-        unknown = ctx.writer.fetch_text(db.sql_with(
-            "build/results_tokens", table=slots["table"], names=", ".join(lit(c) for c in names),
-            tokens=", ".join(f"list(distinct coalesce({q(cols[c])}, ''))" for c in names)))
-        if len(unknown):
-            hit = sorted(set(unknown.col))
+        # unknown tokens: every mapped column, every row (whatever its RECTYPE); each column's distinct
+        # cells were classified once by the plausibility screen (screen_token)
+        unknown = ctx.writer.fetch("build/results_tokens")
+        upper = {cols[c]: c for c, *_ in mapped}
+        hit = sorted({upper[h] for h in unknown.col if h in upper})
+        if hit:
             ctx.writer.execute_text(db.sql_with(
                 "build/results_unknown", table=slots["table"], names=", ".join(lit(c) for c in hit),
                 cells=", ".join(f"coalesce({q(cols[c])}, '')" for c in hit)), {"file": fname})

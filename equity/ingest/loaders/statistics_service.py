@@ -69,14 +69,12 @@ class StatisticsServiceKS4:
                 continue
             cohort = "cast(cell_value(t_disadvantaged) as integer)" if "t_disadvantaged" in cols else "null"
             ctx.writer.execute_text(
-                f"insert into unknown_token select ?, _row, ?, {q(col)} from {table} where cell_status({q(col)}) = 'unknown'",
-                [fname, col])
-            ctx.writer.execute_text(f"""
-                insert into school_result_all
-                select cast(trim(school_urn) as integer), trim(old_la_code), 4, {start}, academic_year({start}),
-                       ?, 'disadvantaged', cell_value({q(col)}), null, null, {cohort}, cell_status({q(col)}),
-                       case when cell_status({q(col)}) = 'unknown' then {q(col)} end, ?, 'current', ?, _row, null
-                from {table} where geographic_level = 'School'""", [measure, version, fname])
+                db.sql_with("build/stats_service_unknown", table=db.table_name(table), col=q(col)),
+                {"file": fname, "col": col})
+            ctx.writer.execute_text(
+                db.sql_with("build/stats_service_results", table=db.table_name(table), col=q(col),
+                            cohort=cohort, start=str(start)),
+                {"measure": measure, "version": version, "file": fname})
         exprs = [f"nullif(trim({q(src)}), '') as {t}" if src in cols else f"null as {t}" for t, src in CONTEXT.items()]
         exprs += [f"cell_value({q(src)}) as {t}" if src in cols else f"null as {t}" for t, src in NUMERIC.items()]
         postcode = ("nullif(trim(regexp_extract(full_address, '([A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})\\s*$', 1)), '')"

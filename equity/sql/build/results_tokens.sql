@@ -1,8 +1,4 @@
--- The tokens no rule knows (cell_status 'unknown') in a performance table's mapped columns, each
--- distinct token of a column classified once (a national file has millions of cells, few tokens).
--- Slots: names, the columns' upper-cased names as text; tokens, list(distinct coalesce(col, '')) of
--- each column, in the same order.
-select col, raw from (
-    select col, unnest(tokens) as raw from (
-        select unnest([{names}]) as col, unnest([{tokens}]) as tokens from {table}))
-where cell_status(raw) = 'unknown';
+-- The tokens no rule knows (cell_status 'unknown') in a staging table's screened columns, from the
+-- plausibility screen's distinct cells of each column (temp table screen_token, col as written in
+-- the header): a national file has millions of cells, few distinct ones per column.
+select col, raw from screen_token where status = 'unknown';
