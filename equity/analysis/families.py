@@ -908,8 +908,8 @@ def describe_validation(v: dict) -> str:
     text += (f". The family median explains {v['r2']:.0%} of the differences between schools' results "
              "(100% = families fully predict results; a random grouping would explain about 0%).")
     if explains_little(v):
-        text += (f" **On this measure families explain little**: a family's results say hardly more about a "
-                 f"school's than a group of schools picked at random would, so read its family as schools "
+        text += (" **On this measure families explain little**: a family's results say hardly more about a "
+                 "school's than a group of schools picked at random would, so read its family as schools "
                  "with a similar intake, not as a yardstick for this result.")
     return text
 

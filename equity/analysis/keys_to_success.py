@@ -1105,7 +1105,6 @@ def compare_cohort(selected_urns, key_stage: int, measure: str, baseline_year: i
         notes.append(f"Only {len(treated)} school(s) followed: too few for an interval (at least {MIN_FOR_INTERVAL}); "
                      "read the school-by-school table instead.")
 
-    matched = control.iloc[np.unique(nn.ravel())]
     balance = pd.DataFrame({
         "variable": ["baseline result", "disadvantaged pupils", "% disadvantaged", "prior attainment", "change"],
         "selected": [treated.value_base.mean(), treated.cohort_base.mean(), treated.pct_disadvantaged.mean(),

@@ -565,7 +565,7 @@ def _la_trend_sentence(d: pd.DataFrame, la_code: str, name: str, key_stage: int,
         eg = en.loc[y, "other"] - en.loc[y, "disadvantaged"]
         word = compare_words(measure, gap, eg)
         text += (f", {fmt_diff(measure, abs(gap) - abs(eg))} {word} than England's {fmt_diff(measure, eg)}"
-                 if word != "unchanged" else f", the same as England's")
+                 if word != "unchanged" else ", the same as England's")
     text += "."
     # the change: the one trend and noise test of the Gap trends page (equity.analysis.gaps.gap_trend, equity.stats)
     t = gaps.gap_trend(gaps.area_gaps(la_code, key_stage, [measure], estimates=False, path=path), measure, key_stage)
@@ -890,7 +890,7 @@ def _notes_slide(scope: Scope, anonymised: bool) -> Slide:
 
 def _cover(scope: Scope, info: dict, yrs: dict, sources: pd.DataFrame, anonymised: bool, namer: Namer,
            since_text: str) -> Slide:
-    bullets = [f"Years of data: " + "; ".join(f"KS{ks} {r}" for ks, r in yrs.items())]
+    bullets = ["Years of data: " + "; ".join(f"KS{ks} {r}" for ks, r in yrs.items())]
     if since_text:
         bullets.append(since_text)
     bullets.append(f"Made {datetime.now():%d %B %Y %H:%M} from the database built {info.get('started', 'unknown')}")
