@@ -3,7 +3,7 @@
     python bench/build_profile.py SOURCE_DIR DB_PATH [--json OUT.json] [--cprofile OUT.prof]
 
 Wraps (without changing them) the build's entry points to attribute wall time to: sniffing each
-file, DuckDB's CSV read into staging, every other SQL statement (grouped by its first words),
+file, DuckDB's CSV read into staging, every other SQL statement (grouped by its SQL file),
 each derivation step (``build/marts_*``), the checks and the final checkpoint. Prints one JSON
 object: total seconds, peak resident memory (``ru_maxrss``) and the breakdown.
 
@@ -17,7 +17,6 @@ import argparse
 import collections
 import json
 import os
-import re
 import resource
 import sys
 import time
@@ -95,19 +94,6 @@ def raw_read(source: Path, db_path: Path) -> dict:
             "peak_rss_mb": round(peak_rss_mb(), 1), "per_file": per_file}
 
 
-_NAMED: dict[str, str] = {}  # statement text -> the SQL file it was filled from (db.sql_with)
-
-
-def _label(sql: str) -> str:
-    """A short group name for a statement: its SQL file's name, else its first words (values dropped)."""
-    if sql in _NAMED:
-        return _NAMED[sql]
-    s = re.sub(r"\s+", " ", sql.strip())
-    s = re.sub(r"raw_\d+", "raw_N", s)
-    s = re.sub(r"'[^']*'", "'…'", s)
-    return s[:90]
-
-
 def profiled_build(source: Path, db_path: Path, cprofile: str | None = None) -> dict:
     from equity.ingest import build as buildmod
     from equity.ingest import loaders as srcmod
@@ -129,19 +115,9 @@ def profiled_build(source: Path, db_path: Path, cprofile: str | None = None) -> 
         return wrapper
 
     W = db.Writer
-    orig_with = db.sql_with
-
-    def sql_with(name, **parts):
-        text = orig_with(name, **parts)
-        if len(_NAMED) > 10000:
-            _NAMED.clear()
-        _NAMED[text] = name + ".sql"
-        return text
-    db.sql_with = sql_with
     W.read_csv = timed("DuckDB read_csv into staging (Writer.read_csv)", W.read_csv)
     W.run = timed(lambda self, name, *a, **k: f"step {name}", W.run)
-    W.execute_text = timed(lambda self, text, *a, **k: "sql: " + _label(text), W.execute_text)
-    W.fetch_text = timed(lambda self, text, *a, **k: "sql: " + _label(text), W.fetch_text)
+    W.fetch = timed(lambda self, name, *a, **k: f"step {name}", W.fetch)
     W.table_from_df = timed("table_from_df", W.table_from_df)
     W.insert_df = timed("insert_df", W.insert_df)
     W.close = timed("checkpoint and close", W.close)

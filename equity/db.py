@@ -243,13 +243,6 @@ class Writer:
         """The rows of a named SQL file; ``parts`` fill its identifier slots through :func:`sql_with`."""
         return self.con.execute(self._text(name, parts), params or {}).df()
 
-    def fetch_text(self, text: str, params: dict | list | None = None) -> pd.DataFrame:
-        """For statements assembled from validated identifiers (see module docstring)."""
-        return self.con.execute(text, params or {}).df()
-
-    def execute_text(self, text: str, params: dict | list | None = None) -> None:
-        self.con.execute(text, params or {})
-
     def read_csv(self, table: str, path: Path, *, header: bool = True) -> list[str]:
         """Load a CSV (plain or .gz, UTF-8) as text columns plus ``_row`` (1 = first data row).
 

@@ -196,10 +196,6 @@ STATEMENT = re.compile(
 # Files that may still hold SQL in Python, each for a stated reason; everything else keeps its SQL in
 # equity/sql/*.sql, filled through db.sql_with (the one templating helper) where identifiers vary.
 SQL_IN_PYTHON_ALLOWED = {
-    # moved by buildspeed (issue 15's build target owns these files this session)
-    "equity/ingest/plausibility.py": "moved by buildspeed",
-    "equity/ingest/loaders/performance_tables.py": "moved by buildspeed",
-    "equity/ingest/loaders/statistics_service.py": "moved by buildspeed",
     # the partnership register lives in SQLite or PostgreSQL, not in the DuckDB build: its statements
     # switch dialect at run time and have not been moved to equity/sql/ yet
     "equity/analysis/partnerships.py": "the register's SQLite/PostgreSQL statements, not yet moved",
@@ -248,13 +244,15 @@ def test_no_sql_in_python_outside_equity_sql():
     assert all((ROOT / f).is_file() for f in SQL_IN_PYTHON_ALLOWED)
 
 
-def test_statements_built_in_python_are_run_only_where_allowed():
-    """Writer.execute_text and fetch_text run SQL assembled in Python: only the allow-listed files use them."""
+def test_the_build_runs_only_named_statements():
+    """The build's Writer runs named SQL files only (run, fetch): it has no method taking statement text
+    (the former execute_text and fetch_text), and nothing in the package calls one."""
+    from equity import db
+    assert not hasattr(db.Writer, "execute_text") and not hasattr(db.Writer, "fetch_text")
     calls = [f"{p.relative_to(ROOT)}:{n.lineno}" for p in sorted(PACKAGE.rglob("*.py"))
-             if str(p.relative_to(ROOT)) not in SQL_IN_PYTHON_ALLOWED
              for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
              if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-             and n.func.attr in ("execute_text", "fetch_text") and p.name != "db.py"]
+             and n.func.attr in ("execute_text", "fetch_text")]
     assert calls == []
 
 

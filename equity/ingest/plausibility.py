@@ -106,9 +106,8 @@ def screen(ctx, table: str, fname: str, columns: dict[str, Range], urn: str | No
     if cols:
         # each column's distinct cells classified once (a national file: millions of cells, few tokens);
         # only the columns holding an implausible token are then unpivoted to find its rows
-        w.execute_text(db.sql_with("build/screen_tokens", table=table,
-                                   names=", ".join(db.sql_literal(c) for c in cols),
-                                   tokens=", ".join(f"list(distinct {q(c)})" for c in cols)))
+        w.run("build/screen_tokens", table=table, names=", ".join(db.sql_literal(c) for c in cols),
+              tokens=", ".join(f"list(distinct {q(c)})" for c in cols))
         ranges = pd.DataFrame([(c, r.lo, r.hi, r.rule) for c, r in cols.items()],
                               columns=["col", "lo", "hi", "rule"]).astype({"lo": "float64", "hi": "float64"})
         w.register("_ranges", ranges)
@@ -116,25 +115,19 @@ def screen(ctx, table: str, fname: str, columns: dict[str, Range], urn: str | No
         w.con.unregister("_ranges")
         if len(tokens):
             w.register("_bad_tokens", tokens)
-            bad = w.fetch_text(db.sql_with("build/screen_cells", table=table,
-                                           names=", ".join(q(c) for c in sorted(set(tokens.col)))))
+            bad = w.fetch("build/screen_cells", table=table, names=sorted(set(tokens.col)))
             w.con.unregister("_bad_tokens")
             found.append(bad)
             for col, part in bad[bad.problem == "out_of_range"].groupby("column"):
-                w.execute_text(f"update {table} set {q(col)} = ? where _row in (select unnest(?::integer[]))",
-                               [OUT_OF_RANGE_MARK, [int(r) for r in part.row]])
+                w.run("build/plausibility/mark_out_of_range", [OUT_OF_RANGE_MARK, [int(r) for r in part.row]],
+                      table=table, col=[col])
         if not keep_tokens:
             w.drop("screen_token")
     if urn:
-        u = q(urn)
-        bad = w.fetch_text(f"""
-            select _row as row, ? as "column", {u} as raw, 'bad_urn' as problem,
-                   'a URN is a positive whole number: the row is left out' as rule
-            from {table} where ({rows}) and try_cast(trim({u}) as bigint) <= 0 order by _row""", [urn])
+        bad = w.fetch("build/plausibility/bad_urn", [urn], table=table, urn=[urn], rows=rows)
         if len(bad):
             found.append(bad)
-            w.execute_text(f"delete from {table} where _row in (select unnest(?::integer[]))",
-                           [[int(r) for r in bad.row]])
+            w.run("build/plausibility/drop_rows", [[int(r) for r in bad.row]], table=table)
     if not found:
         return 0
     out = pd.concat(found, ignore_index=True)
@@ -149,13 +142,10 @@ def long_fields(ctx, table: str, fname: str) -> int:
     the cap (32 KB): such a field is damage or an attack, never a school name."""
     w = ctx.writer
     cap = limits()["field"]
-    widest = w.fetch_text(f"select max(length(columns(* exclude (_row)))) from {table}")
+    widest = w.fetch("build/plausibility/widest_fields", table=table)
     if not len(widest) or not any(v > cap for v in widest.iloc[0].fillna(0)):
         return 0
-    long = w.fetch_text(f"""
-        select _row as row, col as "column", left(raw, {EXCERPT}) as excerpt, length(raw) as n
-        from (unpivot (select * from {table}) on columns(* exclude (_row)) into name col value raw)
-        where length(raw) > ? order by _row, col""", [cap])
+    long = w.fetch("build/plausibility/long_fields", [EXCERPT, cap], table=table)
     for c in long.itertuples():
         ctx.report.warn(CHECK_LINES, f"row {c.row}, column {c.column}: a field of {int(c.n):,} characters, more than "
                         f"the cap of {cap >> 10:,} KB (EQUITY_MAX_FIELD_KB), which starts {c.excerpt!r}: left out",
@@ -164,5 +154,5 @@ def long_fields(ctx, table: str, fname: str) -> int:
             col = db.quote_ident(c.column)
         except ValueError:
             continue  # a column no loader can name is never read
-        w.execute_text(f"update {table} set {col} = null where _row = ?", [int(c.row)])
+        w.run("build/plausibility/blank_field", [int(c.row)], table=table, col=col)
     return len(long)

@@ -119,9 +119,8 @@ class PerformanceTables:
 
     def _england_year(self, ctx, table, ks, cols):
         """Match the state-funded England row, if the file has one, against the published England figures."""
-        eng = ctx.writer.fetch_text(
-            f"select * exclude (_row) from {table} where trim({db.quote_ident(cols['RECTYPE'])}) = "
-            f"'{RECTYPES[ks]['england'][0]}' limit 1")
+        eng = ctx.writer.fetch("build/performance_tables/england_row", [RECTYPES[ks]["england"][0]],
+                               table=table, rectype=[cols["RECTYPE"]])
         if not len(eng):
             return None, "no state-funded England row", []
         row = {str(k).upper(): (None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
@@ -148,26 +147,22 @@ class PerformanceTables:
             if req not in cols:
                 raise IngestError(fname, 0, req, f"required column {req} is missing from the header")
         q = db.quote_ident
-        rt, urn, lea = q(cols["RECTYPE"]), q(cols["URN"]), q(cols["LEA"])
+        rt, urn = q(cols["RECTYPE"]), q(cols["URN"])
         codes = RECTYPES[ks]
         school_in = ", ".join(f"'{c}'" for c in codes["school"])
 
-        bad = ctx.writer.fetch_text(
-            f"select _row, {urn} as urn from {table} where trim({rt}) in ({school_in}) "
-            f"and try_cast(trim({urn}) as integer) is null order by _row limit 1")
+        slots = {"table": table, "rectype": rt, "urn": urn}
+        school = {"school": list(codes["school"])}
+        bad = ctx.writer.fetch("build/performance_tables/bad_urn", school, **slots)
         if len(bad):
             raise IngestError(fname, int(bad._row[0]), cols["URN"], f"URN {bad.urn[0]!r} is not a number")
-        dup = ctx.writer.fetch_text(
-            f"select trim({urn}) as urn, list(_row order by _row) as rows_ from {table} "
-            f"where trim({rt}) in ({school_in}) group by 1 having count(*) > 1 order by min(_row) limit 1")
+        dup = ctx.writer.fetch("build/performance_tables/duplicate_urn", school, **slots)
         if len(dup):
             rows = list(dup.rows_[0])
             raise IngestError(fname, int(rows[1]), cols["URN"],
                               f"URN {dup.urn[0]} appears more than once (rows {', '.join(map(str, rows))})")
         known = [c for v in codes.values() for c in v]
-        other = ctx.writer.fetch_text(
-            f"select trim({rt}) as rt, count(*) as n, min(_row) as r from {table} "
-            f"where trim({rt}) not in ({', '.join(repr(c) for c in known)}) group by 1")
+        other = ctx.writer.fetch("build/performance_tables/other_rectypes", {"known": known}, table=table, rectype=rt)
         for r in other.itertuples():
             ctx.report.warn("record types", f"{r.n} rows with RECTYPE {r.rt!r} (first at row {r.r}) are not "
                             "schools, LA or England rows: skipped", r.n, fname)
@@ -180,9 +175,9 @@ class PerformanceTables:
                 ctx.report.warn("file years", f"the {where} says {text} but the content says {label(start_year)}: "
                                 "the content wins", file=fname)
         version = file_version(s.path.name, england[2])
-        n_rows = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
-        eng = ctx.writer.fetch_text(
-            f"select count(*) n from {table} where trim({rt}) in ({', '.join(repr(c) for c in codes['england'])})")
+        n_rows = int(ctx.writer.fetch("build/tables/row_count", table=table).n[0])
+        eng = ctx.writer.fetch("build/performance_tables/england_rows", {"england": list(codes["england"])},
+                               table=table, rectype=rt)
         if int(eng.n[0]) == 0:
             ctx.report.warn("England rows", "no England row in this file: LA and England comparisons for this "
                             "year come from other files only", file=fname)
@@ -240,20 +235,20 @@ class PerformanceTables:
             columns=["gi", "measure", "grp", "start_year", "kind"]).astype({"gi": "int64", "start_year": "int32"}))
         if groups:
             base = {"ks": ks, "version": version, "file": fname}
-            ctx.writer.execute_text(db.sql_with("build/results_school", **slots),
-                                    {**base, "school": list(codes["school"])})
-            ctx.writer.execute_text(db.sql_with("build/results_published", **{k: v for k, v in slots.items() if k != "urn"}),
-                                    {**base, "la": list(codes["la"]), "england_all": list(codes["england_all"]),
-                                     "england": list(codes["england"])})
+            ctx.writer.run("build/results_school", {**base, "school": list(codes["school"])}, **slots)
+            ctx.writer.run("build/results_published",
+                           {**base, "la": list(codes["la"]), "england_all": list(codes["england_all"]),
+                            "england": list(codes["england"])},
+                           **{k: v for k, v in slots.items() if k != "urn"})
         # unknown tokens: every mapped column, every row (whatever its RECTYPE); each column's distinct
         # cells were classified once by the plausibility screen (screen_token)
         unknown = ctx.writer.fetch("build/results_tokens")
         upper = {cols[c]: c for c, *_ in mapped}
         hit = sorted({upper[h] for h in unknown.col if h in upper})
         if hit:
-            ctx.writer.execute_text(db.sql_with(
-                "build/results_unknown", table=slots["table"], names=", ".join(lit(c) for c in hit),
-                cells=", ".join(f"coalesce({q(cols[c])}, '')" for c in hit)), {"file": fname})
+            ctx.writer.run("build/results_unknown", {"file": fname}, table=slots["table"],
+                           names=", ".join(lit(c) for c in hit),
+                           cells=", ".join(f"coalesce({q(cols[c])}, '')" for c in hit))
 
     def _load_context(self, ctx, table, cols, ks, start_year, version, fname, codes) -> None:
         q = db.quote_ident
@@ -269,15 +264,11 @@ class PerformanceTables:
         if ks == 4 and "PSEN_ALL" not in cols and {"PSENSE4", "PSENAPK4"} <= set(cols):
             exprs = [e for e in exprs if not e.endswith(" as pct_sen")]
             exprs.append(f"cell_value({q(cols['PSENSE4'])}) + cell_value({q(cols['PSENAPK4'])}) as pct_sen")
-        school_in = ", ".join(repr(c) for c in codes["school"])
-        rt, urn, lea = q(cols["RECTYPE"]), q(cols["URN"]), q(cols["LEA"])
-        ctx.writer.execute_text(f"""
-            insert into school_context_all by name
-            select cast(trim({urn}) as integer) as urn, {ks} as key_stage, {start_year} as start_year,
-                   academic_year({start_year}) as academic_year, ? as version, ? as source_file,
-                   trim({lea}) as la_code, trim({rt}) as rectype, '{PRIOR_SCALE[ks]}' as prior_scale,
-                   {', '.join(exprs)}
-            from {table} where trim({rt}) in ({school_in})""", [version, fname])
+        ctx.writer.run("build/performance_tables/context",
+                       {"ks": ks, "start": start_year, "version": version, "file": fname,
+                        "prior_scale": PRIOR_SCALE[ks], "school": list(codes["school"])},
+                       table=table, rectype=q(cols["RECTYPE"]), urn=q(cols["URN"]), lea=q(cols["LEA"]),
+                       exprs=", ".join(exprs))
 
 
 LOADER = PerformanceTables()

@@ -34,22 +34,18 @@ class StatisticsServiceKS4:
         check_truncated(s)
         fname = rel(s.path)
         table, cols = ctx.read_csv(s)
-        years = ctx.writer.fetch_text(f"select distinct trim(time_period) tp from {table} order by 1")
+        years = ctx.writer.fetch("build/statistics_service/years", table=table)
         if len(years) != 1:
             raise IngestError(fname, None, "time_period", f"expected one academic year, found {list(years.tp)}")
         tp = str(years.tp[0])
         if not (len(tp) == 6 and tp.isdigit() and (int(tp[:4]) + 1) % 100 == int(tp[4:])):
-            row = int(ctx.writer.fetch_text(f"select min(_row) r from {table}").r[0])
+            row = int(ctx.writer.fetch("build/statistics_service/first_row", table=table).r[0])
             raise IngestError(fname, row, "time_period", f"{tp!r} is not an academic year like 202324")
         start = int(tp[:4])
-        bad = ctx.writer.fetch_text(
-            f"select _row, school_urn from {table} where geographic_level = 'School' "
-            "and try_cast(trim(school_urn) as integer) is null order by _row limit 1")
+        bad = ctx.writer.fetch("build/statistics_service/bad_urn", table=table)
         if len(bad):
             raise IngestError(fname, int(bad._row[0]), "school_urn", f"URN {bad.school_urn[0]!r} is not a number")
-        dup = ctx.writer.fetch_text(
-            f"select school_urn, list(_row order by _row) rows_ from {table} where geographic_level = 'School' "
-            "group by 1 having count(*) > 1 order by min(_row) limit 1")
+        dup = ctx.writer.fetch("build/statistics_service/duplicate_urn", table=table)
         if len(dup):
             rows = list(dup.rows_[0])
             raise IngestError(fname, int(rows[1]), "school_urn",
@@ -61,31 +57,23 @@ class StatisticsServiceKS4:
         plausibility.screen(ctx, table, fname, ranges, urn="school_urn", rows="geographic_level = 'School'")
         version = "final"
         if "version" in cols:
-            v = ctx.writer.fetch_text(f"select distinct lower(trim(version)) v from {table}")
+            v = ctx.writer.fetch("build/statistics_service/versions", table=table)
             version = "provisional" if "provisional" in set(v.v) else "final"
         q = db.quote_ident
         for col, measure in RESULTS:
             if col not in cols:
                 continue
             cohort = "cast(cell_value(t_disadvantaged) as integer)" if "t_disadvantaged" in cols else "null"
-            ctx.writer.execute_text(
-                db.sql_with("build/stats_service_unknown", table=db.table_name(table), col=q(col)),
-                {"file": fname, "col": col})
-            ctx.writer.execute_text(
-                db.sql_with("build/stats_service_results", table=db.table_name(table), col=q(col),
-                            cohort=cohort, start=str(start)),
-                {"measure": measure, "version": version, "file": fname})
+            ctx.writer.run("build/stats_service_unknown", {"file": fname, "col": col}, table=table, col=[col])
+            ctx.writer.run("build/stats_service_results",
+                           {"start": start, "measure": measure, "version": version, "file": fname},
+                           table=table, col=[col], cohort=cohort)
         exprs = [f"nullif(trim({q(src)}), '') as {t}" if src in cols else f"null as {t}" for t, src in CONTEXT.items()]
         exprs += [f"cell_value({q(src)}) as {t}" if src in cols else f"null as {t}" for t, src in NUMERIC.items()]
-        postcode = ("nullif(trim(regexp_extract(full_address, '([A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2})\\s*$', 1)), '')"
-                    if "full_address" in cols else "null")
-        ctx.writer.execute_text(f"""
-            insert into school_context_all by name
-            select cast(trim(school_urn) as integer) as urn, 4 as key_stage, {start} as start_year,
-                   academic_year({start}) as academic_year, ? as version, ? as source_file,
-                   'KS2 average scaled score' as prior_scale, {postcode} as postcode, {', '.join(exprs)}
-            from {table} where geographic_level = 'School'""", [version, fname])
-        n = int(ctx.writer.fetch_text(f"select count(*) n from {table}").n[0])
+        ctx.writer.run("build/statistics_service/context", {"start": start, "version": version, "file": fname},
+                       table=table, address=["full_address"] if "full_address" in cols else None,
+                       exprs=", ".join(exprs))
+        n = int(ctx.writer.fetch("build/tables/row_count", table=table).n[0])
         ctx.record_file(s, self.kind, key_stage=4, start_year=start, version=version, rows=n,
                         year_evidence=f"time_period {tp} ({label(start)})")
         ctx.writer.drop(table)
