@@ -86,10 +86,11 @@ def _small_db_is_the_default(request, monkeypatch):
         monkeypatch.setenv("EQUITY_DB", str(request.getfixturevalue("small_db")))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's headless Chromium through Playwright, one for the session (Playwright's sync API
-    allows one instance per thread, so every browser test shares it)."""
+    """Debian's headless Chromium through Playwright, one per test module that drives a browser. Not one
+    per session: Playwright's sync API keeps an event loop running in the thread while it is open, and a
+    later module's ``asyncio.run`` (the deploy tests' WebSocket sessions) would then fail."""
     fixtures.require("playwright", "chromium", what="real-browser tests")
     from playwright.sync_api import sync_playwright
 
