@@ -58,6 +58,10 @@ def perf_files(out: Path, ks: str) -> dict[int, Path]:
     return found
 
 
+# Its synthetic sets are made once per module (through the ``data`` parameter, which pytest cannot see
+# ahead): keep the module on one pytest-xdist worker so they are not made twice.
+pytestmark = pytest.mark.xdist_group("test_synth")
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth_small")
