@@ -235,7 +235,7 @@ def run_sessions(db_path: Path, pages: list[str], n_sessions: int = 20, rebuild=
             at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=timeout)
             at.run()
             after, prev, n = 0, "(landing)", -1
-            while True:  # without a rebuild: max_runs runs; with one: until runs_after_swap runs follow it
+            while True:  # no rebuild: max_runs runs; a rebuild: up to max_runs, the swap, runs_after_swap more
                 n += 1
                 page = rng.choice(pages)
                 at.switch_page(page)
@@ -261,8 +261,14 @@ def run_sessions(db_path: Path, pages: list[str], n_sessions: int = 20, rebuild=
                     continue
                 if swapped_before:
                     after += 1
-                if (after >= runs_after_swap and n + 1 >= min(max_runs, 2)) or time.monotonic() > deadline:
+                if after >= runs_after_swap and n + 1 >= min(max_runs, 2):
                     break
+                if n + 1 >= max_runs and not swap_done.is_set():
+                    # enough runs before the swap: wait for it, rather than keep twenty sessions' load on
+                    # the rebuild until the deadline passes with no run after the swap
+                    swap_done.wait(timeout=max(0.0, deadline - time.monotonic()))
+                if time.monotonic() > deadline and not swap_done.is_set():
+                    break  # the rebuild did not finish in time: no run follows it, and the caller says so
         except Exception as exc:  # noqa: BLE001 - reported, the test fails on it
             with lock:
                 out.thread_errors.append(f"session {i}: {type(exc).__name__}: {exc}")
