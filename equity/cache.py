@@ -146,6 +146,41 @@ def _copy(result):
     return copy.deepcopy(result)  # a set, a date, any other object: deep copied (immutables come back as they are)
 
 
+def _caching(fn, maxsize: int, policy: str, key_of):
+    """``fn`` wrapped in a cache of ``maxsize`` entries (least recently used first out), keyed by
+    ``key_of(bound arguments)``; a key of ``None`` means "do not cache this call". Every result is kept
+    as :func:`_keep` makes it and handed out as :func:`_copy` makes it (the rule about copies above)."""
+    sig = inspect.signature(fn)
+    store: OrderedDict = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = key_of(bound.arguments)
+        if key is None:
+            return fn(*args, **kwargs)
+        with lock:
+            if key in store:
+                store.move_to_end(key)
+                return _copy(store[key])
+        result = _keep(fn(*args, **kwargs))
+        with lock:
+            store[key] = result
+            while len(store) > maxsize:
+                store.popitem(last=False)
+        return _copy(result)
+
+    def cache_clear():
+        with lock:
+            store.clear()
+
+    wrapper.cache_clear = cache_clear
+    wrapper.cache_policy = policy
+    return wrapper
+
+
 def per_build(maxsize: int = 32):
     """Decorator: cache the function's results per (arguments, database build).
 
@@ -153,38 +188,15 @@ def per_build(maxsize: int = 32):
     database). Results are returned as copies (the rule about copies above).
     ``fn.cache_clear()`` empties the cache; ``fn.cache_policy`` is ``"per_build"``.
     """
+    def key_of(arguments):
+        path = arguments.get("path")
+        return (db.build_id(path), str(path) if path is not None else None,
+                _freeze(tuple((k, v) for k, v in arguments.items() if k != "path")))
+
     def deco(fn):
-        sig = inspect.signature(fn)
-        if "path" not in sig.parameters:
+        if "path" not in inspect.signature(fn).parameters:
             raise TypeError(f"{fn.__name__} has no 'path' argument")
-        store: OrderedDict = OrderedDict()
-        lock = threading.Lock()
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            bound = sig.bind(*args, **kwargs)
-            bound.apply_defaults()
-            path = bound.arguments.get("path")
-            key = (db.build_id(path), str(path) if path is not None else None,
-                   _freeze(tuple((k, v) for k, v in bound.arguments.items() if k != "path")))
-            with lock:
-                if key in store:
-                    store.move_to_end(key)
-                    return _copy(store[key])
-            result = _keep(fn(*args, **kwargs))
-            with lock:
-                store[key] = result
-                while len(store) > maxsize:
-                    store.popitem(last=False)
-            return _copy(result)
-
-        def cache_clear():
-            with lock:
-                store.clear()
-
-        wrapper.cache_clear = cache_clear
-        wrapper.cache_policy = "per_build"
-        return wrapper
+        return _caching(fn, maxsize, "per_build", key_of)
     return deco
 
 
@@ -194,36 +206,14 @@ def per_content(maxsize: int = 64):
     figure again (a new tab, a rerun) gets it without Plotly validating it again. Results are
     returned as copies, like :func:`per_build`'s; ``fn.cache_clear()`` empties the cache; ``fn.cache_policy``
     is ``"per_content"``."""
+    def key_of(arguments):
+        try:
+            key = _freeze(tuple(arguments.items()))
+            hash(key)
+        except TypeError:  # an argument with no stand-in (a callable...): not cached
+            return None
+        return key
+
     def deco(fn):
-        sig = inspect.signature(fn)
-        store: OrderedDict = OrderedDict()
-        lock = threading.Lock()
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            bound = sig.bind(*args, **kwargs)
-            bound.apply_defaults()
-            try:
-                key = _freeze(tuple(bound.arguments.items()))
-                hash(key)
-            except TypeError:  # an argument with no stand-in (a callable...): not cached
-                return fn(*args, **kwargs)
-            with lock:
-                if key in store:
-                    store.move_to_end(key)
-                    return _copy(store[key])
-            result = _keep(fn(*args, **kwargs))
-            with lock:
-                store[key] = result
-                while len(store) > maxsize:
-                    store.popitem(last=False)
-            return _copy(result)
-
-        def cache_clear():
-            with lock:
-                store.clear()
-
-        wrapper.cache_clear = cache_clear
-        wrapper.cache_policy = "per_content"
-        return wrapper
+        return _caching(fn, maxsize, "per_content", key_of)
     return deco
