@@ -57,29 +57,29 @@ PY = sys.executable
 # Why targets are missed, from profiling (bench/build_profile.py's per-statement timing and cProfile,
 # and the experiments quoted), and what would fix each. Kept here so that every run reprints them.
 NOTES = """\
-**Build (target ≤ 2x DuckDB's raw read): missed, by about 1.3x (1.3-1.7x over three quiet runs).** The build reads every file as DuckDB's
-raw read does, then does work the raw read does not: it unpivots each performance table (400-500 columns) into
-the long form school x year x measure x group, keeps a status for every missing value, resolves which of several
-versions of a figure wins (final over provisional, a year's own file over another file's history columns), and
-builds the marts. Three runs on a quiet machine gave 2.65x (60.9 / 23.0 s), 3.3x (66.9 / 20.2 s) and 2.65x
-(54.5 / 20.6 s, this run); under heavy
-load 3.6x. Already done since the first measurement (512 s under load): staging in temp tables (12.2 -> 2.7 s
-per national KS4 file), version resolution by ranking keys and a semi-join (63 -> 28 s), unknown suppression
-codes looked for once per distinct token. What is left, from the step table above:
+**Build (target ≤ 1.5x DuckDB's raw read): missed.** 2026-11-30 16:10, load average 2-3: 54.3 s against 27.9 s,
+1.9x wall (2.2x CPU: 75.6 / 34.0 s); peak 1,594 MB (limit 2 GB). The build reads every file as the raw read does,
+then does work it does not: each performance table (400-500 columns) into the long form school x year x measure x
+group with a status for every missing value, a screen of what each number can possibly be, the choice among
+versions of a figure (final over provisional, a year's own file over another file's history columns), the marts.
+Done so far: staging in temp tables; version resolution by ranking keys and a semi-join; the unpivot in one pass
+per file (`build/results_school`); the plausibility screen on each column's distinct tokens, classified once, and
+only columns holding an implausible token unpivoted to name row and column (it was about 37% of the build; build
+CPU 191 -> 101 s on a loaded machine); the unknown-token report read from the same classified tokens. What is
+left, from the step table above:
 
-1. *The unpivot* (`long_cells` + `long_rows` + the two `school_result_all` inserts, about 25 s): every mapped cell
-   becomes a row (about 2.5 million per national file) and a group-by pivots value, CI and cohort back together.
-   Unpivoting the value, CI and cohort columns together (`UNPIVOT ... ON (v, lo, hi, n)`, one column set per
-   measure and group) would remove the group-by; it needs the column map regrouped by (measure, group).
-2. *`build/marts_results`* (about 11 s): ranking 6.8 million rows to pick one version of each figure. Files
-   without history columns could skip it; the synthetic set, like DfE's real files, carries them.
-3. *Unknown-token check* (about 6 s): one pass over every cell; folding it into the unpivot would save most of it.
+1. *`build/results_school`* (about 20 s): parses every value of every mapped cell.
+2. *`build/marts_results`* (about 8.5 s): ranking every figure's versions. Ranking once per (file, kind, version)
+   and keeping each figure's best copy with one grouped min gave the same rows and saved 1-3 CPU s, but raised the
+   build's peak to 1,971 MB (a window sort: 3.4 GB), so it was not kept.
 
 The build runs once per data refresh (a few times a year) and never blocks the app: the running app keeps
 serving the previous build until the new one is swapped in.
 
 **Pages in the browser (target: every view ≤ 1.5x the bare page, warm reruns ≤ 250 ms): missed; Plotly alone
-sets a floor above the target.** From the floor rows of the table (2026-11-30 14:35, load average 12-20, the
+sets a floor above the target.** The 16:10 table (load 2-3): the tiny-Plotly page 2.00x the bare one, the tiny
+Vega-Lite page 1.20x, the slowest view 4.03x. The detail below is from the floor rows of the 14:35 run (load
+average 12-20, the
 browser's Performance API):
 
 * *One tiny Plotly chart (3 points) on an otherwise bare page is already 2.9x the bare page* (best tries 4.15 s
